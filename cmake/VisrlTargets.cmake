@@ -1,0 +1,37 @@
+# Helpers that give every visrl target the same language level, warnings and output dir.
+
+function(visrl_target_defaults target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                           -Wno-unused-parameter)
+  if(VISRL_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# visrl_add_module(<folder> SOURCES ... DEPS ...): the library that owns one top-level folder,
+# exported as visrl::<folder>. A folder whose sources have not landed yet is an interface
+# library, so that dependants can already link against it.
+function(visrl_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  set(target visrl_${name})
+  if(ARG_SOURCES)
+    add_library(${target} STATIC ${ARG_SOURCES})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+    visrl_target_defaults(${target})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} INTERFACE ${ARG_DEPS})
+  endif()
+  add_library(visrl::${name} ALIAS ${target})
+endfunction()
+
+# visrl_add_program(<name> SOURCES ... DEPS ...): a program in build/bin/.
+function(visrl_add_program name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  visrl_target_defaults(${name})
+endfunction()

@@ -1,0 +1,65 @@
+#include "core/atomic_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace visrl {
+
+namespace {
+[[noreturn]] void io_fail(const std::filesystem::path& path, const char* what) {
+  fail(ErrorKind::io, "{}: {}: {}", path.string(), what, std::strerror(errno));
+}
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+  temp_ = target_;
+  temp_ += ".tmp." + std::to_string(::getpid());
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) io_fail(temp_, "cannot create");
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) io_fail(temp_, "write failed");
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (::fsync(fd_) != 0) io_fail(temp_, "fsync failed");
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    io_fail(temp_, "close failed");
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) io_fail(target_, "rename failed");
+  committed_ = true;
+  // The rename itself is only durable once the directory entry is on disk.
+  auto dir = target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+  AtomicFile file(path);
+  file.write(text);
+  file.commit();
+}
+
+}  // namespace visrl

@@ -1,0 +1,30 @@
+// Writing a file so that readers only ever see the old or the complete new content:
+// write a temporary file next to it, fsync, rename over the target, fsync the directory.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace visrl {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path target);  // creates "<target>.tmp.<pid>"
+  ~AtomicFile();                                       // removes the temporary unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, size_t size);
+  void write(std::string_view text) { write(text.data(), text.size()); }
+  void commit();  // fsync, rename onto the target, fsync the directory
+
+ private:
+  std::filesystem::path target_, temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Replaces `path` with `text` atomically.
+void write_file_atomically(const std::filesystem::path& path, std::string_view text);
+
+}  // namespace visrl

@@ -1,0 +1,60 @@
+#include "core/device.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+#ifdef VISRL_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <cuda_runtime_api.h>
+#endif
+
+namespace visrl {
+
+namespace {
+
+int cuda_device_count() {
+#ifdef VISRL_WITH_CUDA
+  return at::hasCUDA() ? static_cast<int>(c10::cuda::device_count()) : 0;
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+
+c10::Device resolve_device(const std::string& name, const std::string& key) {
+  const int gpus = cuda_device_count();
+  if (name == "auto") return gpus > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (name == "cpu") return c10::Device(c10::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    int index = name == "cuda" ? 0 : std::stoi(name.substr(5));
+    if (gpus == 0) {
+      fail(ErrorKind::config, "{}: {} requested, but {}", key, name,
+#ifdef VISRL_WITH_CUDA
+           "no CUDA device is visible");
+#else
+           "this build's LibTorch has no CUDA support");
+#endif
+    }
+    if (index >= gpus) fail(ErrorKind::config, "{}: {} requested, but only {} CUDA device(s) are visible", key, name, gpus);
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  fail(ErrorKind::config, "{}: unknown device \"{}\" (expected auto, cpu, cuda or cuda:N)", key, name);
+}
+
+std::string describe_accelerators() {
+#ifdef VISRL_WITH_CUDA
+  const int gpus = cuda_device_count();
+  if (gpus == 0) return "LibTorch built with CUDA; no CUDA device visible";
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  return fmt::format("LibTorch built with CUDA; {} device(s), cuda:0 = {} ({} GiB)", gpus, prop.name,
+                     prop.totalGlobalMem >> 30);
+#else
+  return "LibTorch without CUDA; CPU only";
+#endif
+}
+
+}  // namespace visrl
