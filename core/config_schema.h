@@ -76,7 +76,8 @@ Field leaf(std::string key, T S::*member, std::string doc, Rule<T> rule = {}) {
       static_cast<S*>(section)->*member = std::move(value);
       return std::nullopt;
     }
-    return "expected " + expects + ", got " + describe_node(node, parsed);
+    // A number that parsed but broke the rule reads better unquoted; text is always quoted.
+    return "expected " + expects + ", got " + describe_node(node, parsed && !std::is_same_v<T, std::string>);
   };
   f.emit = [member](const void* section) {
     return ValueCodec<T>::emit(static_cast<const S*>(section)->*member);

@@ -1,0 +1,120 @@
+// Small core pieces: edit distance, errors, logging patterns, run directories, devices.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/config.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/run_dir.h"
+#include "core/text.h"
+#include "tests/test_util.h"
+
+namespace visrl {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+TEST(Text, EditDistanceCountsSwapsAsOneEdit) {
+  EXPECT_EQ(edit_distance("", ""), 0u);
+  EXPECT_EQ(edit_distance("abc", ""), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("clip_ratio_hgih", "clip_ratio_high"), 1u);
+  EXPECT_EQ(edit_distance("lr", "rl"), 1u);
+}
+
+TEST(Text, ClosestMatchOnlySuggestsLikelyTypos) {
+  std::vector<std::string> keys = {"lr", "weight_decay", "schedule", "warmup_steps"};
+  EXPECT_EQ(closest_match("schedul", keys), "schedule");
+  EXPECT_EQ(closest_match("LR", keys), "lr");
+  EXPECT_EQ(closest_match("wamrup_steps", keys), "warmup_steps");
+  EXPECT_EQ(closest_match("learning_rate", keys), std::nullopt);
+  EXPECT_EQ(closest_match("x", keys), std::nullopt);
+}
+
+TEST(Errors, KindDecidesTheExitCodeAndContextIsPrefixed) {
+  EXPECT_EQ(Error(ErrorKind::usage, "u").exit_code(), 2);
+  EXPECT_EQ(Error(ErrorKind::config, "c").exit_code(), 2);
+  EXPECT_EQ(Error(ErrorKind::io, "i").exit_code(), 1);
+  Error e = Error(ErrorKind::format, "bad dtype").with_context("model.safetensors");
+  EXPECT_STREQ(e.what(), "model.safetensors: bad dtype");
+  EXPECT_EQ(e.kind(), ErrorKind::format);
+  try {
+    fail(ErrorKind::io, "{}: {} bytes", "x.bin", 3);
+  } catch (const Error& thrown) {
+    EXPECT_STREQ(thrown.what(), "x.bin: 3 bytes");
+  }
+}
+
+TEST(Logging, RankPrefixAndLevels) {
+  EXPECT_THAT(logging::pattern_for_rank(3), HasSubstr("[rank 3] "));
+  EXPECT_THAT(logging::pattern_for_rank(-1), ::testing::Not(HasSubstr("rank")));
+  EXPECT_NO_THROW(logging::set_level("debug"));
+  EXPECT_NO_THROW(logging::set_level("off"));
+  EXPECT_THROW(logging::set_level("loud"), Error);
+  logging::set_level("info");
+}
+
+TEST(Logging, FileSinkReceivesRankPrefixedLines) {
+  test::TempDir dir;
+  logging::set_rank(1);
+  logging::add_file_sink(dir / "train.log");
+  spdlog::info("hello from a test");
+  spdlog::default_logger()->flush();
+  spdlog::default_logger()->sinks().pop_back();
+  logging::set_rank(-1);
+  EXPECT_THAT(test::read_file(dir / "train.log"), HasSubstr("[rank 1] [info] hello from a test"));
+}
+
+TEST(RunDir, CreatesTheLayoutAndNeverLosesAnEarlierConfig) {
+  test::TempDir dir;
+  RunDir run(dir / "runs/exp1");
+  EXPECT_TRUE(fs::is_directory(run.rollouts_dir()));
+  EXPECT_TRUE(fs::is_directory(run.checkpoints_dir()));
+  EXPECT_EQ(run.metrics_path(), dir / "runs/exp1/metrics.jsonl");
+
+  run.write_config("seed: 1\n");
+  run.write_config("seed: 1\n");  // same config: nothing to keep
+  EXPECT_EQ(std::distance(fs::directory_iterator(run.root()), fs::directory_iterator()), 3);
+  run.write_config("seed: 2\n");  // a different run in the same directory: keep the old one
+  EXPECT_EQ(test::read_file(run.config_path()), "seed: 2\n");
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(run.root())) {
+    if (e.path().filename().string().rfind("config.2", 0) == 0) {
+      ++kept;
+      EXPECT_EQ(test::read_file(e.path()), "seed: 1\n");
+    }
+  }
+  EXPECT_EQ(kept, 1);
+
+  test::TempDir other;
+  other.write("file", "x");
+  EXPECT_THROW(RunDir(other / "file/sub"), Error);
+}
+
+TEST(RunDir, ChoosesCommandLineThenConfigThenATimestampedDefault) {
+  LoadedConfig loaded;
+  loaded.source = "configs/chart2code.yaml";
+  EXPECT_EQ(RunDir::choose("cli", loaded), "cli");
+  loaded.config.logging.run_dir = "from-config";
+  EXPECT_EQ(RunDir::choose("", loaded), "from-config");
+  loaded.config.logging.run_dir.clear();
+  EXPECT_THAT(RunDir::choose("", loaded).string(), ::testing::StartsWith("runs/chart2code-20"));
+}
+
+TEST(Device, CpuAlwaysResolvesAndAbsentGpusAreConfigErrors) {
+  EXPECT_EQ(resolve_device("cpu", "model.device"), c10::Device(c10::kCPU));
+  if (resolve_device("auto", "model.device").is_cuda()) GTEST_SKIP() << "a GPU is visible";
+  try {
+    resolve_device("cuda:1", "model.device");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::config);
+    EXPECT_THAT(e.what(), HasSubstr("model.device: cuda:1 requested, but"));
+  }
+  EXPECT_FALSE(describe_accelerators().empty());
+}
+
+}  // namespace
+}  // namespace visrl
