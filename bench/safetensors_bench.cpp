@@ -54,7 +54,8 @@ BENCHMARK(BM_ReadWholeFile)->Arg(4)->Arg(16)->Unit(benchmark::kMillisecond);
 
 void BM_SaveFile(benchmark::State& state) {
   NamedTensors tensors;
-  for (int i = 0; i < 16; ++i) tensors.push_back({fmt::format("w{}", i), torch::randn({1024, 1024}).to(torch::kBFloat16)});
+  for (int i = 0; i < 16; ++i)
+    tensors.push_back({fmt::format("w{}", i), torch::randn({1024, 1024}).to(torch::kBFloat16)});
   fs::path path = fs::temp_directory_path() / "visrl-bench-save.safetensors";
   for (auto _ : state) save_file(path, tensors);
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(fs::file_size(path)));

@@ -10,7 +10,7 @@ namespace visrl {
 class AtomicFile {
  public:
   explicit AtomicFile(std::filesystem::path target);  // creates "<target>.tmp.<pid>"
-  ~AtomicFile();                                       // removes the temporary unless committed
+  ~AtomicFile();                                      // removes the temporary unless committed
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 

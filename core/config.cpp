@@ -61,8 +61,7 @@ class Loader {
   void apply_leaf(const Field& leaf, void* section, const YAML::Node& value, const std::string& key,
                   const std::string& where);
   void problem(const std::string& where, const std::string& key, const std::string& what) {
-    problems_.push_back(key.empty() ? fmt::format("{}: {}", where, what)
-                                    : fmt::format("{}: {}: {}", where, key, what));
+    problems_.push_back(key.empty() ? fmt::format("{}: {}", where, what) : fmt::format("{}: {}: {}", where, key, what));
   }
   // The problem at `key` as set by the user, or "(default)".
   void relation_problem(const std::string& key, const std::string& what) {
@@ -116,8 +115,8 @@ void Loader::apply_file(const fs::path& path, std::vector<fs::path>& chain) {
     std::vector<std::string> bases;
     if (extends.IsScalar()) {
       bases.push_back(extends.Scalar());
-    } else if (extends.IsSequence() && std::all_of(extends.begin(), extends.end(),
-                                                   [](const YAML::Node& n) { return n.IsScalar(); })) {
+    } else if (extends.IsSequence() &&
+               std::all_of(extends.begin(), extends.end(), [](const YAML::Node& n) { return n.IsScalar(); })) {
       for (const auto& n : extends) bases.push_back(n.Scalar());
     } else {
       problem(line_of(file, extends.Mark()), "extends", "expected a file name or a list of file names");
@@ -237,9 +236,8 @@ void Loader::check_relations() {
   }
   const auto& est = c.algorithm.adv_estimator;
   if ((est == "grpo" || est == "dr_grpo" || est == "rloo") && c.rollout.group_size < 2) {
-    relation_problem("rollout.group_size",
-                     fmt::format("{} compares answers within a group: needs at least 2, got {}", est,
-                                 c.rollout.group_size));
+    relation_problem("rollout.group_size", fmt::format("{} compares answers within a group: needs at least 2, got {}",
+                                                       est, c.rollout.group_size));
   }
   if (c.algorithm.kl_in_reward && c.algorithm.kl_coef == 0) {
     relation_problem("algorithm.kl_in_reward", "needs algorithm.kl_coef > 0");
@@ -251,13 +249,12 @@ void Loader::check_relations() {
     relation_problem("reward.visual_erm.model_path", "critic visual_erm needs a checkpoint directory");
   }
   if (c.optim.total_steps > 0 && c.optim.warmup_steps > c.optim.total_steps) {
-    relation_problem("optim.warmup_steps", fmt::format("exceeds optim.total_steps ({}), got {}",
-                                                       c.optim.total_steps, c.optim.warmup_steps));
+    relation_problem("optim.warmup_steps",
+                     fmt::format("exceeds optim.total_steps ({}), got {}", c.optim.total_steps, c.optim.warmup_steps));
   }
   if (c.algorithm.overlong_buffer >= c.rollout.max_new_tokens) {
-    relation_problem("algorithm.overlong_buffer",
-                     fmt::format("must be below rollout.max_new_tokens ({}), got {}", c.rollout.max_new_tokens,
-                                 c.algorithm.overlong_buffer));
+    relation_problem("algorithm.overlong_buffer", fmt::format("must be below rollout.max_new_tokens ({}), got {}",
+                                                              c.rollout.max_new_tokens, c.algorithm.overlong_buffer));
   }
 }
 

@@ -14,19 +14,19 @@
 namespace visrl {
 
 struct ModelConfig {
-  std::string path;                 // Hugging Face Qwen3-VL checkpoint directory of the policy
-  std::string dtype = "auto";       // auto (bf16 on CUDA, fp32 on CPU) | bf16 | fp16 | fp32
-  std::string device = "auto";      // auto | cpu | cuda | cuda:N
-  bool freeze_vision = false;       // train only the language model and the merger
+  std::string path;             // Hugging Face Qwen3-VL checkpoint directory of the policy
+  std::string dtype = "auto";   // auto (bf16 on CUDA, fp32 on CPU) | bf16 | fp16 | fp32
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  bool freeze_vision = false;   // train only the language model and the merger
   bool gradient_checkpointing = false;
-  int64_t min_pixels = 0;           // image processor pixel budget; 0 = from the checkpoint
+  int64_t min_pixels = 0;  // image processor pixel budget; 0 = from the checkpoint
   int64_t max_pixels = 0;
 };
 
 struct DataConfig {
-  std::vector<std::string> train;   // JSONL manifests of training prompts
-  std::vector<std::string> val;     // JSONL manifests of held-out prompts
-  std::string prompt_dir;           // task instruction files; "" = built-in prompts
+  std::vector<std::string> train;  // JSONL manifests of training prompts
+  std::vector<std::string> val;    // JSONL manifests of held-out prompts
+  std::string prompt_dir;          // task instruction files; "" = built-in prompts
   int64_t max_prompt_tokens = 8192;
   int64_t epochs = 1;
   bool shuffle = true;
@@ -34,17 +34,17 @@ struct DataConfig {
 };
 
 struct RolloutConfig {
-  int64_t group_size = 8;           // G: answers sampled per prompt
-  int64_t prompts_per_step = 256;   // global, across all ranks
+  int64_t group_size = 8;          // G: answers sampled per prompt
+  int64_t prompts_per_step = 256;  // global, across all ranks
   int64_t max_new_tokens = 8192;
   double temperature = 1.0;
   double top_p = 1.0;
-  int64_t top_k = 0;                // 0 = off
+  int64_t top_k = 0;  // 0 = off
   double min_p = 0.0;
   double repetition_penalty = 1.0;
   double presence_penalty = 0.0;
-  std::vector<std::string> stop;    // stop strings besides the end-of-turn tokens
-  int64_t batch_size = 64;          // sequences decoded together per rank
+  std::vector<std::string> stop;  // stop strings besides the end-of-turn tokens
+  int64_t batch_size = 64;        // sequences decoded together per rank
 };
 
 struct ChartRenderConfig {
@@ -69,11 +69,11 @@ struct TableRenderConfig {
 
 struct RenderConfig {
   int64_t workers = 2;
-  std::string sandbox = "auto";     // auto | strict | unsafe
-  double timeout_s = 15.0;          // wall-clock deadline per render
+  std::string sandbox = "auto";  // auto | strict | unsafe
+  double timeout_s = 15.0;       // wall-clock deadline per render
   double cpu_limit_s = 10.0;
   int64_t memory_limit_mb = 2048;
-  int64_t max_output_kb = 256;      // captured stdout + stderr
+  int64_t max_output_kb = 256;  // captured stdout + stderr
   ChartRenderConfig chart;
   SvgRenderConfig svg;
   TableRenderConfig table;
@@ -89,8 +89,8 @@ struct FailureRewards {
 };
 
 struct VisualErmConfig {
-  std::string model_path;           // Qwen3-VL checkpoint of the critic (Visual-ERM)
-  std::string prompt_dir;           // "" = configs/prompts
+  std::string model_path;  // Qwen3-VL checkpoint of the critic (Visual-ERM)
+  std::string prompt_dir;  // "" = configs/prompts
   std::string device = "auto";
   int64_t batch_size = 8;
   int64_t max_image_side = 1024;
@@ -100,7 +100,7 @@ struct VisualErmConfig {
 struct OpenAiCriticConfig {
   std::vector<std::string> endpoints;  // base URLs, e.g. http://host:8000/v1
   std::string model = "Visual-ERM";
-  std::string api_key_env;             // name of the environment variable with the key
+  std::string api_key_env;  // name of the environment variable with the key
   double timeout_s = 120.0;
   int64_t max_retries = 4;
   int64_t max_concurrency = 32;
@@ -108,11 +108,11 @@ struct OpenAiCriticConfig {
 };
 
 struct RewardConfig {
-  std::string critic = "pixel";        // visual_erm | openai | pixel
+  std::string critic = "pixel";                // visual_erm | openai | pixel
   std::string formula = "released_chart_svg";  // a preset name or a muparser expression
   int64_t parse_retries = 2;
   FailureRewards on_failure;
-  std::map<std::string, double> extra_terms;   // term name -> weight, added to the formula
+  std::map<std::string, double> extra_terms;  // term name -> weight, added to the formula
   VisualErmConfig visual_erm;
   OpenAiCriticConfig openai;
 };
@@ -123,18 +123,18 @@ struct AlgorithmConfig {
   std::string policy_loss = "ppo_clip";  // ppo_clip | gspo
   double clip_ratio_low = 0.2;
   double clip_ratio_high = 0.2;
-  double dual_clip_c = 3.0;            // 0 = off
+  double dual_clip_c = 3.0;  // 0 = off
   std::string loss_agg_mode = "token-mean";
-  double kl_coef = 0.0;                // 0 = no reference model
-  std::string kl_estimator = "k3";     // k1 | k2 | k3
+  double kl_coef = 0.0;             // 0 = no reference model
+  std::string kl_estimator = "k3";  // k1 | k2 | k3
   bool kl_in_reward = false;
   double entropy_coef = 0.0;
   int64_t ppo_epochs = 1;
-  int64_t mini_batch_prompts = 128;    // prompts per optimizer step
-  int64_t micro_batch_size = 1;        // sequences per forward/backward per rank
-  bool dynamic_sampling = false;       // DAPO: drop groups whose rewards are all equal
+  int64_t mini_batch_prompts = 128;  // prompts per optimizer step
+  int64_t micro_batch_size = 1;      // sequences per forward/backward per rank
+  bool dynamic_sampling = false;     // DAPO: drop groups whose rewards are all equal
   int64_t max_resample_rounds = 3;
-  int64_t overlong_buffer = 0;         // DAPO soft overlong penalty length; 0 = off
+  int64_t overlong_buffer = 0;  // DAPO soft overlong penalty length; 0 = off
   double overlong_penalty = 1.0;
 };
 
@@ -144,35 +144,35 @@ struct OptimConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double grad_clip = 1.0;              // 0 = off
-  std::string schedule = "constant";   // constant | cosine | linear
+  double grad_clip = 1.0;             // 0 = off
+  std::string schedule = "constant";  // constant | cosine | linear
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;
-  int64_t total_steps = 0;             // 0 = as many as the data epochs give
+  int64_t total_steps = 0;  // 0 = as many as the data epochs give
 };
 
 struct DistributedConfig {
-  std::string backend = "auto";        // auto (nccl with CUDA, gloo on CPU) | nccl | gloo
-  double timeout_s = 1800.0;           // a collective that waits longer is an error
+  std::string backend = "auto";  // auto (nccl with CUDA, gloo on CPU) | nccl | gloo
+  double timeout_s = 1800.0;     // a collective that waits longer is an error
   int64_t bucket_mb = 25;
-  bool shard_optimizer = true;         // ZeRO-1
+  bool shard_optimizer = true;  // ZeRO-1
 };
 
 struct CheckpointConfig {
-  int64_t every_steps = 50;            // 0 = only at the end and on signals
+  int64_t every_steps = 50;  // 0 = only at the end and on signals
   int64_t keep_last = 3;
-  int64_t milestone_every = 0;         // also keep every Mth step; 0 = off
+  int64_t milestone_every = 0;  // also keep every Mth step; 0 = off
   bool model_only = false;
   int64_t max_shard_mb = 5000;
 };
 
 struct LoggingConfig {
   std::string level = "info";
-  std::string run_dir;                 // "" = runs/<config name>-<time>
+  std::string run_dir;  // "" = runs/<config name>-<time>
   int64_t log_every = 1;
   bool log_rollouts = true;
-  int64_t images_every = 0;            // save rendered images every K steps; 0 = never
-  std::string progress_bar = "auto";   // auto | on | off
+  int64_t images_every = 0;           // save rendered images every K steps; 0 = never
+  std::string progress_bar = "auto";  // auto | on | off
 };
 
 struct Config {

@@ -58,7 +58,9 @@ std::string describe_node(const YAML::Node& node, bool plain) {
 }
 
 template <>
-std::string ValueCodec<bool>::name() { return "true or false"; }
+std::string ValueCodec<bool>::name() {
+  return "true or false";
+}
 template <>
 bool ValueCodec<bool>::parse(const YAML::Node& node, bool& out) {
   std::string s;
@@ -69,30 +71,42 @@ bool ValueCodec<bool>::parse(const YAML::Node& node, bool& out) {
   return false;
 }
 template <>
-YAML::Node ValueCodec<bool>::emit(const bool& v) { return YAML::Node(v ? "true" : "false"); }
+YAML::Node ValueCodec<bool>::emit(const bool& v) {
+  return YAML::Node(v ? "true" : "false");
+}
 
 template <>
-std::string ValueCodec<int64_t>::name() { return "an integer"; }
+std::string ValueCodec<int64_t>::name() {
+  return "an integer";
+}
 template <>
 bool ValueCodec<int64_t>::parse(const YAML::Node& node, int64_t& out) {
   std::string s;
   return scalar_text(node, s) && parse_integer(s, out);
 }
 template <>
-YAML::Node ValueCodec<int64_t>::emit(const int64_t& v) { return YAML::Node(std::to_string(v)); }
+YAML::Node ValueCodec<int64_t>::emit(const int64_t& v) {
+  return YAML::Node(std::to_string(v));
+}
 
 template <>
-std::string ValueCodec<uint64_t>::name() { return "an integer >= 0"; }
+std::string ValueCodec<uint64_t>::name() {
+  return "an integer >= 0";
+}
 template <>
 bool ValueCodec<uint64_t>::parse(const YAML::Node& node, uint64_t& out) {
   std::string s;
   return scalar_text(node, s) && !s.empty() && s[0] != '-' && parse_integer(s, out);
 }
 template <>
-YAML::Node ValueCodec<uint64_t>::emit(const uint64_t& v) { return YAML::Node(std::to_string(v)); }
+YAML::Node ValueCodec<uint64_t>::emit(const uint64_t& v) {
+  return YAML::Node(std::to_string(v));
+}
 
 template <>
-std::string ValueCodec<double>::name() { return "a number"; }
+std::string ValueCodec<double>::name() {
+  return "a number";
+}
 template <>
 bool ValueCodec<double>::parse(const YAML::Node& node, double& out) {
   std::string s;
@@ -103,21 +117,29 @@ bool ValueCodec<double>::parse(const YAML::Node& node, double& out) {
   return ec == std::errc() && ptr == end && !s.empty() && std::isfinite(out);
 }
 template <>
-YAML::Node ValueCodec<double>::emit(const double& v) { return YAML::Node(format_double(v)); }
+YAML::Node ValueCodec<double>::emit(const double& v) {
+  return YAML::Node(format_double(v));
+}
 
 template <>
-std::string ValueCodec<std::string>::name() { return "a string"; }
+std::string ValueCodec<std::string>::name() {
+  return "a string";
+}
 template <>
 bool ValueCodec<std::string>::parse(const YAML::Node& node, std::string& out) {
   if (node.IsNull()) return out.clear(), true;  // `key:` and `key: ~` mean empty
   return scalar_text(node, out);
 }
 template <>
-YAML::Node ValueCodec<std::string>::emit(const std::string& v) { return YAML::Node(v); }
+YAML::Node ValueCodec<std::string>::emit(const std::string& v) {
+  return YAML::Node(v);
+}
 
 using StringList = std::vector<std::string>;
 template <>
-std::string ValueCodec<StringList>::name() { return "a list of strings"; }
+std::string ValueCodec<StringList>::name() {
+  return "a list of strings";
+}
 template <>
 bool ValueCodec<StringList>::parse(const YAML::Node& node, StringList& out) {
   out.clear();
@@ -139,7 +161,9 @@ YAML::Node ValueCodec<StringList>::emit(const StringList& v) {
 
 using NumberMap = std::map<std::string, double>;
 template <>
-std::string ValueCodec<NumberMap>::name() { return "a mapping of names to numbers"; }
+std::string ValueCodec<NumberMap>::name() {
+  return "a mapping of names to numbers";
+}
 template <>
 bool ValueCodec<NumberMap>::parse(const YAML::Node& node, NumberMap& out) {
   out.clear();
@@ -185,16 +209,16 @@ Rule<double> open_open(double lo, double hi) {
 }
 Rule<std::string> one_of(std::vector<std::string> choices) {
   std::string text = "one of " + fmt::format("{}", fmt::join(choices, ", "));
-  return {text, [choices](const std::string& v) {
-            return std::find(choices.begin(), choices.end(), v) != choices.end();
-          },
+  return {text,
+          [choices](const std::string& v) { return std::find(choices.begin(), choices.end(), v) != choices.end(); },
           true};
 }
 Rule<std::string> not_empty() {
   return {"a non-empty string", [](const std::string& v) { return !v.empty(); }, true};
 }
 Rule<std::string> device_name() {
-  return {"auto, cpu, cuda or cuda:N", [](const std::string& v) {
+  return {"auto, cpu, cuda or cuda:N",
+          [](const std::string& v) {
             if (v == "auto" || v == "cpu" || v == "cuda") return true;
             int64_t index;
             return v.rfind("cuda:", 0) == 0 && parse_integer(v.substr(5), index) && index >= 0;
@@ -255,67 +279,66 @@ Field make_schema() {
                        "What a malformed manifest row does: stop the run or skip it with a warning.",
                        one_of({"error", "skip"})),
               }),
-      section("rollout", &Config::rollout, "Sampling answers from the policy.",
-              {
-                  leaf("group_size", &RolloutConfig::group_size, "G: answers sampled per prompt.", gt<int64_t>(0)),
-                  leaf("prompts_per_step", &RolloutConfig::prompts_per_step,
-                       "Prompts per training step across all ranks.", gt<int64_t>(0)),
-                  leaf("max_new_tokens", &RolloutConfig::max_new_tokens, "Longest answer in tokens.",
-                       gt<int64_t>(0)),
-                  leaf("temperature", &RolloutConfig::temperature, "Sampling temperature.", gt(0.0)),
-                  leaf("top_p", &RolloutConfig::top_p, "Nucleus sampling mass; 1 = off.", open_closed(0, 1)),
-                  leaf("top_k", &RolloutConfig::top_k, "Keep the k most likely tokens; 0 = off.", ge<int64_t>(0)),
-                  leaf("min_p", &RolloutConfig::min_p, "Drop tokens below min_p x the top probability; 0 = off.",
-                       between(0.0, 1.0)),
-                  leaf("repetition_penalty", &RolloutConfig::repetition_penalty,
-                       "Divide logits of tokens already present (HF convention); 1 = off.", gt(0.0)),
-                  leaf("presence_penalty", &RolloutConfig::presence_penalty,
-                       "Subtract from logits of tokens already generated; 0 = off.", between(-2.0, 2.0)),
-                  leaf("stop", &RolloutConfig::stop, "Stop strings besides the end-of-turn tokens."),
-                  leaf("batch_size", &RolloutConfig::batch_size, "Sequences decoded together on one rank.",
-                       gt<int64_t>(0)),
-              }),
-      section("render", &Config::render, "Sandboxed rendering of answers.",
-              {
-                  leaf("workers", &RenderConfig::workers, "Render worker processes.", gt<int64_t>(0)),
-                  leaf("sandbox", &RenderConfig::sandbox,
-                       "Isolation: auto = the strongest the kernel allows, strict = refuse to run without "
-                       "full isolation, unsafe = allow running chart code with none.",
-                       one_of({"auto", "strict", "unsafe"})),
-                  leaf("timeout_s", &RenderConfig::timeout_s, "Wall-clock deadline of one render.", gt(0.0)),
-                  leaf("cpu_limit_s", &RenderConfig::cpu_limit_s, "CPU seconds one render may use.", gt(0.0)),
-                  leaf("memory_limit_mb", &RenderConfig::memory_limit_mb, "Address-space limit of one render.",
-                       ge<int64_t>(64)),
-                  leaf("max_output_kb", &RenderConfig::max_output_kb, "Captured stdout + stderr per render.",
-                       gt<int64_t>(0)),
-                  section("chart", &RenderConfig::chart, "matplotlib charts.",
-                          {
-                              leaf("python", &ChartRenderConfig::python,
-                                   "Python interpreter with matplotlib and numpy.", not_empty()),
-                              leaf("width_in", &ChartRenderConfig::width_in, "Figure width in inches.", gt(0.0)),
-                              leaf("height_in", &ChartRenderConfig::height_in, "Figure height in inches.", gt(0.0)),
-                              leaf("dpi", &ChartRenderConfig::dpi, "Dots per inch of the saved figure.",
-                                   between<int64_t>(10, 600)),
-                          }),
-                  section("svg", &RenderConfig::svg, "SVG drawings (librsvg).",
-                          {
-                              leaf("width", &SvgRenderConfig::width, "Output width in pixels.",
-                                   between<int64_t>(1, 8192)),
-                              leaf("height", &SvgRenderConfig::height, "Output height in pixels.",
-                                   between<int64_t>(1, 8192)),
-                              leaf("max_elements", &SvgRenderConfig::max_elements,
-                                   "Documents with more elements are rejected.", gt<int64_t>(0)),
-                          }),
-                  section("table", &RenderConfig::table, "Markdown and HTML tables (Pango + cairo).",
-                          {
-                              leaf("font", &TableRenderConfig::font, "Pango font family list.", not_empty()),
-                              leaf("font_size", &TableRenderConfig::font_size, "Font size in points.", gt(0.0)),
-                              leaf("margin_px", &TableRenderConfig::margin_px, "White margin around the table.",
-                                   ge<int64_t>(0)),
-                              leaf("max_cells", &TableRenderConfig::max_cells,
-                                   "Tables with more cells are rejected.", gt<int64_t>(0)),
-                          }),
-              }),
+      section(
+          "rollout", &Config::rollout, "Sampling answers from the policy.",
+          {
+              leaf("group_size", &RolloutConfig::group_size, "G: answers sampled per prompt.", gt<int64_t>(0)),
+              leaf("prompts_per_step", &RolloutConfig::prompts_per_step, "Prompts per training step across all ranks.",
+                   gt<int64_t>(0)),
+              leaf("max_new_tokens", &RolloutConfig::max_new_tokens, "Longest answer in tokens.", gt<int64_t>(0)),
+              leaf("temperature", &RolloutConfig::temperature, "Sampling temperature.", gt(0.0)),
+              leaf("top_p", &RolloutConfig::top_p, "Nucleus sampling mass; 1 = off.", open_closed(0, 1)),
+              leaf("top_k", &RolloutConfig::top_k, "Keep the k most likely tokens; 0 = off.", ge<int64_t>(0)),
+              leaf("min_p", &RolloutConfig::min_p, "Drop tokens below min_p x the top probability; 0 = off.",
+                   between(0.0, 1.0)),
+              leaf("repetition_penalty", &RolloutConfig::repetition_penalty,
+                   "Divide logits of tokens already present (HF convention); 1 = off.", gt(0.0)),
+              leaf("presence_penalty", &RolloutConfig::presence_penalty,
+                   "Subtract from logits of tokens already generated; 0 = off.", between(-2.0, 2.0)),
+              leaf("stop", &RolloutConfig::stop, "Stop strings besides the end-of-turn tokens."),
+              leaf("batch_size", &RolloutConfig::batch_size, "Sequences decoded together on one rank.", gt<int64_t>(0)),
+          }),
+      section(
+          "render", &Config::render, "Sandboxed rendering of answers.",
+          {
+              leaf("workers", &RenderConfig::workers, "Render worker processes.", gt<int64_t>(0)),
+              leaf("sandbox", &RenderConfig::sandbox,
+                   "Isolation: auto = the strongest the kernel allows, strict = refuse to run without "
+                   "full isolation, unsafe = allow running chart code with none.",
+                   one_of({"auto", "strict", "unsafe"})),
+              leaf("timeout_s", &RenderConfig::timeout_s, "Wall-clock deadline of one render.", gt(0.0)),
+              leaf("cpu_limit_s", &RenderConfig::cpu_limit_s, "CPU seconds one render may use.", gt(0.0)),
+              leaf("memory_limit_mb", &RenderConfig::memory_limit_mb, "Address-space limit of one render.",
+                   ge<int64_t>(64)),
+              leaf("max_output_kb", &RenderConfig::max_output_kb, "Captured stdout + stderr per render.",
+                   gt<int64_t>(0)),
+              section("chart", &RenderConfig::chart, "matplotlib charts.",
+                      {
+                          leaf("python", &ChartRenderConfig::python, "Python interpreter with matplotlib and numpy.",
+                               not_empty()),
+                          leaf("width_in", &ChartRenderConfig::width_in, "Figure width in inches.", gt(0.0)),
+                          leaf("height_in", &ChartRenderConfig::height_in, "Figure height in inches.", gt(0.0)),
+                          leaf("dpi", &ChartRenderConfig::dpi, "Dots per inch of the saved figure.",
+                               between<int64_t>(10, 600)),
+                      }),
+              section(
+                  "svg", &RenderConfig::svg, "SVG drawings (librsvg).",
+                  {
+                      leaf("width", &SvgRenderConfig::width, "Output width in pixels.", between<int64_t>(1, 8192)),
+                      leaf("height", &SvgRenderConfig::height, "Output height in pixels.", between<int64_t>(1, 8192)),
+                      leaf("max_elements", &SvgRenderConfig::max_elements, "Documents with more elements are rejected.",
+                           gt<int64_t>(0)),
+                  }),
+              section("table", &RenderConfig::table, "Markdown and HTML tables (Pango + cairo).",
+                      {
+                          leaf("font", &TableRenderConfig::font, "Pango font family list.", not_empty()),
+                          leaf("font_size", &TableRenderConfig::font_size, "Font size in points.", gt(0.0)),
+                          leaf("margin_px", &TableRenderConfig::margin_px, "White margin around the table.",
+                               ge<int64_t>(0)),
+                          leaf("max_cells", &TableRenderConfig::max_cells, "Tables with more cells are rejected.",
+                               gt<int64_t>(0)),
+                      }),
+          }),
       section(
           "reward", &Config::reward, "Critic and reward formula.",
           {
@@ -334,12 +357,11 @@ Field make_schema() {
                           leaf("no_code", &FailureRewards::no_code, "The answer holds no code.", failure_reward()),
                           leaf("render_failure", &FailureRewards::render_failure, "The code did not render.",
                                failure_reward()),
-                          leaf("blank_image", &FailureRewards::blank_image, "The render is blank.",
-                               failure_reward()),
+                          leaf("blank_image", &FailureRewards::blank_image, "The render is blank.", failure_reward()),
                           leaf("parse_failure", &FailureRewards::parse_failure,
                                "The critic's output could not be parsed.", failure_reward()),
-                          leaf("critic_unavailable", &FailureRewards::critic_unavailable,
-                               "No critic answered.", failure_reward()),
+                          leaf("critic_unavailable", &FailureRewards::critic_unavailable, "No critic answered.",
+                               failure_reward()),
                       }),
               leaf("extra_terms", &RewardConfig::extra_terms, "Extra reward terms and their weights.",
                    extra_term_names()),
@@ -351,8 +373,7 @@ Field make_schema() {
                                "Directory with chart.txt, table.txt, svg.txt critic prompts; empty = "
                                "configs/prompts."),
                           leaf("device", &VisualErmConfig::device, "Where the critic runs.", device_name()),
-                          leaf("batch_size", &VisualErmConfig::batch_size, "Items scored together.",
-                               gt<int64_t>(0)),
+                          leaf("batch_size", &VisualErmConfig::batch_size, "Items scored together.", gt<int64_t>(0)),
                           leaf("max_image_side", &VisualErmConfig::max_image_side,
                                "Images are downscaled to this longest side.", gt<int64_t>(0)),
                           leaf("max_new_tokens", &VisualErmConfig::max_new_tokens, "Longest critic answer.",
@@ -362,15 +383,14 @@ Field make_schema() {
                       {
                           leaf("endpoints", &OpenAiCriticConfig::endpoints,
                                "Base URLs such as http://host:8000/v1; items are spread across them."),
-                          leaf("model", &OpenAiCriticConfig::model, "Model name sent with each request.",
-                               not_empty()),
+                          leaf("model", &OpenAiCriticConfig::model, "Model name sent with each request.", not_empty()),
                           leaf("api_key_env", &OpenAiCriticConfig::api_key_env,
                                "Environment variable holding the API key; empty = none. The key is never logged."),
                           leaf("timeout_s", &OpenAiCriticConfig::timeout_s, "Per-request timeout.", gt(0.0)),
                           leaf("max_retries", &OpenAiCriticConfig::max_retries,
                                "Retries on connection errors, 429 and 5xx.", ge<int64_t>(0)),
-                          leaf("max_concurrency", &OpenAiCriticConfig::max_concurrency,
-                               "Requests in flight at once.", gt<int64_t>(0)),
+                          leaf("max_concurrency", &OpenAiCriticConfig::max_concurrency, "Requests in flight at once.",
+                               gt<int64_t>(0)),
                           leaf("when_all_down", &OpenAiCriticConfig::when_all_down,
                                "What to do when no endpoint answers.", one_of({"wait", "skip_step", "fail_items"})),
                       }),
@@ -383,24 +403,21 @@ Field make_schema() {
               leaf("adv_eps", &AlgorithmConfig::adv_eps, "Added to the group std before dividing.", gt(0.0)),
               leaf("policy_loss", &AlgorithmConfig::policy_loss,
                    "Token-level PPO clip, or GSPO's sequence-level ratio.", one_of({"ppo_clip", "gspo"})),
-              leaf("clip_ratio_low", &AlgorithmConfig::clip_ratio_low, "Ratio clip below: 1 - low.",
-                   open_open(0, 1)),
+              leaf("clip_ratio_low", &AlgorithmConfig::clip_ratio_low, "Ratio clip below: 1 - low.", open_open(0, 1)),
               leaf("clip_ratio_high", &AlgorithmConfig::clip_ratio_high, "Ratio clip above: 1 + high.", gt(0.0)),
               leaf("dual_clip_c", &AlgorithmConfig::dual_clip_c,
                    "Dual-clip bound for negative advantages (> 1); 0 = off.",
                    {"0 or > 1", [](const double& c) { return c == 0 || c > 1; }}),
               leaf("loss_agg_mode", &AlgorithmConfig::loss_agg_mode, "How token losses become one number.",
                    one_of({"token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"})),
-              leaf("kl_coef", &AlgorithmConfig::kl_coef, "Weight of the KL to the reference model; 0 = none.",
-                   ge(0.0)),
+              leaf("kl_coef", &AlgorithmConfig::kl_coef, "Weight of the KL to the reference model; 0 = none.", ge(0.0)),
               leaf("kl_estimator", &AlgorithmConfig::kl_estimator, "KL estimator.", one_of({"k1", "k2", "k3"})),
               leaf("kl_in_reward", &AlgorithmConfig::kl_in_reward,
                    "Subtract the KL from the reward instead of adding it to the loss."),
               leaf("entropy_coef", &AlgorithmConfig::entropy_coef, "Entropy bonus weight.", ge(0.0)),
               leaf("ppo_epochs", &AlgorithmConfig::ppo_epochs, "Passes over each step's rollouts.", gt<int64_t>(0)),
               leaf("mini_batch_prompts", &AlgorithmConfig::mini_batch_prompts,
-                   "Prompts (with their groups) per optimizer step; divides rollout.prompts_per_step.",
-                   gt<int64_t>(0)),
+                   "Prompts (with their groups) per optimizer step; divides rollout.prompts_per_step.", gt<int64_t>(0)),
               leaf("micro_batch_size", &AlgorithmConfig::micro_batch_size,
                    "Sequences per forward/backward on one rank (gradient accumulation).", gt<int64_t>(0)),
               leaf("dynamic_sampling", &AlgorithmConfig::dynamic_sampling,
@@ -410,54 +427,48 @@ Field make_schema() {
               leaf("overlong_buffer", &AlgorithmConfig::overlong_buffer,
                    "DAPO soft overlong penalty: tokens before max_new_tokens where it starts; 0 = off.",
                    ge<int64_t>(0)),
-              leaf("overlong_penalty", &AlgorithmConfig::overlong_penalty,
-                   "Penalty reached at max_new_tokens.", ge(0.0)),
+              leaf("overlong_penalty", &AlgorithmConfig::overlong_penalty, "Penalty reached at max_new_tokens.",
+                   ge(0.0)),
           }),
       section("optim", &Config::optim, "AdamW and the learning-rate schedule.",
               {
                   leaf("lr", &OptimConfig::lr, "Peak learning rate.", gt(0.0)),
                   leaf("weight_decay", &OptimConfig::weight_decay, "Decoupled weight decay.", ge(0.0)),
-                  leaf("beta1", &OptimConfig::beta1, "Adam beta1.", {"in [0, 1)", [](const double& b) {
-                                                                        return b >= 0 && b < 1;
-                                                                      }}),
-                  leaf("beta2", &OptimConfig::beta2, "Adam beta2.", {"in [0, 1)", [](const double& b) {
-                                                                        return b >= 0 && b < 1;
-                                                                      }}),
+                  leaf("beta1", &OptimConfig::beta1, "Adam beta1.",
+                       {"in [0, 1)", [](const double& b) { return b >= 0 && b < 1; }}),
+                  leaf("beta2", &OptimConfig::beta2, "Adam beta2.",
+                       {"in [0, 1)", [](const double& b) { return b >= 0 && b < 1; }}),
                   leaf("eps", &OptimConfig::eps, "Adam epsilon.", gt(0.0)),
                   leaf("grad_clip", &OptimConfig::grad_clip, "Global gradient-norm clip; 0 = off.", ge(0.0)),
                   leaf("schedule", &OptimConfig::schedule, "Learning-rate schedule after warmup.",
                        one_of({"constant", "cosine", "linear"})),
                   leaf("warmup_steps", &OptimConfig::warmup_steps, "Linear warmup steps.", ge<int64_t>(0)),
                   leaf("min_lr_ratio", &OptimConfig::min_lr_ratio,
-                       "Final learning rate of cosine and linear schedules, as a fraction of lr.",
-                       between(0.0, 1.0)),
-                  leaf("total_steps", &OptimConfig::total_steps,
-                       "Training steps; 0 = as many as data.epochs give.", ge<int64_t>(0)),
+                       "Final learning rate of cosine and linear schedules, as a fraction of lr.", between(0.0, 1.0)),
+                  leaf("total_steps", &OptimConfig::total_steps, "Training steps; 0 = as many as data.epochs give.",
+                       ge<int64_t>(0)),
               }),
-      section("distributed", &Config::distributed, "Data-parallel training over c10d.",
-              {
-                  leaf("backend", &DistributedConfig::backend, "Process-group backend.",
-                       one_of({"auto", "nccl", "gloo"})),
-                  leaf("timeout_s", &DistributedConfig::timeout_s,
-                       "A collective waiting longer fails the run instead of hanging.", gt(0.0)),
-                  leaf("bucket_mb", &DistributedConfig::bucket_mb, "Gradient all-reduce bucket size.",
-                       gt<int64_t>(0)),
-                  leaf("shard_optimizer", &DistributedConfig::shard_optimizer,
-                       "Shard AdamW state across ranks (ZeRO-1)."),
-              }),
-      section("checkpoint", &Config::checkpoint, "Saving and resuming.",
-              {
-                  leaf("every_steps", &CheckpointConfig::every_steps,
-                       "Save every N steps; 0 = only at the end and on SIGTERM/SIGUSR1.", ge<int64_t>(0)),
-                  leaf("keep_last", &CheckpointConfig::keep_last, "Checkpoints kept besides milestones.",
-                       gt<int64_t>(0)),
-                  leaf("milestone_every", &CheckpointConfig::milestone_every,
-                       "Also keep every Mth step for good; 0 = off.", ge<int64_t>(0)),
-                  leaf("model_only", &CheckpointConfig::model_only,
-                       "Save weights only (no optimizer state: cannot resume exactly)."),
-                  leaf("max_shard_mb", &CheckpointConfig::max_shard_mb, "Largest safetensors shard.",
-                       gt<int64_t>(0)),
-              }),
+      section(
+          "distributed", &Config::distributed, "Data-parallel training over c10d.",
+          {
+              leaf("backend", &DistributedConfig::backend, "Process-group backend.", one_of({"auto", "nccl", "gloo"})),
+              leaf("timeout_s", &DistributedConfig::timeout_s,
+                   "A collective waiting longer fails the run instead of hanging.", gt(0.0)),
+              leaf("bucket_mb", &DistributedConfig::bucket_mb, "Gradient all-reduce bucket size.", gt<int64_t>(0)),
+              leaf("shard_optimizer", &DistributedConfig::shard_optimizer, "Shard AdamW state across ranks (ZeRO-1)."),
+          }),
+      section(
+          "checkpoint", &Config::checkpoint, "Saving and resuming.",
+          {
+              leaf("every_steps", &CheckpointConfig::every_steps,
+                   "Save every N steps; 0 = only at the end and on SIGTERM/SIGUSR1.", ge<int64_t>(0)),
+              leaf("keep_last", &CheckpointConfig::keep_last, "Checkpoints kept besides milestones.", gt<int64_t>(0)),
+              leaf("milestone_every", &CheckpointConfig::milestone_every, "Also keep every Mth step for good; 0 = off.",
+                   ge<int64_t>(0)),
+              leaf("model_only", &CheckpointConfig::model_only,
+                   "Save weights only (no optimizer state: cannot resume exactly)."),
+              leaf("max_shard_mb", &CheckpointConfig::max_shard_mb, "Largest safetensors shard.", gt<int64_t>(0)),
+          }),
       section("logging", &Config::logging, "Console, metrics and rollout logs.",
               {
                   leaf("level", &LoggingConfig::level, "Console log level.",
@@ -467,8 +478,8 @@ Field make_schema() {
                   leaf("log_every", &LoggingConfig::log_every, "Console metrics every N steps.", gt<int64_t>(0)),
                   leaf("log_rollouts", &LoggingConfig::log_rollouts,
                        "Write every sample to <run_dir>/rollouts/step_<N>.jsonl."),
-                  leaf("images_every", &LoggingConfig::images_every,
-                       "Save rendered images every K steps; 0 = never.", ge<int64_t>(0)),
+                  leaf("images_every", &LoggingConfig::images_every, "Save rendered images every K steps; 0 = never.",
+                       ge<int64_t>(0)),
                   leaf("progress_bar", &LoggingConfig::progress_bar, "Progress bar; auto = on a terminal.",
                        one_of({"auto", "on", "off"})),
               }),

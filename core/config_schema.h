@@ -52,8 +52,8 @@ struct Rule {
 // How a value of type T looks in YAML. Specialised in config_schema.cpp.
 template <typename T>
 struct ValueCodec {
-  static std::string name();                                 // "a number"
-  static bool parse(const YAML::Node& node, T& out);         // false: wrong type or syntax
+  static std::string name();                          // "a number"
+  static bool parse(const YAML::Node& node, T& out);  // false: wrong type or syntax
   static YAML::Node emit(const T& value);
 };
 
@@ -65,11 +65,9 @@ Field leaf(std::string key, T S::*member, std::string doc, Rule<T> rule = {}) {
   Field f;
   f.key = std::move(key);
   f.doc = std::move(doc);
-  f.expects = rule.replaces ? rule.expects
-                            : ValueCodec<T>::name() + (rule.expects.empty() ? "" : " " + rule.expects);
+  f.expects = rule.replaces ? rule.expects : ValueCodec<T>::name() + (rule.expects.empty() ? "" : " " + rule.expects);
   f.takes_raw_text = std::is_same_v<T, std::string>;
-  f.assign = [member, rule, expects = f.expects](void* section,
-                                                 const YAML::Node& node) -> std::optional<std::string> {
+  f.assign = [member, rule, expects = f.expects](void* section, const YAML::Node& node) -> std::optional<std::string> {
     T value{};
     bool parsed = ValueCodec<T>::parse(node, value);
     if (parsed && (!rule.ok || rule.ok(value))) {
@@ -79,9 +77,7 @@ Field leaf(std::string key, T S::*member, std::string doc, Rule<T> rule = {}) {
     // A number that parsed but broke the rule reads better unquoted; text is always quoted.
     return "expected " + expects + ", got " + describe_node(node, parsed && !std::is_same_v<T, std::string>);
   };
-  f.emit = [member](const void* section) {
-    return ValueCodec<T>::emit(static_cast<const S*>(section)->*member);
-  };
+  f.emit = [member](const void* section) { return ValueCodec<T>::emit(static_cast<const S*>(section)->*member); };
   return f;
 }
 
@@ -91,9 +87,7 @@ Field section(std::string key, S P::*member, std::string doc, std::vector<Field>
   f.key = std::move(key);
   f.doc = std::move(doc);
   f.child = [member](void* parent) -> void* { return &(static_cast<P*>(parent)->*member); };
-  f.child_const = [member](const void* parent) -> const void* {
-    return &(static_cast<const P*>(parent)->*member);
-  };
+  f.child_const = [member](const void* parent) -> const void* { return &(static_cast<const P*>(parent)->*member); };
   f.fields = std::move(fields);
   return f;
 }

@@ -38,7 +38,8 @@ c10::Device resolve_device(const std::string& name, const std::string& key) {
            "this build's LibTorch has no CUDA support");
 #endif
     }
-    if (index >= gpus) fail(ErrorKind::config, "{}: {} requested, but only {} CUDA device(s) are visible", key, name, gpus);
+    if (index >= gpus)
+      fail(ErrorKind::config, "{}: {} requested, but only {} CUDA device(s) are visible", key, name, gpus);
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   fail(ErrorKind::config, "{}: unknown device \"{}\" (expected auto, cpu, cuda or cuda:N)", key, name);

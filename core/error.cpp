@@ -2,8 +2,7 @@
 
 namespace visrl {
 
-Error::Error(ErrorKind kind, std::string message)
-    : std::runtime_error(std::move(message)), kind_(kind) {}
+Error::Error(ErrorKind kind, std::string message) : std::runtime_error(std::move(message)), kind_(kind) {}
 
 Error Error::with_context(std::string_view context) const {
   return Error(kind_, fmt::format("{}: {}", context, what()));

@@ -19,8 +19,7 @@ void set_level(std::string_view level) {
   auto parsed = spdlog::level::from_str(std::string(level));
   // from_str maps unknown names to "off"; only accept "off" when it was asked for.
   if (parsed == spdlog::level::off && level != "off") {
-    fail(ErrorKind::config, "unknown log level \"{}\" (expected trace, debug, info, warn, error or off)",
-         level);
+    fail(ErrorKind::config, "unknown log level \"{}\" (expected trace, debug, info, warn, error or off)", level);
   }
   spdlog::set_level(parsed);
 }

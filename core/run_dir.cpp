@@ -58,7 +58,8 @@ void RunDir::write_config(const std::string& yaml) const {
     for (int n = 1; fs::exists(kept); ++n) kept = root_ / fmt::format("config.{}-{}.yaml", timestamp(), n);
     std::error_code ec;
     fs::rename(path, kept, ec);
-    if (ec) fail(ErrorKind::io, "{}: cannot keep the earlier config as {}: {}", path.string(), kept.string(), ec.message());
+    if (ec)
+      fail(ErrorKind::io, "{}: cannot keep the earlier config as {}: {}", path.string(), kept.string(), ec.message());
   }
   write_file_atomically(path, yaml);
 }

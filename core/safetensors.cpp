@@ -24,11 +24,21 @@ struct DtypePair {
   at::ScalarType scalar;
 };
 constexpr DtypePair kPairs[] = {
-    {Dtype::BOOL, at::kBool},      {Dtype::U8, at::kByte},     {Dtype::I8, at::kChar},
-    {Dtype::I16, at::kShort},      {Dtype::U16, at::kUInt16},  {Dtype::F16, at::kHalf},
-    {Dtype::BF16, at::kBFloat16},  {Dtype::I32, at::kInt},     {Dtype::U32, at::kUInt32},
-    {Dtype::F32, at::kFloat},      {Dtype::F64, at::kDouble},  {Dtype::I64, at::kLong},
-    {Dtype::U64, at::kUInt64},     {Dtype::F8_E4M3, at::kFloat8_e4m3fn}, {Dtype::F8_E5M2, at::kFloat8_e5m2},
+    {Dtype::BOOL, at::kBool},
+    {Dtype::U8, at::kByte},
+    {Dtype::I8, at::kChar},
+    {Dtype::I16, at::kShort},
+    {Dtype::U16, at::kUInt16},
+    {Dtype::F16, at::kHalf},
+    {Dtype::BF16, at::kBFloat16},
+    {Dtype::I32, at::kInt},
+    {Dtype::U32, at::kUInt32},
+    {Dtype::F32, at::kFloat},
+    {Dtype::F64, at::kDouble},
+    {Dtype::I64, at::kLong},
+    {Dtype::U64, at::kUInt64},
+    {Dtype::F8_E4M3, at::kFloat8_e4m3fn},
+    {Dtype::F8_E5M2, at::kFloat8_e5m2},
 };
 
 }  // namespace
@@ -52,7 +62,9 @@ Dtype dtype_of(const at::Tensor& tensor, const std::string& name) {
 File::File(std::shared_ptr<MappedFile> mapping, Header header)
     : mapping_(std::move(mapping)), header_(std::move(header)) {}
 
-const fs::path& File::path() const { return mapping_->path(); }
+const fs::path& File::path() const {
+  return mapping_->path();
+}
 
 std::shared_ptr<const File> File::open(const fs::path& path) {
   auto mapping = std::make_shared<MappedFile>(path);
@@ -137,8 +149,8 @@ Checkpoint Checkpoint::open(const fs::path& path) {
     for (const auto& t : ckpt.files_[slot]->header().tensors) {
       auto owner = ckpt.owner_.find(t.name);
       if (owner == ckpt.owner_.end() || owner->second != slot) {
-        fail(ErrorKind::format, "{}: {} holds tensor \"{}\" that the weight_map does not assign to it", where,
-             shard, t.name);
+        fail(ErrorKind::format, "{}: {} holds tensor \"{}\" that the weight_map does not assign to it", where, shard,
+             t.name);
       }
     }
   }
@@ -157,9 +169,13 @@ const File& Checkpoint::file_of(const std::string& name) const {
   return *files_[it->second];
 }
 
-const TensorInfo& Checkpoint::info(const std::string& name) const { return *file_of(name).header().find(name); }
+const TensorInfo& Checkpoint::info(const std::string& name) const {
+  return *file_of(name).header().find(name);
+}
 
-at::Tensor Checkpoint::tensor(const std::string& name) const { return file_of(name).tensor(name); }
+at::Tensor Checkpoint::tensor(const std::string& name) const {
+  return file_of(name).tensor(name);
+}
 
 // ---------------------------------------------------------------------------------------
 // Writing.

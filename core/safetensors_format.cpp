@@ -24,14 +24,26 @@ struct DtypeEntry {
   size_t size;
 };
 constexpr std::array<DtypeEntry, 15> kDtypes = {{
-    {Dtype::BOOL, "BOOL", 1},       {Dtype::U8, "U8", 1},         {Dtype::I8, "I8", 1},
-    {Dtype::I16, "I16", 2},         {Dtype::U16, "U16", 2},       {Dtype::F16, "F16", 2},
-    {Dtype::BF16, "BF16", 2},       {Dtype::I32, "I32", 4},       {Dtype::U32, "U32", 4},
-    {Dtype::F32, "F32", 4},         {Dtype::F64, "F64", 8},       {Dtype::I64, "I64", 8},
-    {Dtype::U64, "U64", 8},         {Dtype::F8_E4M3, "F8_E4M3", 1}, {Dtype::F8_E5M2, "F8_E5M2", 1},
+    {Dtype::BOOL, "BOOL", 1},
+    {Dtype::U8, "U8", 1},
+    {Dtype::I8, "I8", 1},
+    {Dtype::I16, "I16", 2},
+    {Dtype::U16, "U16", 2},
+    {Dtype::F16, "F16", 2},
+    {Dtype::BF16, "BF16", 2},
+    {Dtype::I32, "I32", 4},
+    {Dtype::U32, "U32", 4},
+    {Dtype::F32, "F32", 4},
+    {Dtype::F64, "F64", 8},
+    {Dtype::I64, "I64", 8},
+    {Dtype::U64, "U64", 8},
+    {Dtype::F8_E4M3, "F8_E4M3", 1},
+    {Dtype::F8_E5M2, "F8_E5M2", 1},
 }};
 
-const DtypeEntry& entry(Dtype dtype) { return kDtypes[static_cast<size_t>(dtype)]; }
+const DtypeEntry& entry(Dtype dtype) {
+  return kDtypes[static_cast<size_t>(dtype)];
+}
 
 [[noreturn]] void bad(std::string_view source, const std::string& what) {
   throw Error(ErrorKind::format, fmt::format("{}: {}", source, what));
@@ -179,9 +191,13 @@ class HeaderHandler {
 
 }  // namespace
 
-std::string_view dtype_name(Dtype dtype) { return entry(dtype).name; }
+std::string_view dtype_name(Dtype dtype) {
+  return entry(dtype).name;
+}
 
-size_t dtype_size(Dtype dtype) { return entry(dtype).size; }
+size_t dtype_size(Dtype dtype) {
+  return entry(dtype).size;
+}
 
 std::optional<Dtype> dtype_from_name(std::string_view name) {
   for (const auto& e : kDtypes)
@@ -198,7 +214,8 @@ Header parse_header(std::span<const uint8_t> file, std::string_view source) {
   if (file.size() < 8) bad(source, fmt::format("file is {} bytes, too short for a safetensors header", file.size()));
   uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
-  if (n > kMaxHeaderBytes) bad(source, fmt::format("header length {} exceeds the limit of {} bytes", n, kMaxHeaderBytes));
+  if (n > kMaxHeaderBytes)
+    bad(source, fmt::format("header length {} exceeds the limit of {} bytes", n, kMaxHeaderBytes));
   if (n > file.size() - 8) {
     bad(source, fmt::format("header length {} runs past the end of the file ({} bytes): truncated?", n, file.size()));
   }
@@ -213,7 +230,8 @@ Header parse_header(std::span<const uint8_t> file, std::string_view source) {
 
   const uint64_t buffer_size = file.size() - header.data_start;
   for (const auto& t : header.tensors) {
-    if (t.begin > t.end) bad(source, fmt::format("tensor \"{}\": data_offsets [{}, {}] are reversed", t.name, t.begin, t.end));
+    if (t.begin > t.end)
+      bad(source, fmt::format("tensor \"{}\": data_offsets [{}, {}] are reversed", t.name, t.begin, t.end));
     auto needed = byte_count(t.shape, dtype_size(t.dtype));
     if (!needed) bad(source, fmt::format("tensor \"{}\": shape [{}] overflows", t.name, fmt::join(t.shape, ", ")));
     if (*needed != t.nbytes()) {

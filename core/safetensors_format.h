@@ -21,7 +21,7 @@ enum class Dtype : uint8_t { BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F
 
 std::string_view dtype_name(Dtype dtype);  // "BF16"
 std::optional<Dtype> dtype_from_name(std::string_view name);
-size_t dtype_size(Dtype dtype);            // bytes per element
+size_t dtype_size(Dtype dtype);  // bytes per element
 
 struct TensorInfo {
   std::string name;
@@ -36,7 +36,7 @@ struct TensorInfo {
 struct Header {
   std::vector<TensorInfo> tensors;  // sorted by begin offset
   std::map<std::string, std::string> metadata;
-  uint64_t data_start = 0;          // file offset of the data buffer: 8 + N
+  uint64_t data_start = 0;  // file offset of the data buffer: 8 + N
 
   const TensorInfo* find(std::string_view name) const;
 

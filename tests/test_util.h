@@ -10,7 +10,9 @@
 
 namespace visrl::test {
 
-inline std::filesystem::path source_dir() { return VISRL_SOURCE_DIR; }
+inline std::filesystem::path source_dir() {
+  return VISRL_SOURCE_DIR;
+}
 
 class TempDir {
  public:

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "core/config.h"
 #include "core/device.h"
@@ -47,8 +47,10 @@ int run(const Options& opt) {
   spdlog::info("{}", describe_accelerators());
 
   // The rollout/update loop is built by the trainer issue; until then, say so plainly.
-  throw Error(ErrorKind::runtime, "this build has no training loop yet (it arrives with the trainer); "
-                                  "the resolved config was written to " + run_dir.config_path().string());
+  throw Error(ErrorKind::runtime,
+              "this build has no training loop yet (it arrives with the trainer); "
+              "the resolved config was written to " +
+                  run_dir.config_path().string());
 }
 
 }  // namespace

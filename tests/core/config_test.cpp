@@ -9,8 +9,8 @@
 namespace visrl {
 namespace {
 
-using ::testing::HasSubstr;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 // The message of the config error `load` throws; fails the test when it does not throw.
 template <typename F>
@@ -78,10 +78,10 @@ TEST(Config, ValuesOfTheWrongShapeOrRangeAreRejected) {
   TempDir dir;
   auto path = dir.write("bad.yaml",
                         "rollout:\n"
-                        "  group_size: 2.5\n"      // 2
-                        "  top_p: 0\n"             // 3
-                        "  temperature: [1]\n"     // 4
-                        "  max_new_tokens:\n"      // 5
+                        "  group_size: 2.5\n"   // 2
+                        "  top_p: 0\n"          // 3
+                        "  temperature: [1]\n"  // 4
+                        "  max_new_tokens:\n"   // 5
                         "model:\n"
                         "  freeze_vision: maybe\n"  // 7
                         "  device: tpu\n"           // 8
@@ -100,12 +100,12 @@ TEST(Config, ValuesOfTheWrongShapeOrRangeAreRejected) {
   EXPECT_THAT(msg, HasSubstr(f + ":7: model.freeze_vision: expected true or false, got \"maybe\""));
   EXPECT_THAT(msg, HasSubstr(f + ":8: model.device: expected auto, cpu, cuda or cuda:N, got \"tpu\""));
   EXPECT_THAT(msg, HasSubstr(f + ":10: algorithm.adv_estimator: expected one of grpo, dr_grpo, rloo, "
-                                  "reinforce_pp, got \"ppo\""));
+                                 "reinforce_pp, got \"ppo\""));
   EXPECT_THAT(msg, HasSubstr(f + ":11: algorithm.clip_ratio_low: expected a number in (0, 1), got -0.1"));
   EXPECT_THAT(msg, HasSubstr(f + ":13: reward.on_failure.no_code: expected a number, batch_mean or \"\" (the formula "
-                                  "preset decides), got \"lots\""));
+                                 "preset decides), got \"lots\""));
   EXPECT_THAT(msg, HasSubstr(f + ":14: reward.extra_terms: expected a mapping of names to numbers with names "
-                                  "from code_similarity"));
+                                 "from code_similarity"));
 }
 
 TEST(Config, UnknownKeysSuggestTheClosestName) {
@@ -165,8 +165,8 @@ TEST(Config, ExtendsComposesFilesChildWinsListsReplace) {
   LoadedConfig loaded = load_config(child, {});
   const Config& c = loaded.config;
   EXPECT_EQ(c.data.train, std::vector<std::string>{"c.jsonl"});  // the list is replaced, not merged
-  EXPECT_EQ(c.data.epochs, 3);                                    // from the base
-  EXPECT_DOUBLE_EQ(c.optim.lr, 2e-5);                             // mid overrides base
+  EXPECT_EQ(c.data.epochs, 3);                                   // from the base
+  EXPECT_DOUBLE_EQ(c.optim.lr, 2e-5);                            // mid overrides base
   EXPECT_EQ(c.optim.schedule, "cosine");
   EXPECT_THAT(loaded.origins.at("optim.lr"), HasSubstr("mid.yaml:3"));
   EXPECT_THAT(loaded.origins.at("data.epochs"), HasSubstr("base.yaml:3"));
@@ -190,9 +190,9 @@ TEST(Config, ExtendsErrorsPointIntoTheRightFile) {
 TEST(Config, SetOverridesAreTypeCheckedAndAppliedLast) {
   TempDir dir;
   auto path = dir.write("run.yaml", "optim:\n  lr: 1e-5\n");
-  LoadedConfig loaded = load_config(path, {"optim.lr=3e-6", "data.train=[x.jsonl, y.jsonl]", "model.freeze_vision=true",
-                                           "reward.formula=1 + clip(1 - S/50, 0, 1)", "render.svg={width: 64, height: 32}",
-                                           "model.path="});
+  LoadedConfig loaded = load_config(
+      path, {"optim.lr=3e-6", "data.train=[x.jsonl, y.jsonl]", "model.freeze_vision=true",
+             "reward.formula=1 + clip(1 - S/50, 0, 1)", "render.svg={width: 64, height: 32}", "model.path="});
   const Config& c = loaded.config;
   EXPECT_DOUBLE_EQ(c.optim.lr, 3e-6);
   EXPECT_EQ(c.data.train, (std::vector<std::string>{"x.jsonl", "y.jsonl"}));
@@ -208,7 +208,8 @@ TEST(Config, SetOverridesAreTypeCheckedAndAppliedLast) {
   EXPECT_EQ(config_error([] { load_config("", {"algorithm.clip_ratio_hgih=0.3"}); }),
             "--set: algorithm.clip_ratio_hgih: unknown key; did you mean \"clip_ratio_high\"?");
   EXPECT_EQ(config_error([] { load_config("", {"optim"}); }), "--set: optim: expected key.path=value");
-  EXPECT_EQ(config_error([] { load_config("", {"optim.lr.x=1"}); }), "--set: optim.lr.x: optim.lr is a value, not a section");
+  EXPECT_EQ(config_error([] { load_config("", {"optim.lr.x=1"}); }),
+            "--set: optim.lr.x: optim.lr is a value, not a section");
   EXPECT_THAT(config_error([] { load_config("", {"render.svg={widht: 3}"}); }),
               HasSubstr("--set: render.svg.widht: unknown key; did you mean \"width\"?"));
 }
@@ -222,7 +223,8 @@ TEST(Config, RelationsBetweenKeysNameWhereTheKeyWasSet) {
             "--set: rollout.group_size: grpo compares answers within a group: needs at least 2, got 1");
   EXPECT_EQ(config_error([] { load_config("", {"reward.critic=openai"}); }),
             "(default): reward.openai.endpoints: critic openai needs at least one endpoint");
-  EXPECT_EQ(load_config("", {"rollout.group_size=1", "algorithm.adv_estimator=reinforce_pp"}).config.rollout.group_size, 1);
+  EXPECT_EQ(load_config("", {"rollout.group_size=1", "algorithm.adv_estimator=reinforce_pp"}).config.rollout.group_size,
+            1);
 }
 
 TEST(Config, PrintedYamlLoadsBackToTheSameConfig) {

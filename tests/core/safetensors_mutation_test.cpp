@@ -53,10 +53,30 @@ class Mutator {
   }
 
   void apply(std::string& s) {
-    static const std::vector<std::string> tokens = {
-        "{", "}", "[", "]", "\"", ",", ":", "-1", "0", "18446744073709551615", "9223372036854775807",
-        "1e309", "null", "true", "\"F32\"", "\"BOOL\"", "\"dtype\"", "\"shape\"", "\"data_offsets\"",
-        "\"__metadata__\"", "\\u0000", "\xff", "\xc3\x28", std::string(1, '\0')};
+    static const std::vector<std::string> tokens = {"{",
+                                                    "}",
+                                                    "[",
+                                                    "]",
+                                                    "\"",
+                                                    ",",
+                                                    ":",
+                                                    "-1",
+                                                    "0",
+                                                    "18446744073709551615",
+                                                    "9223372036854775807",
+                                                    "1e309",
+                                                    "null",
+                                                    "true",
+                                                    "\"F32\"",
+                                                    "\"BOOL\"",
+                                                    "\"dtype\"",
+                                                    "\"shape\"",
+                                                    "\"data_offsets\"",
+                                                    "\"__metadata__\"",
+                                                    "\\u0000",
+                                                    "\xff",
+                                                    "\xc3\x28",
+                                                    std::string(1, '\0')};
     const size_t pos = header_pos(s);
     switch (pick(9)) {
       case 0:  // flip a bit
@@ -107,8 +127,8 @@ class Mutator {
 };
 
 TEST(SafetensorsMutation, TenThousandCorruptionsNeverCrash) {
-  const std::vector<std::string> seeds = {read_file(VISRL_SOURCE_DIR "/tests/fixtures/safetensors/all_dtypes.safetensors"),
-                                          our_file()};
+  const std::vector<std::string> seeds = {
+      read_file(VISRL_SOURCE_DIR "/tests/fixtures/safetensors/all_dtypes.safetensors"), our_file()};
   ASSERT_GT(seeds[0].size(), 100u);
   Mutator mutator(20261121);
   int accepted = 0, rejected = 0;

@@ -5,8 +5,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "tests/test_util.h"
@@ -15,8 +15,8 @@ namespace visrl::safetensors {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 const fs::path kFixtures = test::source_dir() / "tests/fixtures/safetensors";
 
@@ -52,7 +52,8 @@ void expect_matches(const Checkpoint& ckpt, const nlohmann::json& tensors) {
         EXPECT_EQ(flat[i].item<double>(), values[i].get<double>()) << "at " << i;
       } else if (t.scalar_type() == at::kUInt64) {
         // LibTorch has no item<uint64_t>; the bits of an int64 read are the same.
-        EXPECT_EQ(static_cast<uint64_t>(flat[i].view(at::kLong).item<int64_t>()), values[i].get<uint64_t>()) << "at " << i;
+        EXPECT_EQ(static_cast<uint64_t>(flat[i].view(at::kLong).item<int64_t>()), values[i].get<uint64_t>())
+            << "at " << i;
       } else {
         EXPECT_EQ(flat[i].item<int64_t>(), values[i].get<int64_t>()) << "at " << i;
       }
@@ -212,7 +213,8 @@ TEST(SafetensorsValidation, RejectsBrokenFilesWithAClearMessage) {
       {with_header("{\"t\":"), "header is not valid JSON"},
       {with_header("{" + t + "," + t + "}", eight + eight), "duplicate entry \"t\""},
       {with_header("{\"t\":5}"), "entry \"t\" must be an object, got the number 5"},
-      {with_header(R"({"t":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", eight), "tensor \"t\": unknown dtype \"F33\""},
+      {with_header(R"({"t":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", eight),
+       "tensor \"t\": unknown dtype \"F33\""},
       {with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", eight), "unexpected field \"x\""},
       {with_header(R"({"t":{"dtype":"F32","shape":[2]}})"), "tensor \"t\": missing \"data_offsets\""},
       {with_header(R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight), "the negative number -2"},
@@ -221,16 +223,19 @@ TEST(SafetensorsValidation, RejectsBrokenFilesWithAClearMessage) {
       {with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", eight), "exactly 2 values"},
       {with_header(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight),
        "tensor \"t\": shape [3] of F32 needs 12 bytes, data_offsets give 8"},
-      {with_header(R"({"t":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight), "overflows"},
+      {with_header(R"({"t":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight),
+       "overflows"},
       {with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", eight), "reversed"},
       {with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", eight + eight),
        "data starts at byte 4 but the previous tensor ends at 0 (hole)"},
-      {with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                   eight + eight),
+      {with_header(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           eight + eight),
        "data starts at byte 4 but the previous tensor ends at 8 (overlap)"},
       {with_header("{" + t + "}", eight + "x"), "tensors cover 8 bytes of data but the file holds 9 (trailing bytes)"},
       {with_header("{" + t + "}", "1234"), "tensors cover 8 bytes of data but the file holds 4 (truncated)"},
-      {with_header(R"({"t":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", "\x01\x02"), "BOOL values must be 0 or 1"},
+      {with_header(R"({"t":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", "\x01\x02"),
+       "BOOL values must be 0 or 1"},
       {with_header(R"({"__metadata__":{"a":1}})"), "__metadata__ \"a\" must be a string, got the number 1"},
       {with_header(R"({"__metadata__":{"a":"x","a":"y"}})"), "duplicate __metadata__ key \"a\""},
       {with_header("{\"t\":" + std::string(100000, '[') + "}"), "entry \"t\" must be an object, got a list"},
@@ -246,8 +251,9 @@ TEST(SafetensorsValidation, AcceptsEdgeCasesTheFormatAllows) {
   EXPECT_EQ(parse_error(with_header("{}")), "no error");  // no tensors at all
   EXPECT_EQ(parse_error(with_header(R"({"__metadata__":{}, "e":{"dtype":"I8","shape":[0],"data_offsets":[0,0]}})")),
             "no error");
-  EXPECT_EQ(parse_error(with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}    )", std::string(8, '\0'))),
-            "no error");
+  EXPECT_EQ(
+      parse_error(with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}    )", std::string(8, '\0'))),
+      "no error");
 }
 
 TEST(SafetensorsValidation, CheckpointIndexProblemsNameTheIndex) {
@@ -266,7 +272,9 @@ TEST(SafetensorsValidation, CheckpointIndexProblemsNameTheIndex) {
   rewrite(R"({"weight_map": {"model.embed.weight": "../../etc/passwd"}})");
   EXPECT_THAT(error(), HasSubstr("is not a plain file name"));
   rewrite(R"({"weight_map": {"ghost": "model-00001-of-00002.safetensors"}})");
-  EXPECT_THAT(error(), HasSubstr("tensor \"ghost\" is mapped to model-00001-of-00002.safetensors but that file does not hold it"));
+  EXPECT_THAT(
+      error(),
+      HasSubstr("tensor \"ghost\" is mapped to model-00001-of-00002.safetensors but that file does not hold it"));
   rewrite(R"({"weight_map": {"model.embed.weight": "model-00001-of-00002.safetensors"}})");
   EXPECT_THAT(error(), HasSubstr("holds tensor \"model.layers.0.norm.weight\" that the weight_map does not assign"));
   rewrite(R"({"weight_map": {"x": "missing.safetensors"}})");
