@@ -4,7 +4,8 @@
 #   1. -DTorch_DIR=<libtorch>/share/cmake/Torch or -DCMAKE_PREFIX_PATH=<libtorch> (your own build,
 #      e.g. the CUDA LibTorch of a GPU cluster);
 #   2. the environment variable VISRL_TORCH_DIR=<libtorch root>;
-#   3. the PyPI wheel that ./scripts/setup unpacks into ~/.cache/visrl/torch-<version>/.
+#   3. the PyPI wheel that ./scripts/setup unpacks into $VISRL_CACHE/torch-<version>/
+#      (VISRL_CACHE defaults to ~/.cache/visrl).
 #
 # The PyPI wheel is a CUDA build whose CUDA runtime, cuDNN, NCCL, ... live next to it under
 # site-packages/nvidia/*/lib (found at run time through libtorch_cuda.so's RPATH). A CUDA
@@ -17,6 +18,8 @@ file(STRINGS "${PROJECT_SOURCE_DIR}/scripts/torch.version" VISRL_TORCH_VERSION L
 if(NOT Torch_DIR)
   if(DEFINED ENV{VISRL_TORCH_DIR})
     set(_torch_root "$ENV{VISRL_TORCH_DIR}")
+  elseif(DEFINED ENV{VISRL_CACHE})
+    set(_torch_root "$ENV{VISRL_CACHE}/torch-${VISRL_TORCH_VERSION}/torch")
   else()
     set(_torch_root "$ENV{HOME}/.cache/visrl/torch-${VISRL_TORCH_VERSION}/torch")
   endif()
