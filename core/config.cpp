@@ -2,7 +2,6 @@
 #include "core/config.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <sstream>
 

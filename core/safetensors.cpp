@@ -1,7 +1,7 @@
 #include "core/safetensors.h"
 
 #include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
