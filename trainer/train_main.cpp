@@ -60,8 +60,7 @@ int main(int argc, char** argv) {
   Options opt;
   app.add_option("--config", opt.config, "YAML config file (may start with `extends: base.yaml`)");
   app.add_option("--set", opt.overrides, "Override one key: --set algorithm.kl_coef=0.01 (repeatable)")
-      ->allow_extra_args(false)
-      ->take_last()
+      ->allow_extra_args(false)  // one key=value per --set; repeat --set for more
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--run-dir", opt.run_dir, "Run directory (default: logging.run_dir, else runs/<config>-<time>)");
   app.add_flag("--print-config", opt.print_config, "Print the resolved configuration as YAML and exit");
