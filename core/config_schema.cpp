@@ -25,8 +25,9 @@ bool scalar_text(const YAML::Node& node, std::string& out) {
   return true;
 }
 
-template <typename Int>
-bool parse_integer(std::string text, Int& out) {
+// The whole of `text` as a number of type T (an optional leading '+' allowed).
+template <typename T>
+bool parse_number(std::string text, T& out) {
   if (!text.empty() && text[0] == '+') text.erase(0, 1);
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);
@@ -82,7 +83,7 @@ std::string ValueCodec<int64_t>::name() {
 template <>
 bool ValueCodec<int64_t>::parse(const YAML::Node& node, int64_t& out) {
   std::string s;
-  return scalar_text(node, s) && parse_integer(s, out);
+  return scalar_text(node, s) && parse_number(s, out);
 }
 template <>
 YAML::Node ValueCodec<int64_t>::emit(const int64_t& v) {
@@ -96,7 +97,7 @@ std::string ValueCodec<uint64_t>::name() {
 template <>
 bool ValueCodec<uint64_t>::parse(const YAML::Node& node, uint64_t& out) {
   std::string s;
-  return scalar_text(node, s) && !s.empty() && s[0] != '-' && parse_integer(s, out);
+  return scalar_text(node, s) && !s.empty() && s[0] != '-' && parse_number(s, out);
 }
 template <>
 YAML::Node ValueCodec<uint64_t>::emit(const uint64_t& v) {
@@ -110,11 +111,7 @@ std::string ValueCodec<double>::name() {
 template <>
 bool ValueCodec<double>::parse(const YAML::Node& node, double& out) {
   std::string s;
-  if (!scalar_text(node, s)) return false;
-  if (!s.empty() && s[0] == '+') s.erase(0, 1);
-  const char* end = s.data() + s.size();
-  auto [ptr, ec] = std::from_chars(s.data(), end, out);
-  return ec == std::errc() && ptr == end && !s.empty() && std::isfinite(out);
+  return scalar_text(node, s) && parse_number(s, out) && std::isfinite(out);
 }
 template <>
 YAML::Node ValueCodec<double>::emit(const double& v) {
@@ -221,7 +218,7 @@ Rule<std::string> device_name() {
           [](const std::string& v) {
             if (v == "auto" || v == "cpu" || v == "cuda") return true;
             int64_t index;
-            return v.rfind("cuda:", 0) == 0 && parse_integer(v.substr(5), index) && index >= 0;
+            return v.rfind("cuda:", 0) == 0 && parse_number(v.substr(5), index) && index >= 0;
           },
           true};
 }
