@@ -2,6 +2,8 @@
 
 #include <ATen/Context.h>
 #include <fmt/format.h>
+#include <charconv>
+#include <optional>
 
 #include "core/error.h"
 
@@ -22,27 +24,37 @@ int cuda_device_count() {
 #endif
 }
 
+// The GPU index of "cuda" (0) or "cuda:N"; nothing for any other name.
+std::optional<int> cuda_index(const std::string& name) {
+  if (name == "cuda") return 0;
+  if (name.rfind("cuda:", 0) != 0) return std::nullopt;
+  const char* begin = name.data() + 5;
+  const char* end = name.data() + name.size();
+  int index = -1;
+  auto [ptr, ec] = std::from_chars(begin, end, index);
+  if (ec != std::errc() || ptr != end || index < 0) return std::nullopt;
+  return index;
+}
+
 }  // namespace
 
 c10::Device resolve_device(const std::string& name, const std::string& key) {
   const int gpus = cuda_device_count();
   if (name == "auto") return gpus > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    int index = name == "cuda" ? 0 : std::stoi(name.substr(5));
-    if (gpus == 0) {
-      fail(ErrorKind::config, "{}: {} requested, but {}", key, name,
+  std::optional<int> index = cuda_index(name);
+  if (!index) fail(ErrorKind::config, "{}: unknown device \"{}\" (expected auto, cpu, cuda or cuda:N)", key, name);
+  if (gpus == 0) {
+    fail(ErrorKind::config, "{}: {} requested, but {}", key, name,
 #ifdef VISRL_WITH_CUDA
-           "no CUDA device is visible");
+         "no CUDA device is visible");
 #else
-           "this build's LibTorch has no CUDA support");
+         "this build's LibTorch has no CUDA support");
 #endif
-    }
-    if (index >= gpus)
-      fail(ErrorKind::config, "{}: {} requested, but only {} CUDA device(s) are visible", key, name, gpus);
-    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
-  fail(ErrorKind::config, "{}: unknown device \"{}\" (expected auto, cpu, cuda or cuda:N)", key, name);
+  if (*index >= gpus)
+    fail(ErrorKind::config, "{}: {} requested, but only {} CUDA device(s) are visible", key, name, gpus);
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(*index));
 }
 
 std::string describe_accelerators() {

@@ -105,6 +105,15 @@ TEST(RunDir, ChoosesCommandLineThenConfigThenATimestampedDefault) {
 
 TEST(Device, CpuAlwaysResolvesAndAbsentGpusAreConfigErrors) {
   EXPECT_EQ(resolve_device("cpu", "model.device"), c10::Device(c10::kCPU));
+  for (const char* bad : {"cuda:x", "cuda:", "cuda:-1", "cuda:99999999999999999999", "tpu"}) {
+    try {
+      resolve_device(bad, "model.device");
+      ADD_FAILURE() << bad << ": no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::config) << bad;
+      EXPECT_THAT(e.what(), HasSubstr("model.device: unknown device")) << bad;
+    }
+  }
   if (resolve_device("auto", "model.device").is_cuda()) GTEST_SKIP() << "a GPU is visible";
   try {
     resolve_device("cuda:1", "model.device");
