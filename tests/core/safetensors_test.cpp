@@ -25,6 +25,17 @@ nlohmann::json expected() {
   return nlohmann::json::parse(in);
 }
 
+// The message of the visrl::Error `action` throws, or "no error".
+template <typename F>
+std::string error_of(F&& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 std::string hex_of(const at::Tensor& t) {
   at::Tensor c = t.contiguous();
   const auto* p = static_cast<const uint8_t*>(c.data_ptr());
@@ -167,14 +178,7 @@ TEST(Safetensors, ShardedWriteSplitsByBytesAndReplacesTheOtherLayout) {
 
 TEST(Safetensors, WriterRejectsWhatItCannotStore) {
   TempDir dir;
-  auto msg = [&](const NamedTensors& t) {
-    try {
-      save_file(dir / "x.safetensors", t);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto msg = [&](const NamedTensors& t) { return error_of([&] { save_file(dir / "x.safetensors", t); }); };
   EXPECT_THAT(msg({{"a", torch::ones({1})}, {"a", torch::ones({1})}}), HasSubstr("\"a\": duplicate"));
   EXPECT_THAT(msg({{"c", torch::ones({1}, torch::kComplexFloat)}}), HasSubstr("\"c\": dtype ComplexFloat"));
   EXPECT_THAT(msg({{"__metadata__", torch::ones({1})}}), HasSubstr("reserved name"));
@@ -261,14 +265,7 @@ TEST(SafetensorsValidation, CheckpointIndexProblemsNameTheIndex) {
   fs::copy(kFixtures / "sharded", dir.path(), fs::copy_options::recursive);
   auto index_path = dir / "model.safetensors.index.json";
   auto rewrite = [&](const std::string& json) { dir.write("model.safetensors.index.json", json); };
-  auto error = [&] {
-    try {
-      Checkpoint::open(dir.path());
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto error = [&] { return error_of([&] { Checkpoint::open(dir.path()); }); };
   rewrite(R"({"weight_map": {"model.embed.weight": "../../etc/passwd"}})");
   EXPECT_THAT(error(), HasSubstr("is not a plain file name"));
   rewrite(R"({"weight_map": {"ghost": "model-00001-of-00002.safetensors"}})");
