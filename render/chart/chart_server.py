@@ -1,0 +1,351 @@
+# The warm matplotlib server of visrl's chart renderer.
+#
+# Started by the pool inside the render sandbox (render/sandbox/jail.h) as
+#   python3 -I -c <this file's text>
+# with requests on fd 3 and responses on fd 4 (frames: 4-byte little-endian header length,
+# JSON header, raw payload; see render/worker/protocol.h). It imports matplotlib and numpy
+# once; every job runs in a freshly forked child, so no state leaks from one job to the
+# next. The child gets its own process group, rlimits, the job seccomp filter (sent by the
+# pool in the first frame), a private working directory, neutralised show/savefig/close,
+# seeded random generators, and saves the current figure at the requested size and DPI as
+# raw RGBA, which it sends back over a pipe. This file mirrors render/worker/job_runner.cpp.
+import builtins
+import ctypes
+import errno
+import json
+import os
+import random
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+import traceback
+
+REQUEST_FD, RESPONSE_FD = 3, 4
+MAX_HEADER = 16 << 20
+
+
+def read_exact(fd, n):
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    (length,) = struct.unpack("<I", read_exact(fd, 4))
+    if length > MAX_HEADER:
+        raise ValueError("header too large")
+    header = json.loads(read_exact(fd, length))
+    payload = read_exact(fd, header.get("payload_bytes", 0))
+    return header, payload
+
+
+def encode_frame(header, payload=b""):
+    if payload:
+        header = dict(header, payload_bytes=len(payload))
+    text = json.dumps(header, ensure_ascii=False).encode("utf-8", "replace")
+    return struct.pack("<I", len(text)) + text + payload
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def decode_frame(data):
+    (length,) = struct.unpack("<I", data[:4])
+    header = json.loads(data[4 : 4 + length])
+    payload = data[4 + length :]
+    if len(payload) != header.get("payload_bytes", 0):
+        raise ValueError("payload size mismatch")
+    return header, payload
+
+
+# --- seccomp -------------------------------------------------------------------------------
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_job_filter(template, pid_slot):
+    # The template's pid constant becomes this job's pid (sock_filter: u16 code, u8 jt,
+    # u8 jf, u32 k).
+    program = bytearray(template)
+    for offset in range(0, len(program), 8):
+        (k,) = struct.unpack_from("<I", program, offset + 4)
+        if k == pid_slot:
+            struct.pack_into("<I", program, offset + 4, os.getpid())
+    buffer = ctypes.create_string_buffer(bytes(program), len(program))
+    prog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        return ctypes.get_errno()
+    return 0
+
+
+# --- the warm interpreter ----------------------------------------------------------------
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import matplotlib.figure
+import numpy as np
+
+ORIGINAL_SAVEFIG = matplotlib.figure.Figure.savefig
+
+
+def warm_up():
+    # Builds the font list and caches glyphs before any job forks.
+    fig = plt.figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label="warm")
+    ax.set_title("warm-up 0123")
+    ax.legend()
+    fig.canvas.draw()
+    plt.close("all")
+
+
+def neutralise_pyplot():
+    noop = lambda *args, **kwargs: None
+    plt.show = noop
+    plt.savefig = noop
+    plt.close = noop
+    plt.switch_backend = noop
+    matplotlib.use = noop
+    matplotlib.figure.Figure.savefig = noop
+    matplotlib.figure.Figure.show = noop
+
+
+def set_limits(request):
+    cpu = int(request["cpu_s"] + 0.999)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    memory = request["memory_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    size = request.get("max_file_mb", 64) << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+def short_traceback(exc):
+    # The exception line plus the line of the answer that raised it.
+    lines = traceback.format_exception_only(type(exc), exc)
+    where = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<answer>"]
+    prefix = "line %d: " % where[-1].lineno if where else ""
+    return prefix + "".join(lines).strip()
+
+
+def run_answer(request):
+    """Runs in the job child. Returns (status, reason, width, height, rgba bytes)."""
+    code = request["code"]
+    try:
+        compiled = compile(code, "<answer>", "exec")
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
+        return "syntax_error", short_traceback(exc), 0, 0, b""
+    except (MemoryError, RecursionError) as exc:
+        return "syntax_error", "the parser gave up: %s" % type(exc).__name__, 0, 0, b""
+    neutralise_pyplot()
+    np.random.seed(0)
+    random.seed(0)
+    scope = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        exec(compiled, scope)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            return "runtime_error", "exit(%r)" % (exc.code,), 0, 0, b""
+    except MemoryError:
+        return "memory_limit", "MemoryError (address-space limit %d MiB)" % request["memory_mb"], 0, 0, b""
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            return "output_limit", "file size limit exceeded", 0, 0, b""
+        return "runtime_error", short_traceback(exc), 0, 0, b""
+    except BaseException as exc:
+        return "runtime_error", short_traceback(exc), 0, 0, b""
+    try:
+        fig = plt.gcf()
+        dpi = request["dpi"]
+        fig.set_size_inches(request["width_in"], request["height_in"])
+        import io
+
+        buffer = io.BytesIO()
+        ORIGINAL_SAVEFIG(fig, buffer, format="rgba", dpi=dpi)
+        width = int(round(request["width_in"] * dpi))
+        height = int(round(request["height_in"] * dpi))
+        pixels = buffer.getvalue()
+        if len(pixels) != width * height * 4:
+            width, height = fig.canvas.get_width_height()
+        return "ok", "", width, height, pixels
+    except MemoryError:
+        return "memory_limit", "MemoryError while saving the figure", 0, 0, b""
+    except BaseException as exc:
+        return "runtime_error", "saving the figure failed: " + short_traceback(exc), 0, 0, b""
+
+
+def job_child(request, job_dir, result_w, output_w, job_filter, pid_slot):
+    try:
+        os.setpgid(0, 0)
+        os.dup2(output_w, 1)
+        os.dup2(output_w, 2)
+        os.closerange(3, result_w)
+        os.closerange(result_w + 1, 1024)
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        os.chdir(job_dir)
+        set_limits(request)
+        if job_filter:
+            error = install_job_filter(job_filter, pid_slot)
+            if error and error != errno.EINVAL:
+                os._exit(120)
+        result = run_answer(request)
+        status, reason, width, height, pixels = result
+        frame = encode_frame(
+            {"status": status, "reason": reason[-2000:], "width": width, "height": height, "channels": 4}, pixels
+        )
+        write_all(result_w, frame)
+    except MemoryError:
+        os._exit(122)
+    except BaseException:
+        os._exit(121)
+    os._exit(0)
+
+
+def kill_job(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    # PID 1 of a namespace: kill -1 reaches every other process in it, including any the
+    # job started in another process group. Never do this outside a PID namespace.
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def reap_all():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def run_job(request, job_number, job_filter, pid_slot):
+    start = time.monotonic()
+    deadline = start + request["timeout_s"]
+    max_output = request["max_output_bytes"]
+    job_dir = os.path.join(os.environ.get("TMPDIR", "/tmp"), "job-%d" % job_number)
+    os.mkdir(job_dir, 0o700)
+    result_r, result_w = os.pipe()
+    output_r, output_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(result_r)
+        os.close(output_r)
+        job_child(request, job_dir, result_w, output_w, job_filter, pid_slot)
+    os.close(result_w)
+    os.close(output_w)
+    pidfd = os.pidfd_open(pid)
+    result, tail, total = bytearray(), bytearray(), 0
+    timed_out = output_exceeded = exited = False
+    open_fds = {result_r, output_r}
+    max_result = MAX_HEADER + request.get("max_pixels_bytes", 512 << 20)
+    while open_fds or not exited:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        watch = list(open_fds) + ([] if exited else [pidfd])
+        ready, _, _ = select.select(watch, [], [], left)
+        for fd in ready:
+            if fd == pidfd:
+                exited = True
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.discard(fd)
+            elif fd == result_r:
+                result += chunk
+                if len(result) > max_result:
+                    output_exceeded = True
+            else:
+                total += len(chunk)
+                tail += chunk
+                if len(tail) > 8192:
+                    del tail[:-4096]
+                if total > max_output:
+                    output_exceeded = True
+        if output_exceeded:
+            break
+    kill_job(pid)
+    _, status = os.waitpid(pid, 0)
+    reap_all()
+    for fd in (result_r, output_r, pidfd):
+        os.close(fd)
+    shutil.rmtree(job_dir, ignore_errors=True)
+
+    execute_ms = (time.monotonic() - start) * 1000
+    output = tail.decode("utf-8", "replace")[-2000:]
+    header, pixels = None, b""
+    if timed_out:
+        header = {"status": "timeout", "reason": "wall-clock deadline of %g s exceeded" % request["timeout_s"]}
+    elif output_exceeded:
+        header = {"status": "output_limit", "reason": "output exceeded %d bytes" % max_output}
+    elif os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+        header = {"status": "timeout", "reason": "CPU limit of %g s exceeded" % request["cpu_s"]}
+    elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXFSZ:
+        header = {"status": "output_limit", "reason": "file size limit exceeded"}
+    elif os.WIFSIGNALED(status):
+        header = {"status": "runtime_error", "reason": "killed by %s" % signal.Signals(os.WTERMSIG(status)).name}
+    else:
+        try:
+            header, pixels = decode_frame(bytes(result))
+        except Exception:
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+            reasons = {120: "seccomp filter could not be installed", 122: "out of memory"}
+            status_name = "memory_limit" if code == 122 else "runtime_error"
+            header = {"status": status_name, "reason": reasons.get(code, "exited with code %d without a result" % code)}
+    if header["status"] != "ok" and output and output not in header.get("reason", ""):
+        header["reason"] = (header.get("reason", "") + "; output: " + output).lstrip("; ")
+    header["execute_ms"] = execute_ms
+    header.pop("payload_bytes", None)
+    return header, pixels
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    init, _ = read_frame(REQUEST_FD)
+    job_filter = bytes.fromhex(init.get("job_filter_hex", ""))
+    pid_slot = init.get("pid_slot", 0)
+    warm_up()
+    write_all(RESPONSE_FD, encode_frame({"ready": True, "python": sys.version.split()[0],
+                                         "matplotlib": matplotlib.__version__, "numpy": np.__version__}))
+    job_number = 0
+    while True:
+        try:
+            request, _ = read_frame(REQUEST_FD)
+        except EOFError:
+            return
+        job_number += 1
+        try:
+            header, pixels = run_job(request, job_number, job_filter, pid_slot)
+        except Exception as exc:
+            header, pixels = {"status": "runtime_error", "reason": "chart server: %r" % (exc,)}, b""
+        write_all(RESPONSE_FD, encode_frame(header, pixels))
+
+
+main()

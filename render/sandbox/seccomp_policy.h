@@ -1,0 +1,41 @@
+// The two seccomp filters of the render sandbox, written as classic BPF (a few dozen
+// instructions each; libseccomp could not express "signal only yourself" without the pid).
+//
+// worker filter: installed before the worker (Python server or native worker) is exec'd, so
+//   it binds the worker and every job it forks. Refuses sockets other than AF_UNIX (no
+//   network even where no network namespace could be made), namespace and mount changes,
+//   ptrace and cross-process memory access, kernel keyrings, io_uring (which could reach
+//   sockets around the filter), module loading and the like.
+// job filter: installed by the forked job child on top of the worker filter, just before
+//   the untrusted code runs. Refuses execve (no subprocess / os.system), new processes
+//   (clone without CLONE_THREAD: no fork bombs; threads stay allowed for BLAS), and
+//   signals to any process but the job itself.
+// Refused calls fail with an errno (EACCES / EPERM / ENOSYS), so Python raises an
+// exception that names them instead of the process dying; a foreign-architecture syscall
+// (the 32-bit ABI) kills the process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+namespace visrl::render::sandbox {
+
+// BPF programs as the raw bytes of a `struct sock_filter[]`.
+std::string worker_filter_bpf();
+std::string job_filter_bpf(pid_t job_pid);
+
+// A job filter for a process that only learns its pid after fork (the Python server):
+// every 32-bit constant equal to kJobPidSlot stands for the pid and must be replaced.
+inline constexpr uint32_t kJobPidSlot = 0x5EC0DE01;
+std::string job_filter_template_bpf();
+
+// Installs a BPF program (bytes of sock_filter[]) on the calling thread and its future
+// children. Needs no_new_privs. Async-signal-safe (only prctl), so it may run after fork.
+// Returns 0 or an errno.
+int install_filter(const char* bpf, size_t bytes);
+
+// True when the kernel accepts seccomp filters.
+bool seccomp_available();
+
+}  // namespace visrl::render::sandbox
