@@ -91,7 +91,8 @@ int render_batch(const Options& opt, const Config& config) {
     const std::string where = fmt::format("{}:{}", opt.batch, line_number);
     std::string id = fmt::format("line-{}", line_number);
     try {
-      const auto json = nlohmann::json::parse(line);
+      const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (json.is_discarded()) fail(ErrorKind::format, "{}: not valid JSON", where);
       if (!json.is_object()) fail(ErrorKind::format, "{}: expected a JSON object", where);
       if (json.contains("id")) {
         id = json["id"].is_string() ? json["id"].get<std::string>() : json["id"].dump();

@@ -58,6 +58,7 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   if (options_.sandbox != "auto" && options_.sandbox != "strict" && options_.sandbox != "unsafe")
     fail(ErrorKind::config, "render.sandbox: expected auto, strict or unsafe, got \"{}\"", options_.sandbox);
   level_ = sandbox::probe_isolation();
+  if (options_.isolation && *options_.isolation < level_) level_ = *options_.isolation;
   if (options_.sandbox == "strict" && level_ != sandbox::IsolationLevel::namespaces) {
     fail(ErrorKind::config,
          "render.sandbox: strict needs user/PID/network/mount namespaces, but this kernel allows only: {}",

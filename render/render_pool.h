@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,8 @@ struct RenderPoolOptions {
   size_t max_code_bytes = 1u << 20;  // longer extracted code is rejected unrun
   size_t max_queued = 0;             // 0 = 64 per worker
   WorkerSettings worker;             // interpreter, worker program, tmpfs size
+  // A weaker level than the kernel allows, to exercise the fallbacks (tests, debugging).
+  std::optional<sandbox::IsolationLevel> isolation;
   // Defaults for requests (RenderRequest carries its own sizes; these fill the kind options).
   int64_t svg_max_elements = 100000;
   std::string table_font = "DejaVu Sans, Noto Sans CJK SC";

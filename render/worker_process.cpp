@@ -142,6 +142,16 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
 
 WorkerProcess::~WorkerProcess() { kill_and_reap(); }
 
+bool WorkerProcess::alive() {
+  if (pid_ <= 0) return false;
+  if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+    pid_ = -1;
+    kill_and_reap();  // closes the pipes, removes the directory
+    return false;
+  }
+  return true;
+}
+
 void WorkerProcess::kill_and_reap() {
   if (pid_ > 0) {
     // The worker leads its own session: the group kill also reaches what it started

@@ -42,7 +42,9 @@ class WorkerProcess {
   // result is a timeout. If the worker dies, the result says so and alive() turns false.
   RenderResult run(const nlohmann::json& request, double grace_s = 5.0);
 
-  bool alive() const { return pid_ > 0; }
+  // False once the worker has exited (it is reaped here), so that the pool restarts a
+  // worker that died between jobs before giving it the next one.
+  bool alive();
   pid_t pid() const { return pid_; }
   WorkerType type() const { return type_; }
 

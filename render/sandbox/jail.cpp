@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -224,9 +225,11 @@ int run_mount_step(const MountStep& step) {
     child_fail(error_fd, "setrlimit", errno);
 
   if (plan.drop_to_nobody) {
-    if (setgroups(0, nullptr) != 0) child_fail(error_fd, "setgroups", errno);
-    if (setresgid(kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresgid", errno);
-    if (setresuid(kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresuid", errno);
+    // Raw system calls: glibc's wrappers would try to change the credentials of every
+    // thread of the parent, which the child does not have, and wait for them forever.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(error_fd, "setgroups", errno);
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresgid", errno);
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresuid", errno);
   }
   // After the credential change, which clears it.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(error_fd, "PR_SET_PDEATHSIG", errno);
@@ -334,13 +337,22 @@ pid_t spawn_jailed(const JailSpec& spec) {
     close(error_pipe[0]);
     fail(ErrorKind::runtime, "render sandbox: clone: {}", std::strerror(clone_errno));
   }
-  // The error pipe closes on exec: EOF means the program is running.
+  // The error pipe closes on exec: EOF means the program is running. The set-up is a few
+  // dozen system calls; a child still silent after 30 s is stuck and is killed.
   char buffer[256];
-  ssize_t n;
   std::string message;
-  while ((n = read(error_pipe[0], buffer, sizeof buffer)) != 0) {
+  for (;;) {
+    pollfd p{error_pipe[0], POLLIN, 0};
+    const int ready = poll(&p, 1, 30000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      message = "setup did not finish within 30 s:" + std::to_string(ETIMEDOUT);
+      kill(static_cast<pid_t>(pid), SIGKILL);
+      break;
+    }
+    const ssize_t n = read(error_pipe[0], buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
+    if (n <= 0) break;
     message.append(buffer, static_cast<size_t>(n));
   }
   close(error_pipe[0]);

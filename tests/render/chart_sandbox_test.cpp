@@ -1,0 +1,291 @@
+// Hostile chart answers against the sandboxed pool: each ends with the right status within
+// its deadline, nothing it started is left running, and the pool renders correctly after.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "render/render_pool.h"
+#include "tests/render/process_util.h"
+
+namespace visrl::render {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kTimeout = 3.0;
+constexpr const char* kGoodChart = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2])\n";
+
+RenderPoolOptions hostile_options(std::optional<sandbox::IsolationLevel> level = std::nullopt) {
+  RenderPoolOptions o;
+  o.workers = 2;
+  o.timeout_s = kTimeout;
+  o.cpu_s = 2;
+  o.memory_mb = 1024;
+  o.max_output_kb = 64;
+  o.isolation = level;
+  return o;
+}
+
+RenderRequest chart(std::string code) {
+  RenderRequest r;
+  r.kind = RenderKind::chart;
+  r.text = "```python\nimport matplotlib.pyplot as plt\n" + std::move(code) + "\n```";
+  return r;
+}
+
+class ChartSandbox : public ::testing::TestWithParam<sandbox::IsolationLevel> {
+ protected:
+  static void SetUpTestSuite() { setenv("VISRL_TEST_SECRET", "hunter2-secret", 1); }
+
+  void SetUp() override {
+    if (GetParam() > sandbox::probe_isolation()) GTEST_SKIP() << "kernel does not allow this level";
+    pool_ = std::make_unique<RenderPool>(hostile_options(GetParam()));
+  }
+
+  // Renders, checks the deadline held, that no job process outlived its job, and that the
+  // pool still renders a good chart.
+  RenderResult run(const std::string& code) {
+    const auto start = Clock::now();
+    RenderResult result = pool_->render(chart(code));
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    // First use includes the worker start-up (about a second).
+    EXPECT_LT(seconds, kTimeout + 6.0) << "status " << to_string(result.status);
+    EXPECT_EQ(test::descendants().size(), test::children_of().size())
+        << "a job process outlived its job";
+    const RenderResult good = pool_->render(chart("plt.bar(['a', 'b'], [1, 2])"));
+    EXPECT_EQ(good.status, RenderStatus::ok) << good.reason;
+    return result;
+  }
+
+  std::unique_ptr<RenderPool> pool_;
+};
+
+#define EXPECT_STATUS(result, expected) \
+  EXPECT_EQ((result).status, RenderStatus::expected) << to_string((result).status) << ": " << (result).reason
+
+TEST_P(ChartSandbox, RendersAGoodChart) {
+  const RenderResult r = run("plt.plot([1, 2, 3], [3, 1, 2])");
+  EXPECT_STATUS(r, ok);
+  EXPECT_EQ(r.image.width, 640);
+  EXPECT_EQ(r.image.height, 480);
+}
+
+TEST_P(ChartSandbox, TcpToLoopbackIsRefused) {
+  const RenderResult r = run("import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("Permission denied"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, TcpToAnOutsideAddressIsRefused) {
+  const RenderResult r = run("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)");
+  EXPECT_STATUS(r, runtime_error);
+}
+
+TEST_P(ChartSandbox, DnsLookupFails) {
+  const RenderResult r = run("import socket\nsocket.getaddrinfo('example.com', 80)");
+  EXPECT_STATUS(r, runtime_error);
+}
+
+TEST_P(ChartSandbox, UdpAndRawSyscallSocketsAreRefused) {
+  const RenderResult r = run(
+      "import ctypes, socket\n"
+      "libc = ctypes.CDLL(None, use_errno=True)\n"
+      "fd = libc.syscall(41, 2, 2, 0)  # socket(AF_INET, SOCK_DGRAM) by number\n"
+      "raise RuntimeError('raw socket syscall gave %d errno %d' % (fd, ctypes.get_errno()))");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("gave -1 errno 13"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, ExecveBySyscallIsRefused) {
+  const RenderResult r = run(
+      "import ctypes\n"
+      "libc = ctypes.CDLL(None, use_errno=True)\n"
+      "rc = libc.syscall(59, b'/bin/sh', None, None)  # execve by number\n"
+      "raise RuntimeError('execve gave %d errno %d' % (rc, ctypes.get_errno()))");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("gave -1 errno 1"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, SubprocessIsRefused) {
+  const RenderResult r = run("import subprocess\nsubprocess.run(['/bin/echo', 'pwned'])");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_EQ(r.reason.find("pwned\n"), std::string::npos);
+}
+
+TEST_P(ChartSandbox, OsSystemRunsNothing) {
+  const RenderResult r = run("import os\nrc = os.system('echo pwned')\nassert rc != 0, rc\nplt.plot([1, 2])");
+  EXPECT_STATUS(r, ok);
+}
+
+TEST_P(ChartSandbox, EtcShadowIsUnreadable) {
+  const RenderResult r = run("print(open('/etc/shadow').read()[:50])");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_EQ(r.reason.find("root:"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, HomeAndProjectFilesAreInvisible) {
+  if (GetParam() != sandbox::IsolationLevel::namespaces) GTEST_SKIP() << "only namespaces hide the filesystem";
+  const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "/root";
+  const RenderResult r = run("import os\nfor p in ['" + home + "', '/root', '/home', '" VISRL_SOURCE_DIR
+                             "/CMakeLists.txt']:\n    assert not os.path.exists(p), p\nplt.plot([1, 2])");
+  EXPECT_STATUS(r, ok);
+}
+
+TEST_P(ChartSandbox, ProcIsInvisible) {
+  if (GetParam() != sandbox::IsolationLevel::namespaces) GTEST_SKIP() << "only namespaces hide /proc";
+  const RenderResult r = run("print(open('/proc/1/environ').read())");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_EQ(r.reason.find("hunter2"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, ParentEnvironmentIsNotPassedOn) {
+  const RenderResult r = run(
+      "import os\n"
+      "assert 'VISRL_TEST_SECRET' not in os.environ\n"
+      "assert not any('hunter2' in v for v in os.environ.values())\n"
+      "plt.plot([1, 2])");
+  EXPECT_STATUS(r, ok);
+}
+
+TEST_P(ChartSandbox, WritesOutsideTheJobDirectoryFail) {
+  const std::string target = "/usr/visrl-sandbox-escape-" + std::to_string(getpid());
+  const RenderResult r = run("open('" + target + "', 'w').write('x')");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(target));
+}
+
+TEST_P(ChartSandbox, ForkBombEndsQuickly) {
+  const RenderResult r = run("import os\nwhile True:\n    os.fork()");
+  EXPECT_TRUE(r.status == RenderStatus::runtime_error || r.status == RenderStatus::timeout)
+      << to_string(r.status) << ": " << r.reason;
+}
+
+TEST_P(ChartSandbox, MemoryBombHitsTheLimit) {
+  const RenderResult r = run("blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))");
+  EXPECT_STATUS(r, memory_limit);
+}
+
+TEST_P(ChartSandbox, HugeNumpyAllocationHitsTheLimit) {
+  const RenderResult r = run("import numpy as np\nx = np.ones((2**17, 2**15))\nplt.plot(x[0])");
+  EXPECT_STATUS(r, memory_limit);
+}
+
+TEST_P(ChartSandbox, InfiniteLoopTimesOut) {
+  const RenderResult r = run("while True:\n    pass");
+  EXPECT_STATUS(r, timeout);
+}
+
+TEST_P(ChartSandbox, SleepingPastTheDeadlineTimesOut) {
+  const RenderResult r = run("import time\ntime.sleep(60)");
+  EXPECT_STATUS(r, timeout);
+}
+
+TEST_P(ChartSandbox, GigabytesOfStdoutHitTheOutputLimit) {
+  const RenderResult r = run("import sys\nwhile True:\n    sys.stdout.write('x' * 1000000)");
+  EXPECT_STATUS(r, output_limit);
+}
+
+TEST_P(ChartSandbox, KillingTheParentIsRefused) {
+  const RenderResult r = run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("PermissionError"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, SignallingEveryProcessIsRefused) {
+  const RenderResult r = run("import os, signal\nos.kill(-1, signal.SIGKILL)");
+  EXPECT_STATUS(r, runtime_error);
+}
+
+TEST_P(ChartSandbox, TenMillionPointsFinishWithinTheDeadline) {
+  const RenderResult r = run("import numpy as np\nx = np.random.rand(10**7)\nplt.plot(x, x, ',')");
+  EXPECT_TRUE(r.status == RenderStatus::ok || r.status == RenderStatus::timeout ||
+              r.status == RenderStatus::memory_limit)
+      << to_string(r.status) << ": " << r.reason;
+}
+
+TEST_P(ChartSandbox, SyntaxErrorIsReportedWithItsLine) {
+  const RenderResult r = pool_->render(chart("plt.plot([1, 2]\nx = = 3"));
+  EXPECT_STATUS(r, syntax_error);
+}
+
+TEST_P(ChartSandbox, NoFigureIsBlank) {
+  const RenderResult r = run("x = 1");
+  EXPECT_STATUS(r, blank_image);
+}
+
+TEST_P(ChartSandbox, StateDoesNotLeakBetweenJobs) {
+  // A job that changes global matplotlib state; the next job must not see it.
+  EXPECT_STATUS(pool_->render(chart("import matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 42\nplt.plot([1])")), ok);
+  for (int i = 0; i < 2; ++i) {  // both workers
+    const RenderResult r = pool_->render(chart("import matplotlib\nassert matplotlib.rcParams['lines.linewidth'] != 42\n"
+                                               "assert not plt.get_fignums()\nplt.plot([1])"));
+    EXPECT_STATUS(r, ok);
+  }
+}
+
+TEST_P(ChartSandbox, DeadWorkersAreReplaced) {
+  pool_->warm_up(RenderKind::chart);
+  const auto workers = test::children_of();
+  ASSERT_EQ(workers.size(), 2u);
+  for (pid_t worker : workers) kill(worker, SIGKILL);
+  usleep(100000);
+  // Workers that died between jobs are replaced before the next job reaches them.
+  for (int i = 0; i < 4; ++i) EXPECT_STATUS(pool_->render(chart("plt.plot([1])")), ok);
+  EXPECT_GE(pool_->stats().workers_replaced, 1);
+}
+
+TEST_P(ChartSandbox, AWorkerKilledDuringAJobIsReplaced) {
+  auto slow = pool_->submit(chart("import time\ntime.sleep(2)\nplt.plot([1])"));
+  usleep(1500000);
+  for (pid_t worker : test::children_of()) kill(worker, SIGKILL);
+  const RenderResult r = slow.get();
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("render worker died"), std::string::npos) << r.reason;
+  EXPECT_STATUS(pool_->render(chart("plt.plot([1])")), ok);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, ChartSandbox,
+                         ::testing::Values(sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp),
+                         [](const auto& p) { return std::string(sandbox::to_string(p.param)); });
+
+TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
+  for (auto level : {sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp}) {
+    if (level > sandbox::probe_isolation()) continue;
+    auto before = std::filesystem::directory_iterator("/tmp");
+    size_t visrl_dirs_before = 0;
+    for (const auto& e : before) visrl_dirs_before += e.path().filename().string().starts_with("visrl-render-");
+    {
+      RenderPool pool(hostile_options(level));
+      auto a = pool.submit(chart("import time\ntime.sleep(30)"));
+      auto b = pool.submit(chart("plt.plot([1])"));
+      EXPECT_EQ(b.get().status, RenderStatus::ok);
+      EXPECT_FALSE(test::descendants().empty());
+      pool.shutdown();
+      EXPECT_EQ(a.get().status, RenderStatus::timeout);
+    }
+    EXPECT_TRUE(test::descendants().empty()) << sandbox::to_string(level);
+    size_t visrl_dirs_after = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/tmp"))
+      visrl_dirs_after += e.path().filename().string().starts_with("visrl-render-");
+    EXPECT_EQ(visrl_dirs_after, visrl_dirs_before) << sandbox::to_string(level);
+  }
+}
+
+TEST(RenderPoolIsolation, ChartCodeIsRefusedWithoutIsolationUnlessUnsafe) {
+  auto options = hostile_options(sandbox::IsolationLevel::rlimits);
+  {
+    RenderPool pool(options);
+    const RenderResult r = pool.render(chart("plt.plot([1])"));
+    EXPECT_EQ(r.status, RenderStatus::rejected);
+    EXPECT_NE(r.reason.find("render.sandbox: unsafe"), std::string::npos) << r.reason;
+  }
+  options.sandbox = "unsafe";
+  RenderPool pool(options);
+  EXPECT_EQ(pool.render(chart("plt.plot([1])")).status, RenderStatus::ok);
+}
+
+}  // namespace
+}  // namespace visrl::render
