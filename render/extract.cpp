@@ -70,6 +70,11 @@ bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
+// Code that draws with matplotlib, as opposed to prose or shell lines that name it.
+bool plots(std::string_view code) {
+  return contains(code, "import matplotlib") || contains(code, "from matplotlib") || contains(code, "plt.");
+}
+
 bool is_one_of(const std::string& language, std::initializer_list<std::string_view> names) {
   return std::find(names.begin(), names.end(), language) != names.end();
 }
@@ -78,7 +83,7 @@ std::optional<ExtractedCode> extract_chart(std::string_view answer, const std::v
   const FencedBlock* first_python = nullptr;
   for (const auto& b : blocks) {
     if (!is_one_of(b.language, {"python", "py", "python3"})) continue;
-    if (contains(b.body, "matplotlib") || contains(b.body, "plt.")) return ExtractedCode{b.body, "```python block"};
+    if (plots(b.body)) return ExtractedCode{b.body, "```python block"};
     if (!first_python) first_python = &b;
   }
   if (first_python) return ExtractedCode{first_python->body, "```python block"};
@@ -89,7 +94,7 @@ std::optional<ExtractedCode> extract_chart(std::string_view answer, const std::v
   for (size_t pos = 0; pos < answer.size();) {
     if (answer.compare(pos, 7, "import ") == 0 || answer.compare(pos, 5, "from ") == 0) {
       std::string_view rest = answer.substr(pos);
-      if (contains(rest, "matplotlib") || contains(rest, "plt.")) return ExtractedCode{std::string(rest), "unfenced script"};
+      if (plots(rest)) return ExtractedCode{std::string(rest), "unfenced script"};
       break;
     }
     const size_t next = answer.find('\n', pos);

@@ -14,7 +14,8 @@ struct ExtractedCode {
   std::string source;  // how it was found, e.g. "```python block", "bare <svg> element"
 };
 
-// chart: a ```python / ```py block (the first that mentions matplotlib, else the first),
+// chart: a ```python / ```py block (the first that imports matplotlib or calls plt., else
+//   the first),
 //   else a bare ``` block, else the unfenced text from its first import line.
 // svg: a block holding an <svg> element (```svg, ```xml, ```html, bare ```), else a bare
 //   <svg ...>...</svg> in the text.

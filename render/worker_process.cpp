@@ -77,11 +77,12 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   spec.level = settings.level;
   spec.tmpfs_mb = settings.tmpfs_mb;
   if (settings.level != sandbox::IsolationLevel::namespaces) {
-    char pattern[] = "/tmp/visrl-render-XXXXXX";
-    if (!mkdtemp(pattern)) fail(ErrorKind::io, "render worker: mkdtemp: {}", std::strerror(errno));
+    std::error_code ec;
+    std::string pattern = (fs::temp_directory_path(ec) / "visrl-render-XXXXXX").string();  // honours $TMPDIR
+    if (ec || !mkdtemp(pattern.data())) fail(ErrorKind::io, "render worker: mkdtemp {}: {}", pattern, std::strerror(errno));
     work_dir_ = pattern;
     // The worker runs as nobody when we are root.
-    if (geteuid() == 0 && chown(pattern, 65534, 65534) != 0) {
+    if (geteuid() == 0 && chown(pattern.c_str(), 65534, 65534) != 0) {
       fail(ErrorKind::io, "render worker: chown {}: {}", work_dir_, std::strerror(errno));
     }
     spec.host_work_dir = work_dir_;

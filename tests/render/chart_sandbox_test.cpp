@@ -252,11 +252,15 @@ INSTANTIATE_TEST_SUITE_P(Levels, ChartSandbox,
                          [](const auto& p) { return std::string(sandbox::to_string(p.param)); });
 
 TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
+  // Workers below the namespaces level keep their directory under $TMPDIR: use our own.
+  const std::string tmp = std::filesystem::temp_directory_path() / ("visrl-shutdown-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(tmp);
+  std::filesystem::permissions(tmp, std::filesystem::perms::all);  // the workers run as nobody
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir ? old_tmpdir : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
   for (auto level : {sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp}) {
     if (level > sandbox::probe_isolation()) continue;
-    auto before = std::filesystem::directory_iterator("/tmp");
-    size_t visrl_dirs_before = 0;
-    for (const auto& e : before) visrl_dirs_before += e.path().filename().string().starts_with("visrl-render-");
     {
       RenderPool pool(hostile_options(level));
       auto a = pool.submit(chart("import time\ntime.sleep(30)"));
@@ -267,11 +271,11 @@ TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
       EXPECT_EQ(a.get().status, RenderStatus::timeout);
     }
     EXPECT_TRUE(test::descendants().empty()) << sandbox::to_string(level);
-    size_t visrl_dirs_after = 0;
-    for (const auto& e : std::filesystem::directory_iterator("/tmp"))
-      visrl_dirs_after += e.path().filename().string().starts_with("visrl-render-");
-    EXPECT_EQ(visrl_dirs_after, visrl_dirs_before) << sandbox::to_string(level);
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << sandbox::to_string(level);
   }
+  if (old_tmpdir) setenv("TMPDIR", saved.c_str(), 1);
+  else unsetenv("TMPDIR");
+  std::filesystem::remove_all(tmp);
 }
 
 TEST(RenderPoolIsolation, ChartCodeIsRefusedWithoutIsolationUnlessUnsafe) {

@@ -1,0 +1,139 @@
+// Hostile SVG and table answers through the pool: the right status within the deadline, no
+// job process left, and the pool still renders correctly afterwards.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "render/render_pool.h"
+#include "tests/render/process_util.h"
+
+namespace visrl::render {
+namespace {
+
+constexpr const char* kGoodSvg =
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'><rect width='5' height='5' fill='red'/></svg>";
+constexpr const char* kGoodTable = "| a | b |\n|---|---|\n| 1 | 2 |\n";
+
+class NativeSandbox : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    RenderPoolOptions o;
+    o.workers = 2;
+    o.timeout_s = 3;
+    o.cpu_s = 2;
+    o.memory_mb = 1024;
+    pool_ = new RenderPool(o);
+  }
+  static void TearDownTestSuite() {
+    delete pool_;
+    pool_ = nullptr;
+  }
+
+  static RenderRequest request(RenderKind kind, std::string text) {
+    RenderRequest r;
+    r.kind = kind;
+    r.text = std::move(text);
+    return r;
+  }
+
+  RenderResult run(RenderKind kind, std::string text) {
+    const auto start = std::chrono::steady_clock::now();
+    RenderResult r = pool_->render(request(kind, std::move(text)));
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0 + 3.0);
+    EXPECT_EQ(test::descendants().size(), test::children_of().size()) << "a job process outlived its job";
+    EXPECT_EQ(pool_->render(request(RenderKind::svg, kGoodSvg)).status, RenderStatus::ok);
+    EXPECT_EQ(pool_->render(request(RenderKind::table, kGoodTable)).status, RenderStatus::ok);
+    return r;
+  }
+
+  static RenderPool* pool_;
+};
+RenderPool* NativeSandbox::pool_ = nullptr;
+
+#define EXPECT_STATUS(result, expected) \
+  EXPECT_EQ((result).status, RenderStatus::expected) << to_string((result).status) << ": " << (result).reason
+
+TEST_F(NativeSandbox, GoodSvgAndTableRender) {
+  const RenderResult svg = run(RenderKind::svg, std::string("```svg\n") + kGoodSvg + "\n```");
+  EXPECT_STATUS(svg, ok);
+  EXPECT_EQ(svg.image.width, 336);
+  const RenderResult table = run(RenderKind::table, std::string("Here it is:\n\n") + kGoodTable + "\nDone.");
+  EXPECT_STATUS(table, ok);
+}
+
+TEST_F(NativeSandbox, SvgEntityBombIsRejected) {
+  std::string bomb = "<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY a 'aaaaaaaaaa'>";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    bomb += fmt::format("<!ENTITY {} '", c);
+    for (int i = 0; i < 10; ++i) bomb += fmt::format("&{};", static_cast<char>(c - 1));
+    bomb += "'>";
+  }
+  bomb += "]><svg xmlns='http://www.w3.org/2000/svg'><text>&j;</text></svg>";
+  EXPECT_STATUS(run(RenderKind::svg, bomb), rejected);
+}
+
+TEST_F(NativeSandbox, SvgMillionPixelCanvasIsRejected) {
+  EXPECT_STATUS(run(RenderKind::svg, "<svg xmlns='http://www.w3.org/2000/svg' width='1000000' height='10'>"
+                                     "<rect width='1000000' height='10'/></svg>"),
+                rejected);
+}
+
+TEST_F(NativeSandbox, SvgExternalReferencesAreRejected) {
+  for (const char* href : {"file:///etc/passwd", "http://example.com/a.png", "secret.png"}) {
+    const std::string svg = fmt::format(
+        "<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'>"
+        "<image width='10' height='10' xlink:href='{}'/></svg>",
+        href);
+    EXPECT_STATUS(run(RenderKind::svg, svg), rejected);
+  }
+}
+
+TEST_F(NativeSandbox, SvgTenThousandDeepNestingIsRejected) {
+  std::string svg = "<svg xmlns='http://www.w3.org/2000/svg'>";
+  for (int i = 0; i < 10000; ++i) svg += "<g>";
+  for (int i = 0; i < 10000; ++i) svg += "</g>";
+  svg += "</svg>";
+  EXPECT_STATUS(run(RenderKind::svg, svg), rejected);
+}
+
+TEST_F(NativeSandbox, MarkdownWithAHundredThousandRowsIsRejected) {
+  std::string table = "| a | b |\n|---|---|\n";
+  for (int i = 0; i < 100000; ++i) table += "| 1 | 2 |\n";
+  EXPECT_STATUS(run(RenderKind::table, table), rejected);
+}
+
+TEST_F(NativeSandbox, MarkdownWithAHundredThousandColumnsIsRejected) {
+  std::string header = "|", rule = "|";
+  for (int i = 0; i < 100000; ++i) {
+    header += " a |";
+    rule += "---|";
+  }
+  // 700 KB: under the pool's 1 MiB code limit, so the table renderer's own check decides.
+  EXPECT_STATUS(run(RenderKind::table, header + "\n" + rule + "\n"), rejected);
+}
+
+TEST_F(NativeSandbox, BinaryGarbageDoesNotRender) {
+  std::mt19937 rng(7);
+  std::string garbage(200000, '\0');
+  for (auto& c : garbage) c = static_cast<char>(rng());
+  garbage += "|";
+  const RenderResult table = run(RenderKind::table, garbage);
+  EXPECT_NE(table.status, RenderStatus::ok) << table.reason;
+  const RenderResult svg = run(RenderKind::svg, "<svg" + garbage);
+  EXPECT_NE(svg.status, RenderStatus::ok) << svg.reason;
+}
+
+TEST_F(NativeSandbox, InvalidUtf8InATableStillRenders) {
+  EXPECT_STATUS(run(RenderKind::table, "| a\xff\xfe | b |\n|---|---|\n| \xc3\x28 | 2 |\n"), ok);
+}
+
+TEST_F(NativeSandbox, NoTableIsNoCode) {
+  EXPECT_STATUS(run(RenderKind::table, "I could not read the table | sorry."), no_code);
+  EXPECT_STATUS(pool_->render(request(RenderKind::svg, "no drawing here")), no_code);
+}
+
+}  // namespace
+}  // namespace visrl::render
