@@ -21,6 +21,7 @@
 #include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/program.h"
 #include "render/png_io.h"
 #include "render/render_pool.h"
 
@@ -158,13 +159,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  try {
-    return run(opt);
-  } catch (const visrl::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return visrl::run_program([&] { return run(opt); });
 }

@@ -12,6 +12,7 @@
 import builtins
 import ctypes
 import errno
+import io
 import json
 import os
 import random
@@ -175,8 +176,6 @@ def run_answer(request):
         fig = plt.gcf()
         dpi = request["dpi"]
         fig.set_size_inches(request["width_in"], request["height_in"])
-        import io
-
         buffer = io.BytesIO()
         ORIGINAL_SAVEFIG(fig, buffer, format="rgba", dpi=dpi)
         width = int(round(request["width_in"] * dpi))
