@@ -101,6 +101,8 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   } else {
     spec.program = settings.native_program.empty() ? render_worker_program() : settings.native_program;
     spec.argv = {"visrl-render-worker"};
+    spec.address_space_mb = settings.native_memory_mb;
+    spec.max_file_mb = 64;
   }
   if (settings.level != sandbox::IsolationLevel::rlimits) spec.worker_filter = sandbox::worker_filter_bpf();
 
@@ -113,6 +115,7 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   spec.stderr_fd = stderr_fd_;
   request_fd_ = request_pipe[1];
   response_fd_ = response_pipe[0];
+  fcntl(response_fd_, F_SETPIPE_SZ, 1 << 20);  // images cross in one go; best effort
   try {
     pid_ = sandbox::spawn_jailed(spec);
   } catch (...) {
@@ -186,16 +189,20 @@ std::string WorkerProcess::stderr_tail() const {
   return tail_of(text, 4000);
 }
 
-RenderResult WorkerProcess::run(const nlohmann::json& request, double grace_s) {
+RenderResult WorkerProcess::run(const nlohmann::json& request) {
   if (!alive()) return make_result(RenderStatus::runtime_error, "render worker is not running");
   const double timeout_s = request.value("timeout_s", 15.0);
+  // The chart server answers a timeout itself; the grace covers its clean-up and the pixels.
+  const double grace_s = type_ == WorkerType::chart ? 5.0 : 0.0;
   try {
     protocol::write_frame(request_fd_, request);
     const auto frame = protocol::read_frame(response_fd_, after(timeout_s + grace_s));
     if (!frame) {
       kill_and_reap();
       return make_result(RenderStatus::timeout,
-                         fmt::format("render worker gave no answer {:g} s after the deadline; restarted", grace_s));
+                         type_ == WorkerType::chart
+                             ? fmt::format("chart server gave no answer {:g} s after the deadline; restarted", grace_s)
+                             : fmt::format("wall-clock deadline of {:g} s exceeded; render worker restarted", timeout_s));
     }
     RenderResult result;
     const auto& h = frame->header;

@@ -18,6 +18,7 @@ enum class WorkerType { chart, native };
 
 struct WorkerSettings {
   sandbox::IsolationLevel level = sandbox::IsolationLevel::namespaces;
+  int native_memory_mb = 2048;              // address space of a native worker (it renders in-process)
   std::string python = "/usr/bin/python3";  // chart workers
   std::string native_program;               // "" = render_worker_program()
   double startup_timeout_s = 120;
@@ -37,10 +38,13 @@ class WorkerProcess {
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-  // Runs one job (request header as in render/worker/protocol.h). The worker enforces the
-  // job's own deadline; if no answer comes `grace_s` after it, the worker is killed and the
-  // result is a timeout. If the worker dies, the result says so and alive() turns false.
-  RenderResult run(const nlohmann::json& request, double grace_s = 5.0);
+  // Runs one job (request header as in render/worker/protocol.h) under its deadline
+  // (request "timeout_s"). The chart server enforces the deadline on its job child and
+  // answers; a native worker renders in-process, so here its deadline is enforced by
+  // killing it. Either way, a worker silent past the deadline (plus a grace for the chart
+  // server) is killed and the result is a timeout. If the worker dies, the result says so
+  // and alive() turns false.
+  RenderResult run(const nlohmann::json& request);
 
   // False once the worker has exited (it is reaped here), so that the pool restarts a
   // worker that died between jobs before giving it the next one.

@@ -223,6 +223,14 @@ int run_mount_step(const MountStep& step) {
   if (setrlimit(RLIMIT_CORE, &no_core) != 0 || setrlimit(RLIMIT_NOFILE, &files) != 0 ||
       setrlimit(RLIMIT_NPROC, &processes) != 0)
     child_fail(error_fd, "setrlimit", errno);
+  if (spec.address_space_mb > 0) {
+    const rlimit memory{static_cast<rlim_t>(spec.address_space_mb) << 20, static_cast<rlim_t>(spec.address_space_mb) << 20};
+    if (setrlimit(RLIMIT_AS, &memory) != 0) child_fail(error_fd, "setrlimit(RLIMIT_AS)", errno);
+  }
+  if (spec.max_file_mb > 0) {
+    const rlimit size{static_cast<rlim_t>(spec.max_file_mb) << 20, static_cast<rlim_t>(spec.max_file_mb) << 20};
+    if (setrlimit(RLIMIT_FSIZE, &size) != 0) child_fail(error_fd, "setrlimit(RLIMIT_FSIZE)", errno);
+  }
 
   if (plan.drop_to_nobody) {
     // Raw system calls: glibc's wrappers would try to change the credentials of every

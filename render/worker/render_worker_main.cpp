@@ -1,16 +1,20 @@
 // visrl-render-worker: the sandboxed process that renders SVG and tables for the pool.
-// Started by the pool inside the sandbox (see render/sandbox/jail.h) with requests on fd 3
-// and responses on fd 4; every request is rendered in a forked child with per-job limits
-// (job_runner.h), so a crash or a runaway render never takes the worker down.
+// Started by the pool inside the sandbox (render/sandbox/jail.h) with requests on fd 3 and
+// responses on fd 4. It renders in-process: the input is untrusted data for trusted C code
+// (no untrusted code runs here), so no per-job fork is needed, and a fork would cost more
+// than the render itself. Instead, once warm, the worker installs the job seccomp filter
+// on itself for the rest of its life (no exec, no fork, no signals to others); its address
+// space and file sizes are capped by the jail; the pool enforces each job's deadline by
+// killing the worker and starting another; a crash ends only this worker.
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
+#include <new>
 
+#include "render/sandbox/seccomp_policy.h"
 #include "render/svg/svg_renderer.h"
 #include "render/table/table_renderer.h"
-#include "render/worker/job_runner.h"
 #include "render/worker/protocol.h"
 
 namespace {
@@ -41,8 +45,8 @@ RenderResult render(const nlohmann::json& request) {
   return make_result(RenderStatus::rejected, "this worker renders svg and table jobs only");
 }
 
-// Loads fontconfig, fonts, Pango and librsvg's image loaders once, before any job forks, so
-// that every job starts warm (a cold first render costs 6-15 ms).
+// Loads fontconfig, fonts, Pango and librsvg's image loaders once, before the filter is in
+// place and before the first job (a cold first render costs 6-15 ms).
 void warm_up() {
   render_svg(
       "<svg xmlns='http://www.w3.org/2000/svg' width='40' height='20'><rect width='10' height='10' fill='red'/>"
@@ -56,27 +60,35 @@ void warm_up() {
 int main() {
   signal(SIGPIPE, SIG_IGN);
   warm_up();
+  const std::string filter = sandbox::job_filter_bpf(getpid());
+  if (int e = sandbox::install_filter(filter.data(), filter.size()); e != 0 && sandbox::seccomp_available()) {
+    return 120;  // never render without the filter where the kernel has seccomp
+  }
   const auto forever = std::chrono::steady_clock::time_point::max();
   for (;;) {
     nlohmann::json request;
     try {
-      auto frame = visrl::render::protocol::read_frame(kRequestFd, forever);
+      auto frame = protocol::read_frame(kRequestFd, forever);
       if (!frame) continue;
       request = std::move(frame->header);
     } catch (const std::exception&) {
       return 0;  // the pool closed the pipe: shut down
     }
-    JobLimits limits;
-    limits.timeout_s = request.value("timeout_s", limits.timeout_s);
-    limits.cpu_s = request.value("cpu_s", limits.cpu_s);
-    limits.memory_mb = request.value("memory_mb", limits.memory_mb);
-    limits.max_output_bytes = request.value("max_output_bytes", limits.max_output_bytes);
-    const RenderResult result = run_job(limits, [&] { return render(request); });
+    const auto start = std::chrono::steady_clock::now();
+    RenderResult result;
+    try {
+      result = render(request);
+    } catch (const std::bad_alloc&) {
+      result = make_result(RenderStatus::memory_limit, "out of memory (the worker's address-space limit)");
+    } catch (const std::exception& e) {
+      result = make_result(RenderStatus::runtime_error, e.what());
+    }
+    const double execute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     const nlohmann::json header{{"status", to_string(result.status)}, {"reason", result.reason},
                                 {"width", result.image.width},      {"height", result.image.height},
-                                {"channels", 3},                    {"execute_ms", result.timings.execute_ms}};
+                                {"channels", 3},                    {"execute_ms", execute_ms}};
     try {
-      visrl::render::protocol::write_frame(
+      protocol::write_frame(
           kResponseFd, header,
           std::string_view(reinterpret_cast<const char*>(result.image.rgb.data()), result.image.rgb.size()));
     } catch (const std::exception&) {

@@ -130,6 +130,23 @@ TEST_F(NativeSandbox, InvalidUtf8InATableStillRenders) {
   EXPECT_STATUS(run(RenderKind::table, "| a\xff\xfe | b |\n|---|---|\n| \xc3\x28 | 2 |\n"), ok);
 }
 
+TEST_F(NativeSandbox, ASlowRenderHitsItsDeadlineAndTheWorkerIsReplaced) {
+  // Hundreds of large blurs: far more than 0.3 s of rasterising.
+  std::string svg =
+      "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 100 100'><filter id='b'>"
+      "<feGaussianBlur stdDeviation='30'/></filter>";
+  for (int i = 0; i < 2000; ++i) svg += fmt::format("<circle cx='{}' cy='50' r='40' filter='url(#b)'/>", i % 100);
+  svg += "</svg>";
+  RenderRequest r = request(RenderKind::svg, svg);
+  r.timeout_s = 0.3;
+  const auto start = std::chrono::steady_clock::now();
+  const RenderResult slow = pool_->render(r);
+  EXPECT_STATUS(slow, timeout);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_EQ(test::descendants().size(), test::children_of().size());
+  EXPECT_EQ(pool_->render(request(RenderKind::svg, kGoodSvg)).status, RenderStatus::ok);
+}
+
 TEST_F(NativeSandbox, NoTableIsNoCode) {
   EXPECT_STATUS(run(RenderKind::table, "I could not read the table | sorry."), no_code);
   EXPECT_STATUS(pool_->render(request(RenderKind::svg, "no drawing here")), no_code);
