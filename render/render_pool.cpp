@@ -71,6 +71,9 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   }
   options_.worker.level = level_;
   options_.worker.native_memory_mb = static_cast<int>(options_.memory_mb);
+  // Prefaulting runs on idle cores; with a worker per core there are none to spare.
+  options_.worker.prefault =
+      options_.prefault.value_or(static_cast<unsigned>(options_.workers) < std::thread::hardware_concurrency());
   if (options_.max_queued == 0) options_.max_queued = 64 * static_cast<size_t>(options_.workers);
   for (int i = 0; i < options_.workers; ++i) slots_.push_back(std::make_unique<Slot>());
   for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { slot_loop(*s); });

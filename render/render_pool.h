@@ -38,6 +38,8 @@ struct RenderPoolOptions {
   WorkerSettings worker;             // interpreter, worker program, tmpfs size
   // A weaker level than the kernel allows, to exercise the fallbacks (tests, debugging).
   std::optional<sandbox::IsolationLevel> isolation;
+  // Chart prefaulting (WorkerSettings::prefault); unset = on when workers < cores.
+  std::optional<bool> prefault;
   // Defaults for requests (RenderRequest carries its own sizes; these fill the kind options).
   int64_t svg_max_elements = 100000;
   std::string table_font = "DejaVu Sans, Noto Sans CJK SC";

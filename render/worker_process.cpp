@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -58,6 +60,31 @@ std::vector<std::string> worker_env(WorkerType type, const std::string& tmp) {
     env.push_back("MPLCONFIGDIR=" + tmp + "/matplotlib");
   }
   return env;
+}
+
+// The server's anonymous writable memory (heap, allocator arenas), from /proc/<pid>/maps,
+// which the sandboxed server cannot read itself: its job children copy these pages ahead of
+// their job (chart_server.py, Prefaulter). Empty when unreadable; at most 512 MiB.
+nlohmann::json writable_private_ranges(pid_t pid) {
+  nlohmann::json ranges = nlohmann::json::array();
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  std::string line;
+  uint64_t total = 0;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string span, perms, offset, device, inode, path;
+    fields >> span >> perms >> offset >> device >> inode;
+    std::getline(fields >> std::ws, path);
+    if (perms.size() < 4 || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p') continue;
+    if (!(path.empty() || path == "[heap]")) continue;
+    const auto dash = span.find('-');
+    const uint64_t start = std::stoull(span.substr(0, dash), nullptr, 16);
+    const uint64_t end = std::stoull(span.substr(dash + 1), nullptr, 16);
+    if (total + (end - start) > (512ull << 20)) break;
+    total += end - start;
+    ranges.push_back({start, end});
+  }
+  return ranges;
 }
 
 }  // namespace
@@ -135,6 +162,9 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
                                           {"pid_slot", sandbox::kJobPidSlot}});
       const auto ready = protocol::read_frame(response_fd_, after(settings.startup_timeout_s));
       if (!ready) fail(ErrorKind::runtime, "no answer within {:g} s", settings.startup_timeout_s);
+      if (auto ranges = settings.prefault ? writable_private_ranges(pid_) : nlohmann::json::array(); !ranges.empty()) {
+        protocol::write_frame(request_fd_, {{"prefault_ranges", std::move(ranges)}});
+      }
     } catch (const Error& e) {
       const std::string tail = stderr_tail();
       kill_and_reap();

@@ -61,6 +61,7 @@ TEST(ChartFidelity, GroundTruthScriptsRenderAndMatchADirectRun) {
   options.workers = 2;
   options.timeout_s = 60;  // correctness here, not speed
   options.cpu_s = 60;
+  options.prefault = true;  // prefaulted job children must render exactly the same
   RenderPool pool(options);
   std::vector<std::future<RenderResult>> results;
   for (const auto& script : scripts) {

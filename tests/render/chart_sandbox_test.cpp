@@ -26,6 +26,7 @@ RenderPoolOptions hostile_options(std::optional<sandbox::IsolationLevel> level =
   o.memory_mb = 1024;
   o.max_output_kb = 64;
   o.isolation = level;
+  o.prefault = true;  // the job children take their job while prefaulting
   return o;
 }
 
