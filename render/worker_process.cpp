@@ -251,6 +251,10 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
       for (size_t i = 0; i < pixels; ++i, in += channels, out += 3) {
         // Straight (not premultiplied) alpha, composited over white.
         const unsigned a = channels == 4 ? in[3] : 255u;
+        if (a == 255u) {  // nearly every pixel of a figure
+          out[0] = in[0], out[1] = in[1], out[2] = in[2];
+          continue;
+        }
         for (int c = 0; c < 3; ++c) out[c] = static_cast<uint8_t>((in[c] * a + 255u * (255u - a) + 127u) / 255u);
       }
     } else if (result.status == RenderStatus::ok) {

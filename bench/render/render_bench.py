@@ -312,11 +312,14 @@ def bench_charts(args, ours, work):
             commands.append([args.python, path])
         env = dict(os.environ, MPLBACKEND="Agg")
         run_parallel(commands[:1], 1, env=env, cwd=peer_dir)  # untimed: font cache, page cache
-        say(f"[charts] peer: fresh {args.python} per script, 2 at a time")
-        wall, _, failures = run_parallel(commands, 2, env=env, cwd=peer_dir)
-        for cmd, error in failures[:3]:
-            say(f"  note: peer failed on {os.path.basename(cmd[-1])}: {error}")
-        peer_rps = n / wall
+        say(f"[charts] peer: fresh {args.python} per script, 2 at a time, x{args.chart_throughput_reps} (median)")
+        rates = []
+        for _ in range(args.chart_throughput_reps):
+            wall, _, failures = run_parallel(commands, 2, env=env, cwd=peer_dir)
+            for cmd, error in failures[:3]:
+                say(f"  note: peer failed on {os.path.basename(cmd[-1])}: {error}")
+            rates.append(n / wall)
+        peer_rps = median(rates)
     rows = []
     for label, value in (("renders/s, warm pool, PNG files written (as the peer)", ours_rps),
                          ("renders/s, warm pool, pixels in memory only", pixels_rps),
@@ -531,7 +534,7 @@ def main():
     parser.add_argument("--rsvg-convert", default="auto", help="rsvg-convert program of the SVG peer")
     parser.add_argument("--chromium", default="auto", help="browser of the table peer (default: chromium on PATH)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a rough check)")
-    parser.add_argument("--chart-throughput-reps", type=int, default=2)
+    parser.add_argument("--chart-throughput-reps", type=int, default=3)
     parser.add_argument("--chart-overhead-reps", type=int, default=3)
     parser.add_argument("--svg-copies", type=int, default=10)
     parser.add_argument("--tables", type=int, default=10)

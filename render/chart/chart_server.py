@@ -52,11 +52,15 @@ def read_frame(fd):
     return header, payload
 
 
-def encode_frame(header, payload=b""):
-    if payload:
-        header = dict(header, payload_bytes=len(payload))
+def encode_header(header, payload_bytes=0):
+    if payload_bytes:
+        header = dict(header, payload_bytes=payload_bytes)
     text = json.dumps(header, ensure_ascii=False).encode("utf-8", "replace")
-    return struct.pack("<I", len(text)) + text + payload
+    return struct.pack("<I", len(text)) + text
+
+
+def encode_frame(header):
+    return encode_header(header)
 
 
 def write_all(fd, data):
@@ -65,10 +69,18 @@ def write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def write_frame(fd, header, payload=b""):
+    # Header and pixels written separately: a megabyte of pixels is never copied to join them.
+    write_all(fd, encode_header(header, len(payload)))
+    if payload:
+        write_all(fd, payload)
+
+
 def decode_frame(data):
-    (length,) = struct.unpack("<I", data[:4])
-    header = json.loads(data[4 : 4 + length])
-    payload = data[4 + length :]
+    """(header, payload) of a frame in a bytearray; the payload is a view, not a copy."""
+    (length,) = struct.unpack_from("<I", data)
+    header = json.loads(bytes(data[4 : 4 + length]))
+    payload = memoryview(data)[4 + length :]
     if len(payload) != header.get("payload_bytes", 0):
         raise ValueError("payload size mismatch")
     return header, payload
@@ -219,7 +231,7 @@ def run_answer(request):
         ORIGINAL_SAVEFIG(fig, buffer, format="rgba", dpi=dpi)
         width = int(round(request["width_in"] * dpi))
         height = int(round(request["height_in"] * dpi))
-        pixels = buffer.getvalue()
+        pixels = buffer.getbuffer()
         if len(pixels) != width * height * 4:
             width, height = fig.canvas.get_width_height()
         return "ok", "", width, height, pixels
@@ -298,10 +310,11 @@ def job_child(job_r, result_w, output_w, job_filter, pid_slot):
                 os._exit(120)
         result = run_answer(request)
         status, reason, width, height, pixels = result
-        frame = encode_frame(
-            {"status": status, "reason": reason[-2000:], "width": width, "height": height, "channels": 4}, pixels
+        write_frame(
+            result_w,
+            {"status": status, "reason": reason[-2000:], "width": width, "height": height, "channels": 4},
+            pixels,
         )
-        write_all(result_w, frame)
     except MemoryError:
         os._exit(122)
     except BaseException:
@@ -454,7 +467,7 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
         header = {"status": "runtime_error", "reason": "killed by %s" % signal.Signals(os.WTERMSIG(status)).name}
     else:
         try:
-            header, pixels = decode_frame(bytes(result))
+            header, pixels = decode_frame(result)
         except Exception:
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
             reasons = {120: "seccomp filter could not be installed", 122: "out of memory"}
@@ -479,8 +492,9 @@ def main():
     # would otherwise write to every object of the server and copy their pages.
     gc.collect()
     gc.freeze()
-    write_all(RESPONSE_FD, encode_frame({"ready": True, "python": sys.version.split()[0],
-                                         "matplotlib": matplotlib.__version__, "numpy": np.__version__}))
+    ready = {"ready": True, "python": sys.version.split()[0], "matplotlib": matplotlib.__version__,
+             "numpy": np.__version__}
+    write_frame(RESPONSE_FD, ready)
     job_number = 0
     spare = Spare(job_filter, pid_slot)
     while True:
@@ -498,7 +512,7 @@ def main():
             header, pixels = {"status": "runtime_error", "reason": "chart server: %r" % (exc,)}, b""
             spare.discard()
             spare = Spare(job_filter, pid_slot)
-        write_all(RESPONSE_FD, encode_frame(header, pixels))
+        write_frame(RESPONSE_FD, header, pixels)
 
 
 main()
