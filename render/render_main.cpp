@@ -12,7 +12,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -73,63 +78,129 @@ bool safe_id(const std::string& id) {
   return true;
 }
 
+// One input line on its way through the pool.
+struct BatchItem {
+  size_t index = 0;
+  std::string id;
+  std::future<RenderResult> result;
+};
+
+// The submitted items, consumed in order by the writer threads while the reader submits
+// more: images are written (and freed) as they arrive, so a batch of any length needs only
+// the memory of the items in flight.
+class BatchQueue {
+ public:
+  void push(BatchItem item) {
+    {
+      std::lock_guard lock(mutex_);
+      items_.push_back(std::move(item));
+    }
+    ready_.notify_one();
+  }
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+  }
+  std::optional<BatchItem> pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    BatchItem item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<BatchItem> items_;
+  bool closed_ = false;
+};
+
 int render_batch(const Options& opt, const Config& config) {
   if (opt.out_dir.empty()) fail(ErrorKind::usage, "--batch needs --out-dir DIR");
   std::ifstream in(opt.batch);
   if (!in) fail(ErrorKind::io, "{}: cannot open", opt.batch);
-  std::filesystem::create_directories(opt.out_dir);
+  const std::filesystem::path out_dir(opt.out_dir);
+  std::filesystem::create_directories(out_dir);
 
-  struct Item {
-    std::string id;
-    std::future<RenderResult> result;
-  };
-  std::vector<Item> items;
   RenderPool pool(pool_options_from(config.render));
   const auto start = std::chrono::steady_clock::now();
+  BatchQueue queue;
+  std::mutex results_mutex;
+  std::vector<std::string> lines;  // results.jsonl, in input order
+  std::map<std::string, int> counts;
+  std::vector<std::thread> writers;
+  // PNG encoding (zlib) costs about as much as an SVG render: one writer per render worker.
+  for (int w = 0; w < std::max<int>(1, static_cast<int>(config.render.workers)); ++w) {
+    writers.emplace_back([&] {
+      while (auto item = queue.pop()) {
+        RenderResult r = item->result.get();
+        std::string failure;
+        if (r.ok()) {
+          try {
+            write_png(out_dir / (item->id + ".png"), r.image);
+          } catch (const std::exception& e) {
+            failure = e.what();  // reported in the summary; the batch goes on
+          }
+        }
+        std::string line = nlohmann::json{{"id", item->id},
+                                          {"status", to_string(r.status)},
+                                          {"reason", failure.empty() ? r.reason : failure},
+                                          {"ms", std::round(r.timings.total_ms * 10) / 10}}
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::lock_guard lock(results_mutex);
+        if (lines.size() <= item->index) lines.resize(item->index + 1);
+        lines[item->index] = std::move(line);
+        ++counts[std::string(to_string(r.status))];
+        if (!failure.empty()) spdlog::error("{}", failure);
+      }
+    });
+  }
+
   std::string line;
+  size_t count = 0;
   for (size_t line_number = 1; std::getline(in, line); ++line_number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", opt.batch, line_number);
-    std::string id = fmt::format("line-{}", line_number);
+    BatchItem item{count++, fmt::format("line-{}", line_number), {}};
     try {
       const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (json.is_discarded()) fail(ErrorKind::format, "{}: not valid JSON", where);
       if (!json.is_object()) fail(ErrorKind::format, "{}: expected a JSON object", where);
       if (json.contains("id")) {
-        id = json["id"].is_string() ? json["id"].get<std::string>() : json["id"].dump();
-        if (!safe_id(id)) fail(ErrorKind::format, "{}: id \"{}\" is not a safe file name ([A-Za-z0-9._-])", where, id);
+        item.id = json["id"].is_string() ? json["id"].get<std::string>() : json["id"].dump();
+        if (!safe_id(item.id))
+          fail(ErrorKind::format, "{}: id \"{}\" is not a safe file name ([A-Za-z0-9._-])", where, item.id);
       }
-      if (!json.contains("kind") || !json["kind"].is_string()) fail(ErrorKind::format, "{}: \"kind\" (a string) is missing", where);
-      if (!json.contains("text") || !json["text"].is_string()) fail(ErrorKind::format, "{}: \"text\" (a string) is missing", where);
+      if (!json.contains("kind") || !json["kind"].is_string())
+        fail(ErrorKind::format, "{}: \"kind\" (a string) is missing", where);
+      if (!json.contains("text") || !json["text"].is_string())
+        fail(ErrorKind::format, "{}: \"text\" (a string) is missing", where);
       const RenderKind kind = kind_or_fail(json["kind"].get<std::string>(), where);
-      items.push_back({id, pool.submit(make_request(config.render, kind, json["text"].get<std::string>(), id))});
+      item.result = pool.submit(make_request(config.render, kind, json["text"].get<std::string>(), item.id));
     } catch (const std::exception& e) {
       // A bad line is reported in results.jsonl, not fatal: the rest of the batch runs.
       std::promise<RenderResult> failed;
       failed.set_value(make_result(RenderStatus::rejected, e.what()));
-      items.push_back({id, failed.get_future()});
+      item.result = failed.get_future();
     }
+    queue.push(std::move(item));
   }
+  queue.close();
+  for (auto& writer : writers) writer.join();
 
-  std::map<std::string, int> counts;
   std::string results;
-  for (auto& item : items) {
-    RenderResult r = item.result.get();
-    if (r.ok()) write_png(std::filesystem::path(opt.out_dir) / (item.id + ".png"), r.image);
-    ++counts[std::string(to_string(r.status))];
-    results += nlohmann::json{{"id", item.id},
-                              {"status", to_string(r.status)},
-                              {"reason", r.reason},
-                              {"ms", std::round(r.timings.total_ms * 10) / 10}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-               "\n";
-  }
-  write_file_atomically(std::filesystem::path(opt.out_dir) / "results.jsonl", results);
+  for (const auto& l : lines) results += l + "\n";
+  write_file_atomically(out_dir / "results.jsonl", results);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%zu items in %.2f s (%.1f renders/s, %d workers, sandbox %s)\n", items.size(), seconds,
-              items.size() / std::max(seconds, 1e-9), static_cast<int>(config.render.workers),
+  std::printf("%zu items in %.2f s (%.1f renders/s, %d workers, sandbox %s)\n", count, seconds,
+              count / std::max(seconds, 1e-9), static_cast<int>(config.render.workers),
               std::string(sandbox::to_string(pool.isolation())).c_str());
-  for (const auto& [status, count] : counts) std::printf("  %-14s %d\n", status.c_str(), count);
+  for (const auto& [status, n] : counts) std::printf("  %-14s %d\n", status.c_str(), n);
   return 0;
 }
 
