@@ -125,13 +125,17 @@ std::future<RenderResult> RenderPool::submit(RenderRequest request) {
   job->code = std::move(code->code);
   job->submitted = submitted;
   auto future = job->promise.get_future();
+  bool stopped = false;
   {
     std::unique_lock lock(mutex_);
     space_ready_.wait(lock, [&] { return stopping_ || queued_ < options_.max_queued; });
-    if (stopping_) return finish_now(RenderStatus::rejected, "render pool shut down");
-    queues_[static_cast<size_t>(job->request.kind)].push_back(std::move(job));
-    ++queued_;
+    stopped = stopping_;
+    if (!stopped) {
+      queues_[static_cast<size_t>(job->request.kind)].push_back(std::move(job));
+      ++queued_;
+    }
   }
+  if (stopped) return finish_now(RenderStatus::rejected, "render pool shut down");  // record() locks
   work_ready_.notify_one();
   return future;
 }

@@ -441,7 +441,7 @@ def bench_svg(args, ours, work):
                      verdict(None if ratio is None else ratio >= 5)))
     rows.append(("median ms per file, one at a time (ours total_ms / rsvg-convert)", fmt(ours_total, 2),
                  fmt(peer_ms, 2), fmt(peer_ms / ours_total if peer_ms and ours_total else None, 1, "x"), "-", ""))
-    rows.append(("  of which in the worker (execute_ms: fork + sandbox + render)", fmt(ours_exec, 2), "-", "-", "-", ""))
+    rows.append(("  of which in the sandboxed worker (execute_ms)", fmt(ours_exec, 2), "-", "-", "-", ""))
     rows.append(("  of which the renderer itself (in process, no fork)", fmt(inproc_ms, 2), "-", "-", "-", ""))
     print_table(f"2 SVG: {n} files ({len(fixtures)} fixtures x {args.svg_copies}), both 2-way parallel", rows)
     return {"ours_rps": ours_rps, "batch_rps": batch_rps, "peer_rps": peer_rps}
@@ -520,7 +520,7 @@ def bench_tables(args, ours, work):
         ratio = peer_ms / total if (peer_ms and total) else None
         rows.append((f"{label}: vs chromium screenshot, median ms", fmt(total, 2), fmt(peer_ms, 0), fmt(ratio, 0, "x"),
                      ">= 20x", verdict(None if ratio is None else ratio >= 20)))
-        rows.append((f"  of which in the worker (execute_ms: fork + sandbox + render)", fmt(execute, 2), "-", "-", "-", ""))
+        rows.append((f"  of which in the sandboxed worker (execute_ms)", fmt(execute, 2), "-", "-", "-", ""))
         rows.append((f"  of which the renderer itself (in process, no fork)", fmt(inproc, 2), "-", "-", "-", ""))
     print_table(f"3 tables: {n} tables of 20 rows x 8 columns, one at a time (latency), {reps} runs each", rows)
     return {"html_total_ms": html_total, "md_total_ms": md_total, "peer_ms": peer_ms}

@@ -281,6 +281,18 @@ TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
   std::filesystem::remove_all(tmp);
 }
 
+TEST(RenderPoolShutdown, SubmittingAfterShutdownIsRejectedAtOnce) {
+  RenderPool pool(hostile_options());
+  pool.shutdown();
+  RenderRequest svg;
+  svg.kind = RenderKind::svg;
+  svg.text = "<svg xmlns='http://www.w3.org/2000/svg'><rect width='1' height='1'/></svg>";
+  auto future = pool.submit(svg);
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(future.get().status, RenderStatus::rejected);
+  EXPECT_EQ(pool.stats().by_status.at(RenderStatus::rejected), 1);
+}
+
 TEST(RenderPoolIsolation, ChartCodeIsRefusedWithoutIsolationUnlessUnsafe) {
   auto options = hostile_options(sandbox::IsolationLevel::rlimits);
   {
