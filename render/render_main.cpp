@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -163,6 +164,7 @@ int render_batch(const Options& opt, const Config& config) {
 
   std::string line;
   size_t count = 0;
+  std::set<std::string> seen_ids;  // two items must not write the same PNG
   for (size_t line_number = 1; std::getline(in, line); ++line_number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", opt.batch, line_number);
@@ -181,6 +183,7 @@ int render_batch(const Options& opt, const Config& config) {
       if (!json.contains("text") || !json["text"].is_string())
         fail(ErrorKind::format, "{}: \"text\" (a string) is missing", where);
       const RenderKind kind = kind_or_fail(json["kind"].get<std::string>(), where);
+      if (!seen_ids.insert(item.id).second) fail(ErrorKind::format, "{}: duplicate id \"{}\"", where, item.id);
       item.result = pool.submit(make_request(config.render, kind, json["text"].get<std::string>(), item.id));
     } catch (const std::exception& e) {
       // A bad line is reported in results.jsonl, not fatal: the rest of the batch runs.

@@ -1,5 +1,9 @@
 #include "render/render_pool.h"
 
+#include <signal.h>
+
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 
 #include "core/config.h"
@@ -57,6 +61,8 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   if (options_.workers < 1) fail(ErrorKind::config, "render.workers: expected an integer > 0, got {}", options_.workers);
   if (options_.sandbox != "auto" && options_.sandbox != "strict" && options_.sandbox != "unsafe")
     fail(ErrorKind::config, "render.sandbox: expected auto, strict or unsafe, got \"{}\"", options_.sandbox);
+  // A worker that dies while we write to it must give EPIPE, not kill this process.
+  signal(SIGPIPE, SIG_IGN);
   level_ = sandbox::probe_isolation();
   if (options_.isolation && *options_.isolation < level_) level_ = *options_.isolation;
   if (options_.sandbox == "strict" && level_ != sandbox::IsolationLevel::namespaces) {
@@ -82,6 +88,7 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
 RenderPool::~RenderPool() { shutdown(); }
 
 void RenderPool::shutdown() {
+  std::lock_guard shutdown_lock(shutdown_mutex_);
   std::deque<std::unique_ptr<Job>> abandoned;
   {
     std::lock_guard lock(mutex_);
@@ -189,6 +196,8 @@ nlohmann::json RenderPool::request_header(const Job& job) const {
           {"cpu_s", options_.cpu_s},
           {"memory_mb", options_.memory_mb},
           {"max_output_bytes", options_.max_output_kb * 1024},
+          // A chart is exactly this size; a job that enlarges it is refused, not buffered.
+          {"max_pixels_bytes", static_cast<int64_t>(std::ceil(r.width_in * r.dpi + 1) * std::ceil(r.height_in * r.dpi + 1) * 4)},
           {"max_elements", options_.svg_max_elements},
           {"font", options_.table_font},
           {"font_size", options_.table_font_size},

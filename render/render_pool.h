@@ -109,6 +109,7 @@ class RenderPool {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::thread> threads_;
 
+  std::mutex shutdown_mutex_;  // shutdown() may be called from several threads
   mutable std::mutex mutex_;
   std::condition_variable work_ready_, space_ready_;
   std::deque<std::unique_ptr<Job>> queues_[3];  // indexed by RenderKind

@@ -143,6 +143,7 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   request_fd_ = request_pipe[1];
   response_fd_ = response_pipe[0];
   fcntl(response_fd_, F_SETPIPE_SZ, 1 << 20);  // images cross in one go; best effort
+  fcntl(request_fd_, F_SETFL, O_NONBLOCK);     // writes get a deadline (protocol.h)
   try {
     pid_ = sandbox::spawn_jailed(spec);
   } catch (...) {
@@ -225,8 +226,9 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
   // The chart server answers a timeout itself; the grace covers its clean-up and the pixels.
   const double grace_s = type_ == WorkerType::chart ? 5.0 : 0.0;
   try {
-    protocol::write_frame(request_fd_, request);
-    const auto frame = protocol::read_frame(response_fd_, after(timeout_s + grace_s));
+    const auto deadline = after(timeout_s + grace_s);
+    protocol::write_frame(request_fd_, request, {}, deadline);
+    const auto frame = protocol::read_frame(response_fd_, deadline);
     if (!frame) {
       kill_and_reap();
       return make_result(RenderStatus::timeout,
@@ -240,9 +242,9 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
     result.reason = h.value("reason", "");
     result.timings.execute_ms = h.value("execute_ms", 0.0);
     const int width = h.value("width", 0), height = h.value("height", 0), channels = h.value("channels", 3);
-    const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
-    if (pixels > 0 && frame->payload.size() == pixels * static_cast<size_t>(channels) &&
-        (channels == 3 || channels == 4)) {
+    const bool sane = width > 0 && height > 0 && width <= 16384 && height <= 16384 && (channels == 3 || channels == 4);
+    const size_t pixels = sane ? static_cast<size_t>(width) * static_cast<size_t>(height) : 0;
+    if (sane && frame->payload.size() == pixels * static_cast<size_t>(channels)) {
       result.image.width = width;
       result.image.height = height;
       result.image.rgb.resize(pixels * 3);
@@ -263,7 +265,8 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
                                        height, channels));
     }
     return result;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
+    // EOF, a malformed frame or fields of the wrong type: the worker is not trusted again.
     const std::string tail = stderr_tail();
     kill_and_reap();
     return make_result(RenderStatus::runtime_error,

@@ -87,7 +87,8 @@ def decode_frame(data):
 
 
 # --- seccomp -------------------------------------------------------------------------------
-PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 4, 22, 2
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class SockFprog(ctypes.Structure):
@@ -104,8 +105,7 @@ def install_job_filter(template, pid_slot):
             struct.pack_into("<I", program, offset + 4, os.getpid())
     buffer = ctypes.create_string_buffer(bytes(program), len(program))
     prog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+    if LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         return ctypes.get_errno()
     return 0
 
@@ -290,6 +290,7 @@ def job_child(job_r, result_w, output_w, job_filter, pid_slot):
         # them lazily, so closing every other descriptor would break text rendering.
         os.close(REQUEST_FD)
         os.close(RESPONSE_FD)
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # never outlive the server
         prefaulter = Prefaulter()
         try:
             request, _ = read_frame(job_r)
@@ -304,9 +305,8 @@ def job_child(job_r, result_w, output_w, job_filter, pid_slot):
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         os.chdir(request["job_dir"])
         set_limits(request)
-        if job_filter:
-            error = install_job_filter(job_filter, pid_slot)
-            if error and error != errno.EINVAL:
+        if job_filter:  # sent only where the kernel has seccomp: never run without it
+            if install_job_filter(job_filter, pid_slot) != 0:
                 os._exit(120)
         result = run_answer(request)
         status, reason, width, height, pixels = result
@@ -354,6 +354,7 @@ class Spare:
             return False
         finally:
             os.close(self.job_w)
+            self.job_w = -1
 
     def alive(self):
         try:
@@ -362,20 +363,28 @@ class Spare:
             return False
 
     def discard(self):
+        """Kills the child and closes its pipes; safe to call more than once."""
+        if self.pid is None:
+            return
         kill_job(self.pid)
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
-        for fd in (self.result_r, self.output_r, self.pidfd):
-            os.close(fd)
+        for fd in (self.result_r, self.output_r, self.pidfd, self.job_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.pid = None
 
 
 def kill_job(pid, jobs_can_fork=False):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    for kill in (os.killpg, os.kill):  # the group, and the job itself whatever its group
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     # Without the job filter a job can fork and leave its process group. As PID 1 of a
     # namespace, kill -1 reaches every other process in it (the next spare too, which is
     # then replaced). Never do this outside a PID namespace.
@@ -396,6 +405,53 @@ def reap_all():
             return
 
 
+STATUSES = {"ok", "syntax_error", "runtime_error", "timeout", "memory_limit", "output_limit"}
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "signal %d" % number
+
+
+def checked_result(result, request, exit_code):
+    """The job child's result frame, rebuilt from checked fields: the child ran untrusted
+    code and may have written anything to its pipe."""
+    try:
+        header, payload = decode_frame(result)
+        status, reason = header["status"], header["reason"]
+        width, height = header["width"], header["height"]
+        if status not in STATUSES or not isinstance(reason, str):
+            raise ValueError("bad status")
+        if status != "ok":
+            return {"status": status, "reason": reason[-2000:]}, b""
+        if not (isinstance(width, int) and isinstance(height, int) and 0 < width <= 16384 and 0 < height <= 16384):
+            raise ValueError("bad size")
+        if len(payload) != width * height * 4:
+            raise ValueError("bad payload")
+        return {"status": "ok", "reason": "", "width": width, "height": height, "channels": 4}, payload
+    except Exception:
+        reasons = {120: "seccomp filter could not be installed", 122: "out of memory"}
+        status = "memory_limit" if exit_code == 122 else "runtime_error"
+        return {"status": status, "reason": reasons.get(exit_code, "no valid result (exit code %d)" % exit_code)}, b""
+
+
+def wipe_tmpdir():
+    # Jobs may write anywhere in the private /tmp, not just their job directory: nothing a
+    # job leaves there may reach the next one (or fill the tmpfs for good).
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    for name in os.listdir(tmp):
+        path = os.path.join(tmp, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
 def run_job(request, job_number, spare, job_filter, pid_slot):
     start = time.monotonic()
     deadline = start + request["timeout_s"]
@@ -403,6 +459,10 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
     job_dir = os.path.join(os.environ.get("TMPDIR", "/tmp"), "job-%d" % job_number)
     os.mkdir(job_dir, 0o700)
     request = dict(request, job_dir=job_dir)
+    if job_number == 1:
+        # From now on no process of ours can be read or written through /proc (where a
+        # lower isolation level shows it) or ptrace; the pool has read our memory map.
+        LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if not spare.start(request):
         spare.discard()
         spare = Spare(job_filter, pid_slot)
@@ -442,41 +502,38 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
         if output_exceeded:
             break
     kill_job(pid, jobs_can_fork=not job_filter)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    spare.pid = None  # reaped; its descriptors are closed below
     if not job_filter:
         reap_all()  # what kill -1 left as zombies
+    for fd in (result_r, output_r, pidfd):
+        os.close(fd)
+    wipe_tmpdir()
     if not next_spare.alive():
         next_spare.discard()
         next_spare = Spare(job_filter, pid_slot)
-    for fd in (result_r, output_r, pidfd):
-        os.close(fd)
-    shutil.rmtree(job_dir, ignore_errors=True)
 
     execute_ms = (time.monotonic() - start) * 1000
     output = tail.decode("utf-8", "replace")[-2000:]
-    header, pixels = None, b""
+    cpu_s = usage.ru_utime + usage.ru_stime
+    pixels = b""
     if timed_out:
         header = {"status": "timeout", "reason": "wall-clock deadline of %g s exceeded" % request["timeout_s"]}
     elif output_exceeded:
         header = {"status": "output_limit", "reason": "output exceeded %d bytes" % max_output}
-    elif os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+    elif os.WIFSIGNALED(status) and (
+        os.WTERMSIG(status) == signal.SIGXCPU or (os.WTERMSIG(status) == signal.SIGKILL and cpu_s >= request["cpu_s"])
+    ):
         header = {"status": "timeout", "reason": "CPU limit of %g s exceeded" % request["cpu_s"]}
     elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXFSZ:
         header = {"status": "output_limit", "reason": "file size limit exceeded"}
     elif os.WIFSIGNALED(status):
-        header = {"status": "runtime_error", "reason": "killed by %s" % signal.Signals(os.WTERMSIG(status)).name}
+        header = {"status": "runtime_error", "reason": "killed by %s" % signal_name(os.WTERMSIG(status))}
     else:
-        try:
-            header, pixels = decode_frame(result)
-        except Exception:
-            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-            reasons = {120: "seccomp filter could not be installed", 122: "out of memory"}
-            status_name = "memory_limit" if code == 122 else "runtime_error"
-            header = {"status": status_name, "reason": reasons.get(code, "exited with code %d without a result" % code)}
-    if header["status"] != "ok" and output and output not in header.get("reason", ""):
-        header["reason"] = (header.get("reason", "") + "; output: " + output).lstrip("; ")
+        header, pixels = checked_result(result, request, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
+    if header["status"] != "ok" and output and output not in header["reason"]:
+        header["reason"] = (header["reason"] + "; output: " + output).lstrip("; ")
     header["execute_ms"] = execute_ms
-    header.pop("payload_bytes", None)
     return header, pixels, next_spare
 
 
@@ -511,6 +568,7 @@ def main():
         except Exception as exc:
             header, pixels = {"status": "runtime_error", "reason": "chart server: %r" % (exc,)}, b""
             spare.discard()
+            wipe_tmpdir()
             spare = Spare(job_filter, pid_slot)
         write_frame(RESPONSE_FD, header, pixels)
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -149,10 +150,11 @@ ChildPlan make_plan(const JailSpec& spec) {
     m.push_back({MountStep::make_file, dev + "/" + node, "", 0, "create device node target"});
     m.push_back({MountStep::bind, dev + "/" + node, std::string("/dev/") + node, 0, "bind device node"});
   }
+  m.push_back({MountStep::remount_readonly, dev, "", MS_REMOUNT | MS_RDONLY | MS_NOSUID, "read-only /dev"});
   const std::string tmp = std::string(kNewRoot) + "/tmp";
   m.push_back({MountStep::make_dir, tmp, "", 0, "mkdir /tmp"});
-  m.push_back({MountStep::mount_tmpfs, tmp, fmt::format("size={}m,mode=1777", spec.tmpfs_mb), MS_NOSUID | MS_NODEV,
-               "tmpfs for /tmp"});
+  m.push_back({MountStep::mount_tmpfs, tmp, fmt::format("size={}m,nr_inodes=65536,mode=1777", spec.tmpfs_mb),
+               MS_NOSUID | MS_NODEV, "tmpfs for /tmp"});
   m.push_back({MountStep::make_dir, std::string(kNewRoot) + "/.old", "", 0, "mkdir /.old"});
   return plan;
 }
@@ -182,6 +184,11 @@ int run_mount_step(const MountStep& step) {
 // Everything between clone() and exec; system calls only.
 [[noreturn]] void child_main(const JailSpec& spec, const ChildPlan& plan, char* const* argv, char* const* envp,
                              int exec_fd, int null_fd, int error_fd) {
+  // The parent blocked every signal around clone(): put back default handlers (the parent's
+  // could take its locks) before anything can be delivered, then unblock for the program.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  }
   if (plan.make_user_namespace) {
     if (!write_proc_file("/proc/self/setgroups", "deny")) child_fail(error_fd, "write setgroups", errno);
     if (!write_proc_file("/proc/self/uid_map", plan.uid_map)) child_fail(error_fd, "write uid_map", errno);
@@ -210,12 +217,16 @@ int run_mount_step(const MountStep& step) {
   const int high_exec = fcntl(exec_fd, F_DUPFD_CLOEXEC, 100);
   if (high_request < 0 || high_response < 0 || high_stderr < 0 || high_null < 0 || high_exec < 0)
     child_fail(error_fd, "dup", errno);
-  if (dup3(error_fd, 5, O_CLOEXEC) < 0) child_fail(error_fd, "dup error pipe", errno);
+  const int high_error = fcntl(error_fd, F_DUPFD_CLOEXEC, 100);  // error_fd may be 5 already
+  if (high_error < 0 || dup3(high_error, 5, O_CLOEXEC) < 0) child_fail(error_fd, "dup error pipe", errno);
   error_fd = 5;
   if (dup2(high_null, 0) < 0 || dup2(high_null, 1) < 0 || dup2(high_stderr, 2) < 0 || dup2(high_request, 3) < 0 ||
       dup2(high_response, 4) < 0 || dup3(high_exec, 6, O_CLOEXEC) < 0)
     child_fail(error_fd, "dup2", errno);
   if (syscall(SYS_close_range, 7u, ~0u, 0u) != 0) child_fail(error_fd, "close_range", errno);
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(error_fd, "sigprocmask", errno);
 
   const rlimit no_core{0, 0};
   const rlimit files{static_cast<rlim_t>(spec.max_open_files), static_cast<rlim_t>(spec.max_open_files)};
@@ -269,8 +280,9 @@ std::string describe(IsolationLevel level) {
     case IsolationLevel::namespaces:
       return "namespaces (user/PID/network/mount/IPC namespaces, read-only minimal root, seccomp, rlimits)";
     case IsolationLevel::seccomp:
-      return "seccomp (no namespaces: seccomp network and exec filters, rlimits, private work directory; "
-             "the code can read the host filesystem)";
+      return "seccomp (no namespaces: seccomp network, exec and signal filters, rlimits, a private work "
+             "directory; the code sees the host filesystem and can write wherever its user may: nobody when "
+             "visrl runs as root, else your own user)";
     case IsolationLevel::rlimits:
       return "rlimits only (no namespaces, no seccomp: untrusted code is NOT isolated)";
   }
@@ -335,9 +347,13 @@ pid_t spawn_jailed(const JailSpec& spec) {
   }
   // A raw clone, not fork(): the namespaces come with the new process (a multithreaded
   // parent could not unshare a user namespace), and the child runs only system calls.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   const long pid = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) child_main(spec, plan, argv.data(), envp.data(), exec_fd, null_fd, error_pipe[1]);
   const int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   close(error_pipe[1]);
   close(exec_fd);
   close(null_fd);

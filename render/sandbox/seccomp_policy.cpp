@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include <vector>
 
 namespace visrl::render::sandbox {
@@ -127,10 +128,27 @@ std::string job_filter_bpf(pid_t job_pid) {
 #endif
   f.refuse_if_arg0_bits(SYS_clone, CLONE_THREAD, /*want_set=*/false, EPERM);
   f.refuse(SYS_clone3, ENOSYS);
-  // kill(0) is the job's own process group, which holds only the job.
+  // kill(0) is the job's own process group, which holds only the job: it cannot fork, and
+  // it cannot change its group or session.
   f.refuse_unless_arg0_in(SYS_kill, {0u, self}, EPERM);
   f.refuse_unless_arg0_in(SYS_tgkill, {self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_rt_sigqueueinfo, {self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_rt_tgsigqueueinfo, {self}, EPERM);
   f.refuse(SYS_tkill, EPERM);
+  f.refuse(SYS_setpgid, EPERM);
+  f.refuse(SYS_setsid, EPERM);
+  // Everything else that reaches another process by pid: signals and descriptors through
+  // pidfds, resource limits (lowering the server's RLIMIT_CPU would kill it), priorities.
+  f.refuse(SYS_pidfd_open, EPERM);
+  f.refuse(SYS_pidfd_send_signal, EPERM);
+  f.refuse(SYS_pidfd_getfd, EPERM);
+  f.refuse(SYS_process_madvise, EPERM);
+  f.refuse(SYS_kcmp, EPERM);
+  f.refuse_unless_arg0_in(SYS_prlimit64, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_sched_setaffinity, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_sched_setscheduler, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_sched_setparam, {0u, self}, EPERM);
+  f.refuse(SYS_setpriority, EPERM);
   return f.finish();
 }
 
@@ -140,6 +158,10 @@ int install_filter(const char* bpf, size_t bytes) {
   sock_fprog program{};
   program.len = static_cast<unsigned short>(bytes / sizeof(sock_filter));
   program.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(bpf));
+  // TSYNC: every thread of the process gets the filter, not just the caller (libraries may
+  // have started threads already).
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return errno;
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) return errno;
   return 0;
 }

@@ -8,8 +8,9 @@
 //   sockets around the filter), module loading and the like.
 // job filter: installed by the forked job child on top of the worker filter, just before
 //   the untrusted code runs. Refuses execve (no subprocess / os.system), new processes
-//   (clone without CLONE_THREAD: no fork bombs; threads stay allowed for BLAS), and
-//   signals to any process but the job itself.
+//   (clone without CLONE_THREAD: no fork bombs; threads stay allowed for BLAS), leaving its
+//   process group or session, and every call that acts on another process by pid (signals,
+//   pidfds, prlimit, scheduling, priority).
 // Refused calls fail with an errno (EACCES / EPERM / ENOSYS), so Python raises an
 // exception that names them instead of the process dying; a foreign-architecture syscall
 // (the 32-bit ABI) kills the process.
@@ -30,8 +31,8 @@ std::string job_filter_bpf(pid_t job_pid);
 inline constexpr uint32_t kJobPidSlot = 0x5EC0DE01;
 std::string job_filter_template_bpf();
 
-// Installs a BPF program (bytes of sock_filter[]) on the calling thread and its future
-// children. Needs no_new_privs. Async-signal-safe (only prctl), so it may run after fork.
+// Installs a BPF program (bytes of sock_filter[]) on every thread of the process and its
+// future children. Needs no_new_privs. Async-signal-safe (system calls only).
 // Returns 0 or an errno.
 int install_filter(const char* bpf, size_t bytes);
 

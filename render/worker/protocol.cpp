@@ -11,10 +11,17 @@
 namespace visrl::render::protocol {
 namespace {
 
-void write_all(int fd, const char* data, size_t size) {
+void write_all(int fd, const char* data, size_t size, Clock::time_point deadline) {
   while (size > 0) {
     const ssize_t n = write(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) fail(ErrorKind::io, "render worker pipe: the worker did not take its request in time");
+      pollfd p{fd, POLLOUT, 0};
+      poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+      continue;
+    }
     if (n < 0) fail(ErrorKind::io, "render worker pipe: write: {}", std::strerror(errno));
     data += n;
     size -= static_cast<size_t>(n);
@@ -51,7 +58,10 @@ Frame parse_header(std::string_view text) {
   Frame frame;
   frame.header = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!frame.header.is_object()) fail(ErrorKind::format, "render worker frame: header is not a JSON object");
-  const auto bytes = frame.header.value("payload_bytes", size_t{0});
+  const auto& declared = frame.header.contains("payload_bytes") ? frame.header["payload_bytes"] : nlohmann::json(0);
+  if (!declared.is_number_integer() || declared.get<int64_t>() < 0)
+    fail(ErrorKind::format, "render worker frame: payload_bytes is not a count");
+  const auto bytes = declared.get<size_t>();
   if (bytes > kMaxPayloadBytes) fail(ErrorKind::format, "render worker frame: payload of {} bytes", bytes);
   frame.payload.resize(bytes);
   return frame;
@@ -59,7 +69,7 @@ Frame parse_header(std::string_view text) {
 
 }  // namespace
 
-void write_frame(int fd, const nlohmann::json& header, std::string_view payload) {
+void write_frame(int fd, const nlohmann::json& header, std::string_view payload, Clock::time_point deadline) {
   nlohmann::json h = header;
   if (!payload.empty()) h["payload_bytes"] = payload.size();
   // Replace, not throw, on invalid UTF-8: answers are untrusted text.
@@ -67,9 +77,9 @@ void write_frame(int fd, const nlohmann::json& header, std::string_view payload)
   const auto length = static_cast<uint32_t>(text.size());
   const char prefix[4] = {static_cast<char>(length & 0xFF), static_cast<char>((length >> 8) & 0xFF),
                           static_cast<char>((length >> 16) & 0xFF), static_cast<char>((length >> 24) & 0xFF)};
-  write_all(fd, prefix, 4);
-  write_all(fd, text.data(), text.size());
-  write_all(fd, payload.data(), payload.size());
+  write_all(fd, prefix, 4, deadline);
+  write_all(fd, text.data(), text.size(), deadline);
+  write_all(fd, payload.data(), payload.size(), deadline);
 }
 
 std::optional<Frame> read_frame(int fd, Clock::time_point deadline) {

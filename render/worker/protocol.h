@@ -22,8 +22,10 @@ inline constexpr size_t kMaxPayloadBytes = 512u << 20; // a 8192 x 8192 RGBA ima
 
 using Clock = std::chrono::steady_clock;
 
-// Writes a whole frame; throws visrl::Error(io) if the peer is gone.
-void write_frame(int fd, const nlohmann::json& header, std::string_view payload = {});
+// Writes a whole frame; throws visrl::Error(io) if the peer is gone or, for a non-blocking
+// fd, has not taken the frame by `deadline` (a stopped worker must not block the pool).
+void write_frame(int fd, const nlohmann::json& header, std::string_view payload = {},
+                 Clock::time_point deadline = Clock::time_point::max());
 
 // Reads one frame before `deadline`. nullopt when the deadline passed first; throws
 // visrl::Error(io) on EOF (the peer died) and Error(format) on a malformed frame.

@@ -52,11 +52,13 @@ cat >"$work/items.jsonl" <<'JSONL'
 not json at all
 {"id": "../escape", "kind": "svg", "text": "<svg/>"}
 {"id": "nokind", "text": "x"}
+{"id": "bar", "kind": "svg", "text": "<svg/>"}
 JSONL
 run --batch "$work/items.jsonl" --out-dir "$work/batch" --set render.timeout_s=2 --set render.cpu_limit_s=1
 check "a batch exits 0 whatever the statuses" test "$code" -eq 0
-check "results.jsonl has a line per item" test "$(wc -l <"$work/batch/results.jsonl")" -eq 8
-status_of() { python3 -c "import json,sys; print({r['id']: r['status'] for r in map(json.loads, open(sys.argv[1]))}[sys.argv[2]])" "$work/batch/results.jsonl" "$1"; }
+check "results.jsonl has a line per item" test "$(wc -l <"$work/batch/results.jsonl")" -eq 9
+# The status of the first line with this id.
+status_of() { python3 -c "import json,sys; print(next(r['status'] for r in map(json.loads, open(sys.argv[1])) if r['id'] == sys.argv[2]))" "$work/batch/results.jsonl" "$1"; }
 check "chart ok" test "$(status_of bar)" = ok
 check "svg ok" test "$(status_of drawing)" = ok
 check "table ok" test "$(status_of grid)" = ok
@@ -68,6 +70,7 @@ check "a missing kind is named" bash -c "grep -q 'kind' '$work/batch/results.jso
 check "PNGs for the successes only" test "$(ls "$work/batch"/*.png | wc -l)" -eq 3
 check "the SVG is 336x336" test "$(png_size "$work/batch/drawing.png")" = "336 336"
 check "nothing escaped the output dir" test ! -e "$work/escape.png"
+check "a duplicate id is rejected, not written twice" bash -c "grep -q 'duplicate id' '$work/batch/results.jsonl'"
 check "the summary counts statuses" grep -q 'timeout *1' "$work/out"
 check "the summary gives renders/s" grep -q 'renders/s' "$work/out"
 

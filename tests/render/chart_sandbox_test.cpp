@@ -197,6 +197,54 @@ TEST_P(ChartSandbox, KillingTheParentIsRefused) {
   EXPECT_NE(r.reason.find("PermissionError"), std::string::npos) << r.reason;
 }
 
+TEST_P(ChartSandbox, ProcessGroupAndSessionCannotBeLeft) {
+  EXPECT_STATUS(run("import os\nos.setpgid(0, os.getppid())"), runtime_error);
+  EXPECT_STATUS(run("import os\nos.setsid()"), runtime_error);
+}
+
+TEST_P(ChartSandbox, OtherProcessesCannotBeReachedByPid) {
+  for (const char* code : {"import os, resource\nresource.prlimit(os.getppid(), resource.RLIMIT_CPU, (1, 1))",
+                           "import os\nos.pidfd_open(os.getppid())",
+                           "import os, signal\nsignal.pthread_kill(os.getppid(), signal.SIGKILL)",
+                           "import os\nos.sched_setaffinity(os.getppid(), {0})"}) {
+    const RenderResult r = run(code);
+    EXPECT_STATUS(r, runtime_error);
+  }
+}
+
+TEST_P(ChartSandbox, AnUnnamedSignalDoesNotUpsetTheServer) {
+  const RenderResult r = run("import os\nos.kill(os.getpid(), 40)");
+  EXPECT_STATUS(r, runtime_error);
+  EXPECT_NE(r.reason.find("killed by"), std::string::npos) << r.reason;
+}
+
+TEST_P(ChartSandbox, AForgedResultFrameIsRejected) {
+  // The job writes a frame of its own into every pipe it holds, then exits quietly.
+  const RenderResult r = run(
+      "import os, stat, struct\n"
+      "forged = b'{\"status\": \"ok\", \"width\": -1, \"height\": 3, \"reason\": 7, \"payload_bytes\": 0}'\n"
+      "for fd in range(3, 64):\n"
+      "    try:\n"
+      "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+      "            os.write(fd, struct.pack('<I', len(forged)) + forged)\n"
+      "    except OSError:\n"
+      "        pass\n"
+      "os._exit(0)");
+  EXPECT_STATUS(r, runtime_error);
+}
+
+TEST_P(ChartSandbox, TemporaryFilesDoNotReachTheNextJob) {
+  EXPECT_STATUS(run("import os, tempfile\nopen(os.path.join(tempfile.gettempdir(), 'leak'), 'w').write('x')\n"
+                    "plt.plot([1])"),
+                ok);
+  for (int i = 0; i < 2; ++i) {  // both workers
+    EXPECT_STATUS(pool_->render(chart("import os, tempfile\n"
+                                      "assert not os.path.exists(os.path.join(tempfile.gettempdir(), 'leak'))\n"
+                                      "plt.plot([1])")),
+                  ok);
+  }
+}
+
 TEST_P(ChartSandbox, SignallingEveryProcessIsRefused) {
   const RenderResult r = run("import os, signal\nos.kill(-1, signal.SIGKILL)");
   EXPECT_STATUS(r, runtime_error);
