@@ -15,9 +15,17 @@ namespace {
 namespace fs = std::filesystem;
 using namespace visrl::safetensors;
 
+// Removes the benchmark's checkpoints when the program ends.
+struct MadeCheckpoints : std::map<int, fs::path> {
+  ~MadeCheckpoints() {
+    std::error_code ec;
+    for (const auto& [layers, path] : *this) fs::remove(path, ec);
+  }
+};
+
 // A checkpoint of `layers` x 4 bf16 matrices of 1024 x 1024 (2 MiB each).
 const fs::path& checkpoint(int layers) {
-  static std::map<int, fs::path> made;
+  static MadeCheckpoints made;
   auto it = made.find(layers);
   if (it != made.end()) return it->second;
   fs::path path = fs::temp_directory_path() / fmt::format("visrl-bench-{}.safetensors", layers);
