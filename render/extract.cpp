@@ -130,7 +130,8 @@ std::optional<ExtractedCode> extract_table(std::string_view answer, const std::v
     if (is_one_of(b.language, {"markdown", "md", "html", ""}) && (contains(b.body, "|") || contains(b.body, "<table")))
       return ExtractedCode{b.body, "```" + b.language + " block"};
   }
-  if (contains(answer, "|") || contains(lower(answer), "<table")) return ExtractedCode{std::string(answer), "whole answer"};
+  if (contains(answer, "|") || contains(lower(answer), "<table"))
+    return ExtractedCode{std::string(answer), "whole answer"};
   return std::nullopt;
 }
 

@@ -9,11 +9,11 @@
 // Exit codes: 0 success, 1 the single answer did not render or a runtime failure, 2 usage
 // or configuration error.
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -148,11 +148,12 @@ int render_batch(const Options& opt, const Config& config) {
             failure = e.what();  // reported in the summary; the batch goes on
           }
         }
-        std::string line = nlohmann::json{{"id", item->id},
-                                          {"status", to_string(r.status)},
-                                          {"reason", failure.empty() ? r.reason : failure},
-                                          {"ms", std::round(r.timings.total_ms * 10) / 10}}
-                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::string line = nlohmann::json{
+            {"id", item->id},
+            {"status", to_string(r.status)},
+            {"reason", failure.empty() ? r.reason : failure},
+            {"ms", std::round(r.timings.total_ms * 10) /
+                       10}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         std::lock_guard lock(results_mutex);
         if (lines.size() <= item->index) lines.resize(item->index + 1);
         lines[item->index] = std::move(line);

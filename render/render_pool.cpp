@@ -15,9 +15,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
-WorkerType worker_type(RenderKind kind) { return kind == RenderKind::chart ? WorkerType::chart : WorkerType::native; }
+WorkerType worker_type(RenderKind kind) {
+  return kind == RenderKind::chart ? WorkerType::chart : WorkerType::native;
+}
 
 std::future<RenderResult> ready_future(RenderResult result) {
   std::promise<RenderResult> promise;
@@ -58,7 +62,8 @@ RenderRequest make_request(const RenderConfig& config, RenderKind kind, std::str
 }
 
 RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options)) {
-  if (options_.workers < 1) fail(ErrorKind::config, "render.workers: expected an integer > 0, got {}", options_.workers);
+  if (options_.workers < 1)
+    fail(ErrorKind::config, "render.workers: expected an integer > 0, got {}", options_.workers);
   if (options_.sandbox != "auto" && options_.sandbox != "strict" && options_.sandbox != "unsafe")
     fail(ErrorKind::config, "render.sandbox: expected auto, strict or unsafe, got \"{}\"", options_.sandbox);
   // A worker that dies while we write to it must give EPIPE, not kill this process.
@@ -85,7 +90,9 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { slot_loop(*s); });
 }
 
-RenderPool::~RenderPool() { shutdown(); }
+RenderPool::~RenderPool() {
+  shutdown();
+}
 
 void RenderPool::shutdown() {
   std::lock_guard shutdown_lock(shutdown_mutex_);
@@ -197,7 +204,8 @@ nlohmann::json RenderPool::request_header(const Job& job) const {
           {"memory_mb", options_.memory_mb},
           {"max_output_bytes", options_.max_output_kb * 1024},
           // A chart is exactly this size; a job that enlarges it is refused, not buffered.
-          {"max_pixels_bytes", static_cast<int64_t>(std::ceil(r.width_in * r.dpi + 1) * std::ceil(r.height_in * r.dpi + 1) * 4)},
+          {"max_pixels_bytes",
+           static_cast<int64_t>(std::ceil(r.width_in * r.dpi + 1) * std::ceil(r.height_in * r.dpi + 1) * 4)},
           {"max_elements", options_.svg_max_elements},
           {"font", options_.table_font},
           {"font_size", options_.table_font_size},

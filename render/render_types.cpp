@@ -47,10 +47,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   const unsigned char c = byte(i);
   size_t n = 0;
   if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
@@ -65,8 +69,12 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-std::string_view to_string(RenderKind kind) { return name_in(kKindNames, kind); }
-std::string_view to_string(RenderStatus status) { return name_in(kStatusNames, status); }
+std::string_view to_string(RenderKind kind) {
+  return name_in(kKindNames, kind);
+}
+std::string_view to_string(RenderStatus status) {
+  return name_in(kStatusNames, status);
+}
 std::optional<RenderKind> parse_render_kind(std::string_view name) {
   return value_in<RenderKind>(kKindNames, name);
 }
@@ -108,6 +116,8 @@ std::string tail_of(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-std::string sanitize_utf8(std::string_view text) { return tail_of(text, text.size()); }
+std::string sanitize_utf8(std::string_view text) {
+  return tail_of(text, text.size());
+}
 
 }  // namespace visrl::render

@@ -15,14 +15,14 @@ enum class RenderKind { chart, table, svg };
 // How one render ended. Everything but `ok` carries a short `reason`.
 enum class RenderStatus {
   ok,
-  no_code,         // the answer holds no code of the requested kind
-  syntax_error,    // the code does not parse
-  runtime_error,   // the code raised, crashed or was refused a system call
-  timeout,         // wall-clock deadline or CPU-seconds limit reached
-  memory_limit,    // address-space limit reached
-  output_limit,    // too much stdout/stderr or too large a file
-  blank_image,     // rendered, but every pixel has the same colour
-  rejected,        // refused before running (too large, external resources, no isolation)
+  no_code,        // the answer holds no code of the requested kind
+  syntax_error,   // the code does not parse
+  runtime_error,  // the code raised, crashed or was refused a system call
+  timeout,        // wall-clock deadline or CPU-seconds limit reached
+  memory_limit,   // address-space limit reached
+  output_limit,   // too much stdout/stderr or too large a file
+  blank_image,    // rendered, but every pixel has the same colour
+  rejected,       // refused before running (too large, external resources, no isolation)
 };
 
 std::string_view to_string(RenderKind kind);

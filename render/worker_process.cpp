@@ -106,7 +106,8 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   if (settings.level != sandbox::IsolationLevel::namespaces) {
     std::error_code ec;
     std::string pattern = (fs::temp_directory_path(ec) / "visrl-render-XXXXXX").string();  // honours $TMPDIR
-    if (ec || !mkdtemp(pattern.data())) fail(ErrorKind::io, "render worker: mkdtemp {}: {}", pattern, std::strerror(errno));
+    if (ec || !mkdtemp(pattern.data()))
+      fail(ErrorKind::io, "render worker: mkdtemp {}: {}", pattern, std::strerror(errno));
     work_dir_ = pattern;
     // The worker runs as nobody when we are root.
     if (geteuid() == 0 && chown(pattern.c_str(), 65534, 65534) != 0) {
@@ -175,7 +176,9 @@ WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : 
   }
 }
 
-WorkerProcess::~WorkerProcess() { kill_and_reap(); }
+WorkerProcess::~WorkerProcess() {
+  kill_and_reap();
+}
 
 bool WorkerProcess::alive() {
   if (pid_ <= 0) return false;
@@ -210,7 +213,7 @@ void WorkerProcess::kill_and_reap() {
 
 std::string WorkerProcess::stderr_tail() const {
   if (stderr_fd_ < 0) return "";
-  struct stat info{};
+  struct stat info {};
   if (fstat(stderr_fd_, &info) != 0) return "";
   const off_t size = info.st_size;
   const off_t start = size > 4000 ? size - 4000 : 0;
@@ -231,10 +234,11 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
     const auto frame = protocol::read_frame(response_fd_, deadline);
     if (!frame) {
       kill_and_reap();
-      return make_result(RenderStatus::timeout,
-                         type_ == WorkerType::chart
-                             ? fmt::format("chart server gave no answer {:g} s after the deadline; restarted", grace_s)
-                             : fmt::format("wall-clock deadline of {:g} s exceeded; render worker restarted", timeout_s));
+      return make_result(
+          RenderStatus::timeout,
+          type_ == WorkerType::chart
+              ? fmt::format("chart server gave no answer {:g} s after the deadline; restarted", grace_s)
+              : fmt::format("wall-clock deadline of {:g} s exceeded; render worker restarted", timeout_s));
     }
     RenderResult result;
     const auto& h = frame->header;
@@ -260,17 +264,16 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
         for (int c = 0; c < 3; ++c) out[c] = static_cast<uint8_t>((in[c] * a + 255u * (255u - a) + 127u) / 255u);
       }
     } else if (result.status == RenderStatus::ok) {
-      result = make_result(RenderStatus::runtime_error,
-                           fmt::format("worker sent {} bytes for a {}x{}x{} image", frame->payload.size(), width,
-                                       height, channels));
+      result = make_result(RenderStatus::runtime_error, fmt::format("worker sent {} bytes for a {}x{}x{} image",
+                                                                    frame->payload.size(), width, height, channels));
     }
     return result;
   } catch (const std::exception& e) {
     // EOF, a malformed frame or fields of the wrong type: the worker is not trusted again.
     const std::string tail = stderr_tail();
     kill_and_reap();
-    return make_result(RenderStatus::runtime_error,
-                       fmt::format("render worker died ({}){}{}", e.what(), tail.empty() ? "" : ": ", tail_of(tail, 500)));
+    return make_result(RenderStatus::runtime_error, fmt::format("render worker died ({}){}{}", e.what(),
+                                                                tail.empty() ? "" : ": ", tail_of(tail, 500)));
   }
 }
 

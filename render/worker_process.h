@@ -18,7 +18,7 @@ enum class WorkerType { chart, native };
 
 struct WorkerSettings {
   sandbox::IsolationLevel level = sandbox::IsolationLevel::namespaces;
-  int native_memory_mb = 2048;              // address space of a native worker (it renders in-process)
+  int native_memory_mb = 2048;  // address space of a native worker (it renders in-process)
   // Chart job children copy the server's memory ahead of their job on otherwise idle cores
   // (chart_server.py, Prefaulter): ~10 ms less per chart, at the price of CPU and memory, so
   // the pool turns it on only when it leaves cores free.

@@ -1,6 +1,7 @@
 #include "render/sandbox/jail.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,10 +40,10 @@ constexpr uid_t kNobody = 65534;
 // every string it needs is built here.
 struct MountStep {
   enum Kind { make_dir, make_symlink, make_file, bind, remount_readonly, mount_tmpfs } kind;
-  std::string target;         // path under the new root
-  std::string source;         // bind source, symlink content, or tmpfs options
-  unsigned long flags = 0;    // remount flags (the source's locked flags kept)
-  const char* what = "";      // names the step in an error
+  std::string target;       // path under the new root
+  std::string source;       // bind source, symlink content, or tmpfs options
+  unsigned long flags = 0;  // remount flags (the source's locked flags kept)
+  const char* what = "";    // names the step in an error
 };
 
 struct ChildPlan {
@@ -82,7 +82,7 @@ bool write_proc_file(const char* path, const std::string& text) {
 }
 
 unsigned long locked_mount_flags(const std::string& path) {
-  struct statvfs info{};
+  struct statvfs info {};
   if (statvfs(path.c_str(), &info) != 0) return 0;
   unsigned long flags = 0;
   if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
@@ -235,7 +235,8 @@ int run_mount_step(const MountStep& step) {
       setrlimit(RLIMIT_NPROC, &processes) != 0)
     child_fail(error_fd, "setrlimit", errno);
   if (spec.address_space_mb > 0) {
-    const rlimit memory{static_cast<rlim_t>(spec.address_space_mb) << 20, static_cast<rlim_t>(spec.address_space_mb) << 20};
+    const rlimit memory{static_cast<rlim_t>(spec.address_space_mb) << 20, static_cast<rlim_t>(spec.address_space_mb)
+                                                                              << 20};
     if (setrlimit(RLIMIT_AS, &memory) != 0) child_fail(error_fd, "setrlimit(RLIMIT_AS)", errno);
   }
   if (spec.max_file_mb > 0) {

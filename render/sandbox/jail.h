@@ -13,9 +13,9 @@
 // and kills it when the spawning thread's process dies.
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 namespace visrl::render::sandbox {
@@ -30,20 +30,20 @@ IsolationLevel probe_isolation();
 
 struct JailSpec {
   IsolationLevel level = IsolationLevel::namespaces;
-  std::string program;             // absolute path of the program to exec
-  std::vector<std::string> argv;   // argv[0] included
-  std::vector<std::string> env;    // the complete environment, "KEY=value"
+  std::string program;                      // absolute path of the program to exec
+  std::vector<std::string> argv;            // argv[0] included
+  std::vector<std::string> env;             // the complete environment, "KEY=value"
   std::vector<std::string> readonly_paths;  // bound read-only into the namespace root
-  std::string host_work_dir;       // below the seccomp level: the private working directory
-  int tmpfs_mb = 512;              // size of the private /tmp at the namespaces level
-  int request_fd = -1;             // becomes fd 3 of the worker
-  int response_fd = -1;            // becomes fd 4
-  int stderr_fd = -1;              // becomes fd 2 (-1: /dev/null)
+  std::string host_work_dir;                // below the seccomp level: the private working directory
+  int tmpfs_mb = 512;                       // size of the private /tmp at the namespaces level
+  int request_fd = -1;                      // becomes fd 3 of the worker
+  int response_fd = -1;                     // becomes fd 4
+  int stderr_fd = -1;                       // becomes fd 2 (-1: /dev/null)
   int max_open_files = 256;
-  int max_processes = 512;         // RLIMIT_NPROC, counted per user
-  int address_space_mb = 0;        // RLIMIT_AS of the worker itself; 0 = none (limits per job)
-  int max_file_mb = 0;             // RLIMIT_FSIZE of the worker itself; 0 = none
-  std::string worker_filter;       // BPF bytes; empty below the seccomp level
+  int max_processes = 512;    // RLIMIT_NPROC, counted per user
+  int address_space_mb = 0;   // RLIMIT_AS of the worker itself; 0 = none (limits per job)
+  int max_file_mb = 0;        // RLIMIT_FSIZE of the worker itself; 0 = none
+  std::string worker_filter;  // BPF bytes; empty below the seccomp level
 };
 
 // Forks and execs the worker. Returns its pid (in this process's PID namespace). Throws

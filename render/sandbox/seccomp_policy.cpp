@@ -1,7 +1,5 @@
 #include "render/sandbox/seccomp_policy.h"
 
-#include <cerrno>
-#include <cstddef>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -10,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstddef>
 #include <vector>
 
 namespace visrl::render::sandbox {
@@ -29,7 +29,9 @@ constexpr uint32_t kArchOffset = offsetof(struct seccomp_data, arch);
 // every clone flag we test lives in the low word.
 constexpr uint32_t kArg0LowOffset = offsetof(struct seccomp_data, args);
 
-constexpr uint32_t ret_errno(int e) { return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & SECCOMP_RET_DATA); }
+constexpr uint32_t ret_errno(int e) {
+  return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & SECCOMP_RET_DATA);
+}
 
 // A filter as a chain of per-syscall blocks. Each block starts with "nr == N ?" and ends in
 // a return, so the accumulator still holds nr whenever the next test runs, and the jump
@@ -49,7 +51,9 @@ class FilterBuilder {
   }
 
   // nr -> fail with errno.
-  void refuse(long nr, int error) { block(nr, {BPF_STMT(BPF_RET | BPF_K, ret_errno(error))}); }
+  void refuse(long nr, int error) {
+    block(nr, {BPF_STMT(BPF_RET | BPF_K, ret_errno(error))});
+  }
 
   // nr is allowed only when the low word of arg 0 is one of `allowed`.
   void refuse_unless_arg0_in(long nr, std::vector<uint32_t> allowed, int error) {
@@ -78,7 +82,9 @@ class FilterBuilder {
   }
 
  private:
-  void emit(sock_filter instruction) { code_.push_back(instruction); }
+  void emit(sock_filter instruction) {
+    code_.push_back(instruction);
+  }
   void block(long nr, const std::vector<sock_filter>& body) {
     emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, static_cast<uint8_t>(body.size())));
     for (const auto& instruction : body) emit(instruction);
@@ -100,16 +106,15 @@ std::string worker_filter_bpf() {
   // clone3 passes its flags in memory a filter cannot read; glibc falls back to clone.
   f.refuse(SYS_clone3, ENOSYS);
   for (long nr : {
-           SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_mount, SYS_umount2, SYS_pivot_root,
-           SYS_chroot, SYS_unshare, SYS_setns, SYS_bpf, SYS_perf_event_open, SYS_keyctl, SYS_add_key,
-           SYS_request_key, SYS_kexec_load, SYS_kexec_file_load, SYS_init_module, SYS_finit_module,
-           SYS_delete_module, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_userfaultfd, SYS_io_uring_setup,
-           SYS_io_uring_enter, SYS_io_uring_register, SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_acct,
-           SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime, SYS_adjtimex, SYS_quotactl, SYS_syslog,
-           SYS_fanotify_init, SYS_move_mount, SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick,
-           SYS_mount_setattr,
+         SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot,
+             SYS_unshare, SYS_setns, SYS_bpf, SYS_perf_event_open, SYS_keyctl, SYS_add_key, SYS_request_key,
+             SYS_kexec_load, SYS_kexec_file_load, SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_reboot,
+             SYS_swapon, SYS_swapoff, SYS_userfaultfd, SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register,
+             SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_acct, SYS_settimeofday, SYS_clock_settime,
+             SYS_clock_adjtime, SYS_adjtimex, SYS_quotactl, SYS_syslog, SYS_fanotify_init, SYS_move_mount,
+             SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_mount_setattr,
 #if defined(__x86_64__)
-           SYS_iopl, SYS_ioperm,
+             SYS_iopl, SYS_ioperm,
 #endif
        }) {
     f.refuse(nr, EPERM);
@@ -152,7 +157,9 @@ std::string job_filter_bpf(pid_t job_pid) {
   return f.finish();
 }
 
-std::string job_filter_template_bpf() { return job_filter_bpf(static_cast<pid_t>(kJobPidSlot)); }
+std::string job_filter_template_bpf() {
+  return job_filter_bpf(static_cast<pid_t>(kJobPidSlot));
+}
 
 int install_filter(const char* bpf, size_t bytes) {
   sock_fprog program{};
@@ -166,6 +173,8 @@ int install_filter(const char* bpf, size_t bytes) {
   return 0;
 }
 
-bool seccomp_available() { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 || errno != EINVAL; }
+bool seccomp_available() {
+  return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 || errno != EINVAL;
+}
 
 }  // namespace visrl::render::sandbox

@@ -16,9 +16,9 @@
 // (the 32-bit ABI) kills the process.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 
 namespace visrl::render::sandbox {
 

@@ -17,8 +17,8 @@ struct Frame {
   std::string payload;
 };
 
-inline constexpr size_t kMaxHeaderBytes = 16u << 20;   // the answer text travels in the header
-inline constexpr size_t kMaxPayloadBytes = 512u << 20; // a 8192 x 8192 RGBA image is 256 MiB
+inline constexpr size_t kMaxHeaderBytes = 16u << 20;    // the answer text travels in the header
+inline constexpr size_t kMaxPayloadBytes = 512u << 20;  // a 8192 x 8192 RGBA image is 256 MiB
 
 using Clock = std::chrono::steady_clock;
 

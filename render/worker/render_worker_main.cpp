@@ -83,10 +83,11 @@ int main() {
     } catch (const std::exception& e) {
       result = make_result(RenderStatus::runtime_error, e.what());
     }
-    const double execute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const nlohmann::json header{{"status", to_string(result.status)}, {"reason", result.reason},
-                                {"width", result.image.width},      {"height", result.image.height},
-                                {"channels", 3},                    {"execute_ms", execute_ms}};
+    const double execute_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const nlohmann::json header{
+        {"status", to_string(result.status)}, {"reason", result.reason}, {"width", result.image.width},
+        {"height", result.image.height},      {"channels", 3},           {"execute_ms", execute_ms}};
     try {
       protocol::write_frame(
           kResponseFd, header,

@@ -6,18 +6,8 @@ render=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-failures=0
-check() {  # check NAME CONDITION...: report and count
-  local name=$1
-  shift
-  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
-}
-run() {  # run ARGS...: sets $code, $out, $err
-  "$render" "$@" >"$work/out" 2>"$work/err"
-  code=$?
-  out=$(cat "$work/out")
-  err=$(cat "$work/err")
-}
+program=$render
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 png_size() { python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print(*struct.unpack('>II', d[16:24]))" "$1"; }
 
 printf 'Here:\n```python\nimport matplotlib.pyplot as plt\nplt.bar(["a", "b"], [1, 2])\n```\n' >"$work/chart.md"

@@ -7,18 +7,8 @@ src=$2
 work=$3
 rm -rf "$work"
 mkdir -p "$work"
-failures=0
-check() {  # check NAME CONDITION...: report and count
-  local name=$1
-  shift
-  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
-}
-run() {  # run ARGS...: sets $code, $out, $err
-  "$train" "$@" >"$work/out" 2>"$work/err"
-  code=$?
-  out=$(cat "$work/out")
-  err=$(cat "$work/err")
-}
+program=$train
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # The shipped config resolves and prints.
 run --config "$src/configs/chart2code.yaml" --print-config

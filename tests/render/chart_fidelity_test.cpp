@@ -23,7 +23,8 @@ constexpr const char* kPython = "/usr/bin/python3";
 std::vector<fs::path> chart_scripts() {
   std::vector<fs::path> scripts;
   for (const auto& e : fs::directory_iterator(fs::path(VISRL_SOURCE_DIR) / "tests/fixtures/charts")) {
-    if (e.path().extension() == ".py" && e.path().filename().string().starts_with("chart_")) scripts.push_back(e.path());
+    if (e.path().extension() == ".py" && e.path().filename().string().starts_with("chart_"))
+      scripts.push_back(e.path());
   }
   std::sort(scripts.begin(), scripts.end());
   return scripts;

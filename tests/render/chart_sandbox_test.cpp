@@ -93,21 +93,21 @@ TEST_P(ChartSandbox, DnsLookupFails) {
 }
 
 TEST_P(ChartSandbox, UdpAndRawSyscallSocketsAreRefused) {
-  const RenderResult r = run(
-      "import ctypes, socket\n"
-      "libc = ctypes.CDLL(None, use_errno=True)\n"
-      "fd = libc.syscall(41, 2, 2, 0)  # socket(AF_INET, SOCK_DGRAM) by number\n"
-      "raise RuntimeError('raw socket syscall gave %d errno %d' % (fd, ctypes.get_errno()))");
+  const RenderResult r =
+      run("import ctypes, socket\n"
+          "libc = ctypes.CDLL(None, use_errno=True)\n"
+          "fd = libc.syscall(41, 2, 2, 0)  # socket(AF_INET, SOCK_DGRAM) by number\n"
+          "raise RuntimeError('raw socket syscall gave %d errno %d' % (fd, ctypes.get_errno()))");
   EXPECT_STATUS(r, runtime_error);
   EXPECT_NE(r.reason.find("gave -1 errno 13"), std::string::npos) << r.reason;
 }
 
 TEST_P(ChartSandbox, ExecveBySyscallIsRefused) {
-  const RenderResult r = run(
-      "import ctypes\n"
-      "libc = ctypes.CDLL(None, use_errno=True)\n"
-      "rc = libc.syscall(59, b'/bin/sh', None, None)  # execve by number\n"
-      "raise RuntimeError('execve gave %d errno %d' % (rc, ctypes.get_errno()))");
+  const RenderResult r =
+      run("import ctypes\n"
+          "libc = ctypes.CDLL(None, use_errno=True)\n"
+          "rc = libc.syscall(59, b'/bin/sh', None, None)  # execve by number\n"
+          "raise RuntimeError('execve gave %d errno %d' % (rc, ctypes.get_errno()))");
   EXPECT_STATUS(r, runtime_error);
   EXPECT_NE(r.reason.find("gave -1 errno 1"), std::string::npos) << r.reason;
 }
@@ -132,7 +132,8 @@ TEST_P(ChartSandbox, EtcShadowIsUnreadable) {
 TEST_P(ChartSandbox, HomeAndProjectFilesAreInvisible) {
   if (GetParam() != sandbox::IsolationLevel::namespaces) GTEST_SKIP() << "only namespaces hide the filesystem";
   const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "/root";
-  const RenderResult r = run("import os\nfor p in ['" + home + "', '/root', '/home', '" VISRL_SOURCE_DIR
+  const RenderResult r = run("import os\nfor p in ['" + home +
+                             "', '/root', '/home', '" VISRL_SOURCE_DIR
                              "/CMakeLists.txt']:\n    assert not os.path.exists(p), p\nplt.plot([1, 2])");
   EXPECT_STATUS(r, ok);
 }
@@ -145,11 +146,11 @@ TEST_P(ChartSandbox, ProcIsInvisible) {
 }
 
 TEST_P(ChartSandbox, ParentEnvironmentIsNotPassedOn) {
-  const RenderResult r = run(
-      "import os\n"
-      "assert 'VISRL_TEST_SECRET' not in os.environ\n"
-      "assert not any('hunter2' in v for v in os.environ.values())\n"
-      "plt.plot([1, 2])");
+  const RenderResult r =
+      run("import os\n"
+          "assert 'VISRL_TEST_SECRET' not in os.environ\n"
+          "assert not any('hunter2' in v for v in os.environ.values())\n"
+          "plt.plot([1, 2])");
   EXPECT_STATUS(r, ok);
 }
 
@@ -220,16 +221,16 @@ TEST_P(ChartSandbox, AnUnnamedSignalDoesNotUpsetTheServer) {
 
 TEST_P(ChartSandbox, AForgedResultFrameIsRejected) {
   // The job writes a frame of its own into every pipe it holds, then exits quietly.
-  const RenderResult r = run(
-      "import os, stat, struct\n"
-      "forged = b'{\"status\": \"ok\", \"width\": -1, \"height\": 3, \"reason\": 7, \"payload_bytes\": 0}'\n"
-      "for fd in range(3, 64):\n"
-      "    try:\n"
-      "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
-      "            os.write(fd, struct.pack('<I', len(forged)) + forged)\n"
-      "    except OSError:\n"
-      "        pass\n"
-      "os._exit(0)");
+  const RenderResult r =
+      run("import os, stat, struct\n"
+          "forged = b'{\"status\": \"ok\", \"width\": -1, \"height\": 3, \"reason\": 7, \"payload_bytes\": 0}'\n"
+          "for fd in range(3, 64):\n"
+          "    try:\n"
+          "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+          "            os.write(fd, struct.pack('<I', len(forged)) + forged)\n"
+          "    except OSError:\n"
+          "        pass\n"
+          "os._exit(0)");
   EXPECT_STATUS(r, runtime_error);
 }
 
@@ -269,10 +270,12 @@ TEST_P(ChartSandbox, NoFigureIsBlank) {
 
 TEST_P(ChartSandbox, StateDoesNotLeakBetweenJobs) {
   // A job that changes global matplotlib state; the next job must not see it.
-  EXPECT_STATUS(pool_->render(chart("import matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 42\nplt.plot([1])")), ok);
+  EXPECT_STATUS(pool_->render(chart("import matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 42\nplt.plot([1])")),
+                ok);
   for (int i = 0; i < 2; ++i) {  // both workers
-    const RenderResult r = pool_->render(chart("import matplotlib\nassert matplotlib.rcParams['lines.linewidth'] != 42\n"
-                                               "assert not plt.get_fignums()\nplt.plot([1])"));
+    const RenderResult r =
+        pool_->render(chart("import matplotlib\nassert matplotlib.rcParams['lines.linewidth'] != 42\n"
+                            "assert not plt.get_fignums()\nplt.plot([1])"));
     EXPECT_STATUS(r, ok);
   }
 }
@@ -324,8 +327,10 @@ TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
     EXPECT_TRUE(test::descendants().empty()) << sandbox::to_string(level);
     EXPECT_TRUE(std::filesystem::is_empty(tmp)) << sandbox::to_string(level);
   }
-  if (old_tmpdir) setenv("TMPDIR", saved.c_str(), 1);
-  else unsetenv("TMPDIR");
+  if (old_tmpdir)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
   std::filesystem::remove_all(tmp);
 }
 

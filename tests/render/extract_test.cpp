@@ -16,7 +16,8 @@ TEST(ExtractChart, TakesThePythonBlock) {
 }
 
 TEST(ExtractChart, PrefersTheBlockThatPlots) {
-  const auto answer = "```python\npip install matplotlib\n```\n```py\nimport matplotlib.pyplot as plt\nplt.bar([1], [2])\n```";
+  const auto answer =
+      "```python\npip install matplotlib\n```\n```py\nimport matplotlib.pyplot as plt\nplt.bar([1], [2])\n```";
   EXPECT_EQ(code_of(RenderKind::chart, answer), "import matplotlib.pyplot as plt\nplt.bar([1], [2])\n");
 }
 
@@ -26,7 +27,8 @@ TEST(ExtractChart, BareFenceTildesAndCrlf) {
 }
 
 TEST(ExtractChart, UnclosedFenceRunsToTheEnd) {
-  EXPECT_EQ(code_of(RenderKind::chart, "```python\nimport matplotlib\nplt.plot([1])"), "import matplotlib\nplt.plot([1])\n");
+  EXPECT_EQ(code_of(RenderKind::chart, "```python\nimport matplotlib\nplt.plot([1])"),
+            "import matplotlib\nplt.plot([1])\n");
 }
 
 TEST(ExtractChart, LongerFenceIsNotClosedByAShorterOne) {

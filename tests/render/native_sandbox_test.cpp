@@ -76,8 +76,9 @@ TEST_F(NativeSandbox, SvgEntityBombIsRejected) {
 }
 
 TEST_F(NativeSandbox, SvgMillionPixelCanvasIsRejected) {
-  EXPECT_STATUS(run(RenderKind::svg, "<svg xmlns='http://www.w3.org/2000/svg' width='1000000' height='10'>"
-                                     "<rect width='1000000' height='10'/></svg>"),
+  EXPECT_STATUS(run(RenderKind::svg,
+                    "<svg xmlns='http://www.w3.org/2000/svg' width='1000000' height='10'>"
+                    "<rect width='1000000' height='10'/></svg>"),
                 rejected);
 }
 
