@@ -59,10 +59,6 @@ def encode_header(header, payload_bytes=0):
     return struct.pack("<I", len(text)) + text
 
 
-def encode_frame(header):
-    return encode_header(header)
-
-
 def write_all(fd, data):
     view = memoryview(data)
     while view:
@@ -348,7 +344,7 @@ class Spare:
     def start(self, request):
         """Hands the job over; False if the spare died in the meantime."""
         try:
-            write_all(self.job_w, encode_frame(request))
+            write_frame(self.job_w, request)
             return True
         except OSError:
             return False
@@ -415,7 +411,7 @@ def signal_name(number):
         return "signal %d" % number
 
 
-def checked_result(result, request, exit_code):
+def checked_result(result, exit_code):
     """The job child's result frame, rebuilt from checked fields: the child ran untrusted
     code and may have written anything to its pipe."""
     try:
@@ -530,7 +526,7 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
     elif os.WIFSIGNALED(status):
         header = {"status": "runtime_error", "reason": "killed by %s" % signal_name(os.WTERMSIG(status))}
     else:
-        header, pixels = checked_result(result, request, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
+        header, pixels = checked_result(result, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
     if header["status"] != "ok" and output and output not in header["reason"]:
         header["reason"] = (header["reason"] + "; output: " + output).lstrip("; ")
     header["execute_ms"] = execute_ms
