@@ -100,6 +100,16 @@ std::string render_worker_program() {
 }
 
 WorkerProcess::WorkerProcess(WorkerType type, const WorkerSettings& settings) : type_(type) {
+  try {
+    start(settings);
+  } catch (...) {
+    kill_and_reap();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void WorkerProcess::start(const WorkerSettings& settings) {
+  const WorkerType type = type_;
   sandbox::JailSpec spec;
   spec.level = settings.level;
   spec.tmpfs_mb = settings.tmpfs_mb;

@@ -57,6 +57,7 @@ class WorkerProcess {
   WorkerType type() const { return type_; }
 
  private:
+  void start(const WorkerSettings& settings);
   void kill_and_reap();
   std::string stderr_tail() const;
 

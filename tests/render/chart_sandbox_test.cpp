@@ -334,6 +334,28 @@ TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
   std::filesystem::remove_all(tmp);
 }
 
+TEST(RenderPoolStart, AMissingInterpreterFailsTheJobAndLeavesNothing) {
+  const std::string tmp = std::filesystem::temp_directory_path() / ("visrl-start-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(tmp);
+  std::filesystem::permissions(tmp, std::filesystem::perms::all);
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir ? old_tmpdir : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
+  for (auto level : {sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp}) {
+    if (level > sandbox::probe_isolation()) continue;
+    auto options = hostile_options(level);
+    options.worker.python = "/nonexistent/python3";
+    RenderPool pool(options);
+    const RenderResult r = pool.render(chart("plt.plot([1])"));
+    EXPECT_EQ(r.status, RenderStatus::runtime_error);
+    EXPECT_NE(r.reason.find("/nonexistent/python3"), std::string::npos) << r.reason;
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << sandbox::to_string(level);
+  }
+  if (old_tmpdir) setenv("TMPDIR", saved.c_str(), 1);
+  else unsetenv("TMPDIR");
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(RenderPoolShutdown, SubmittingAfterShutdownIsRejectedAtOnce) {
   RenderPool pool(hostile_options());
   pool.shutdown();
