@@ -306,13 +306,7 @@ INSTANTIATE_TEST_SUITE_P(Levels, ChartSandbox,
                          [](const auto& p) { return std::string(sandbox::to_string(p.param)); });
 
 TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
-  // Workers below the namespaces level keep their directory under $TMPDIR: use our own.
-  const std::string tmp = std::filesystem::temp_directory_path() / ("visrl-shutdown-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(tmp);
-  std::filesystem::permissions(tmp, std::filesystem::perms::all);  // the workers run as nobody
-  const char* old_tmpdir = std::getenv("TMPDIR");
-  const std::string saved = old_tmpdir ? old_tmpdir : "";
-  setenv("TMPDIR", tmp.c_str(), 1);
+  const test::ScopedTmpdir tmp;
   for (auto level : {sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp}) {
     if (level > sandbox::probe_isolation()) continue;
     {
@@ -325,22 +319,12 @@ TEST(RenderPoolShutdown, LeavesNoProcessOrTemporaryDirectory) {
       EXPECT_EQ(a.get().status, RenderStatus::timeout);
     }
     EXPECT_TRUE(test::descendants().empty()) << sandbox::to_string(level);
-    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << sandbox::to_string(level);
+    EXPECT_TRUE(std::filesystem::is_empty(tmp.path())) << sandbox::to_string(level);
   }
-  if (old_tmpdir)
-    setenv("TMPDIR", saved.c_str(), 1);
-  else
-    unsetenv("TMPDIR");
-  std::filesystem::remove_all(tmp);
 }
 
 TEST(RenderPoolStart, AMissingInterpreterFailsTheJobAndLeavesNothing) {
-  const std::string tmp = std::filesystem::temp_directory_path() / ("visrl-start-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(tmp);
-  std::filesystem::permissions(tmp, std::filesystem::perms::all);
-  const char* old_tmpdir = std::getenv("TMPDIR");
-  const std::string saved = old_tmpdir ? old_tmpdir : "";
-  setenv("TMPDIR", tmp.c_str(), 1);
+  const test::ScopedTmpdir tmp;
   for (auto level : {sandbox::IsolationLevel::namespaces, sandbox::IsolationLevel::seccomp}) {
     if (level > sandbox::probe_isolation()) continue;
     auto options = hostile_options(level);
@@ -349,11 +333,8 @@ TEST(RenderPoolStart, AMissingInterpreterFailsTheJobAndLeavesNothing) {
     const RenderResult r = pool.render(chart("plt.plot([1])"));
     EXPECT_EQ(r.status, RenderStatus::runtime_error);
     EXPECT_NE(r.reason.find("/nonexistent/python3"), std::string::npos) << r.reason;
-    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << sandbox::to_string(level);
+    EXPECT_TRUE(std::filesystem::is_empty(tmp.path())) << sandbox::to_string(level);
   }
-  if (old_tmpdir) setenv("TMPDIR", saved.c_str(), 1);
-  else unsetenv("TMPDIR");
-  std::filesystem::remove_all(tmp);
 }
 
 TEST(RenderPoolShutdown, SubmittingAfterShutdownIsRejectedAtOnce) {

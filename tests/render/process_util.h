@@ -4,9 +4,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -61,5 +63,30 @@ inline std::set<pid_t> children_of(pid_t parent = getpid()) {
   }
   return out;
 }
+
+// A private $TMPDIR for the life of the object (workers below the namespaces level make their
+// directories there), open to the workers' user; restored and removed afterwards.
+class ScopedTmpdir {
+ public:
+  ScopedTmpdir() : path_(std::filesystem::temp_directory_path() / ("visrl-test-tmpdir-" + std::to_string(getpid()))) {
+    if (const char* old = std::getenv("TMPDIR")) saved_ = old;
+    std::filesystem::create_directories(path_);
+    std::filesystem::permissions(path_, std::filesystem::perms::all);
+    setenv("TMPDIR", path_.c_str(), 1);
+  }
+  ~ScopedTmpdir() {
+    if (saved_)
+      setenv("TMPDIR", saved_->c_str(), 1);
+    else
+      unsetenv("TMPDIR");
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::optional<std::string> saved_;
+};
 
 }  // namespace visrl::test
