@@ -56,6 +56,8 @@ std::optional<RgbImage> render_directly(const fs::path& script, const fs::path& 
 
 TEST(ChartFidelity, GroundTruthScriptsRenderAndMatchADirectRun) {
   if (!fs::exists(kPython)) GTEST_SKIP() << kPython << " is missing";
+  if (sandbox::probe_isolation() == sandbox::IsolationLevel::rlimits)
+    GTEST_SKIP() << "no sandbox on this kernel: chart code is refused";
   const auto scripts = chart_scripts();
   ASSERT_GE(scripts.size(), 50u);
   RenderPoolOptions options;
