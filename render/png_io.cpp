@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "render/cairo_image.h"
 
 namespace visrl::render {
 
@@ -32,26 +33,7 @@ RgbImage read_png(const std::filesystem::path& path) {
     cairo_surface_destroy(surface);
     fail(ErrorKind::io, "{}: cannot read PNG: {}", path.string(), cairo_status_to_string(status));
   }
-  cairo_surface_flush(surface);
-  RgbImage image;
-  image.width = cairo_image_surface_get_width(surface);
-  image.height = cairo_image_surface_get_height(surface);
-  image.rgb.resize(static_cast<size_t>(image.width) * image.height * 3);
-  const bool has_alpha = cairo_image_surface_get_format(surface) == CAIRO_FORMAT_ARGB32;
-  const unsigned char* data = cairo_image_surface_get_data(surface);
-  const int stride = cairo_image_surface_get_stride(surface);
-  uint8_t* out = image.rgb.data();
-  for (int y = 0; y < image.height; ++y) {
-    const auto* row = reinterpret_cast<const uint32_t*>(data + static_cast<ptrdiff_t>(y) * stride);
-    for (int x = 0; x < image.width; ++x, out += 3) {
-      const uint32_t p = row[x];
-      // Premultiplied ARGB: over white, c + (255 - a).
-      const uint32_t a = has_alpha ? p >> 24 : 255;
-      out[0] = static_cast<uint8_t>(((p >> 16) & 0xFF) + 255 - a);
-      out[1] = static_cast<uint8_t>(((p >> 8) & 0xFF) + 255 - a);
-      out[2] = static_cast<uint8_t>((p & 0xFF) + 255 - a);
-    }
-  }
+  RgbImage image = rgb_from_surface(surface);
   cairo_surface_destroy(surface);
   return image;
 }

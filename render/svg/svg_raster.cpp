@@ -13,6 +13,8 @@
 #include <gio/gio.h>
 #include <librsvg/rsvg.h>
 
+#include "render/cairo_image.h"
+
 namespace visrl::render {
 namespace {
 
@@ -75,31 +77,6 @@ RsvgRectangle place_document(RsvgHandle* handle, cairo_t* cr, int width, int hei
   return viewport;
 }
 
-// Cairo's ARGB32 is premultiplied and native-endian; composited on white, a channel c with
-// alpha a becomes c + (255 - a).
-RgbImage to_rgb(cairo_surface_t* surface) {
-  cairo_surface_flush(surface);
-  RgbImage image;
-  image.width = cairo_image_surface_get_width(surface);
-  image.height = cairo_image_surface_get_height(surface);
-  const int stride = cairo_image_surface_get_stride(surface);
-  const unsigned char* data = cairo_image_surface_get_data(surface);
-  image.rgb.resize(static_cast<size_t>(image.width) * image.height * 3);
-  uint8_t* out = image.rgb.data();
-  for (int y = 0; y < image.height; ++y) {
-    const unsigned char* row = data + static_cast<ptrdiff_t>(y) * stride;
-    for (int x = 0; x < image.width; ++x) {
-      uint32_t pixel;
-      std::memcpy(&pixel, row + 4 * x, 4);
-      const uint32_t white = 255 - (pixel >> 24);
-      *out++ = static_cast<uint8_t>(((pixel >> 16) & 0xFF) + white);
-      *out++ = static_cast<uint8_t>(((pixel >> 8) & 0xFF) + white);
-      *out++ = static_cast<uint8_t>((pixel & 0xFF) + white);
-    }
-  }
-  return image;
-}
-
 }  // namespace
 
 RenderResult rasterise_svg(std::string_view svg, int width, int height) {
@@ -128,7 +105,7 @@ RenderResult rasterise_svg(std::string_view svg, int width, int height) {
   }
 
   RenderResult result = make_result(RenderStatus::ok, "");
-  result.image = to_rgb(surface.get());
+  result.image = rgb_from_surface(surface.get());
   if (result.image.is_uniform()) {
     const uint8_t* p = result.image.rgb.data();
     result.status = RenderStatus::blank_image;

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <pango/pangocairo.h>
 
+#include "render/cairo_image.h"
+
 namespace visrl::render {
 namespace {
 
@@ -331,26 +333,7 @@ RgbImage draw_table(const Table& table, const TableGeometry& geometry, const Tab
       pango_cairo_show_layout(cr.get(), pango.layout);
     }
   }
-  cairo_surface_flush(surface.get());
-
-  RgbImage image;
-  image.width = width;
-  image.height = height;
-  image.rgb.resize(static_cast<size_t>(width) * static_cast<size_t>(height) * 3);
-  const unsigned char* data = cairo_image_surface_get_data(surface.get());
-  const int stride = cairo_image_surface_get_stride(surface.get());
-  uint8_t* out = image.rgb.data();
-  for (int y = 0; y < height; ++y) {
-    // RGB24 pixels are native-endian 32-bit words 0x00RRGGBB.
-    const auto* row = reinterpret_cast<const uint32_t*>(data + static_cast<size_t>(y) * static_cast<size_t>(stride));
-    for (int x = 0; x < width; ++x) {
-      const uint32_t pixel = row[x];
-      *out++ = static_cast<uint8_t>(pixel >> 16);
-      *out++ = static_cast<uint8_t>(pixel >> 8);
-      *out++ = static_cast<uint8_t>(pixel);
-    }
-  }
-  return image;
+  return rgb_from_surface(surface.get());
 }
 
 }  // namespace visrl::render

@@ -16,8 +16,8 @@
 
 namespace visrl::test {
 
-// Every live descendant of `root` (zombies excluded), from /proc.
-inline std::set<pid_t> descendants(pid_t root = getpid()) {
+// Live processes (zombies excluded) by parent pid, from /proc/<pid>/stat.
+inline std::map<pid_t, std::vector<pid_t>> live_children() {
   std::map<pid_t, std::vector<pid_t>> children;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
@@ -25,15 +25,20 @@ inline std::set<pid_t> descendants(pid_t root = getpid()) {
     std::ifstream stat(entry.path() / "stat");
     std::string line;
     if (!std::getline(stat, line)) continue;
-    const auto close = line.rfind(')');
+    const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
     if (close == std::string::npos) continue;
     std::istringstream rest(line.substr(close + 2));
     char state;
     pid_t ppid;
     rest >> state >> ppid;
-    if (state == 'Z') continue;
-    children[ppid].push_back(std::stoi(name));
+    if (state != 'Z') children[ppid].push_back(std::stoi(name));
   }
+  return children;
+}
+
+// Every live descendant of `root`.
+inline std::set<pid_t> descendants(pid_t root = getpid()) {
+  auto children = live_children();
   std::set<pid_t> out;
   std::vector<pid_t> todo{root};
   while (!todo.empty()) {
@@ -46,22 +51,11 @@ inline std::set<pid_t> descendants(pid_t root = getpid()) {
   return out;
 }
 
-// Direct children of this process only.
+// Live direct children of `parent`.
 inline std::set<pid_t> children_of(pid_t parent = getpid()) {
-  std::set<pid_t> out;
-  for (pid_t p : descendants(parent)) {
-    std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == parent) out.insert(p);
-  }
-  return out;
+  const auto children = live_children();
+  const auto it = children.find(parent);
+  return it == children.end() ? std::set<pid_t>{} : std::set<pid_t>(it->second.begin(), it->second.end());
 }
 
 // A private $TMPDIR for the life of the object (workers below the namespaces level make their
