@@ -1,0 +1,133 @@
+#include "policy/model/text_decoder.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace visrl::policy {
+namespace nn = torch::nn;
+
+namespace {
+nn::Linear linear(int64_t in, int64_t out) { return nn::Linear(nn::LinearOptions(in, out).bias(false)); }
+
+// Decode-step attention over a prompt shared by a group plus each sample's own tokens.
+// SDPA cannot attend to a prefix shared across batch rows without copying it G times, so
+// the group's queries are folded into one matrix per KV head: every prompt key is read once
+// per group, not once per sample. q [R, H, 1, D] with R = B*G; returns [R, 1, H*D].
+at::Tensor shared_prefix_attention(const at::Tensor& q, const LayerKV& kv, const at::Tensor& prompt_bias,
+                                   int64_t own_length, double scale) {
+  const int64_t R = q.size(0), H = q.size(1), D = q.size(3);
+  const int64_t B = kv.prompt_k.size(0), KVH = kv.prompt_k.size(1), P = kv.prompt_k.size(2);
+  const int64_t G = R / B, rep = H / KVH, L = own_length;
+  auto qg = q.view({B, G, KVH, rep, D});
+  auto q_folded = qg.permute({0, 2, 1, 3, 4}).reshape({B, KVH, G * rep, D});
+  auto prompt_scores = at::matmul(q_folded, kv.prompt_k.transpose(-1, -2)) * scale + prompt_bias;  // [B, KVH, G*rep, P]
+  auto own_k = kv.gen_k.narrow(2, 0, L).view({B, G, KVH, L, D});
+  auto own_v = kv.gen_v.narrow(2, 0, L).view({B, G, KVH, L, D});
+  auto own_scores = at::matmul(qg, own_k.transpose(-1, -2)) * scale;  // [B, G, KVH, rep, L]
+  auto scores = at::cat({prompt_scores.view({B, KVH, G, rep, P}).permute({0, 2, 1, 3, 4}), own_scores}, -1);
+  auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());  // [B, G, KVH, rep, P + L]
+  auto prompt_probs = probs.narrow(-1, 0, P).permute({0, 2, 1, 3, 4}).reshape({B, KVH, G * rep, P});
+  auto out = at::matmul(prompt_probs, kv.prompt_v).view({B, KVH, G, rep, D}).permute({0, 2, 1, 3, 4}) +
+             at::matmul(probs.narrow(-1, P, L), own_v);  // [B, G, KVH, rep, D]
+  return out.reshape({R, 1, H * D});
+}
+}  // namespace
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", at::ones({dim}));
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  auto xf = x.to(at::kFloat);
+  auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+TextAttentionImpl::TextAttentionImpl(const TextConfig& c)
+    : num_heads(c.num_attention_heads), num_kv_heads(c.num_key_value_heads), head_dim(c.head_dim) {
+  q_proj = register_module("q_proj", linear(c.hidden_size, num_heads * head_dim));
+  k_proj = register_module("k_proj", linear(c.hidden_size, num_kv_heads * head_dim));
+  v_proj = register_module("v_proj", linear(c.hidden_size, num_kv_heads * head_dim));
+  o_proj = register_module("o_proj", linear(num_heads * head_dim, c.hidden_size));
+  q_norm = register_module("q_norm", RMSNorm(head_dim, c.rms_norm_eps));
+  k_norm = register_module("k_norm", RMSNorm(head_dim, c.rms_norm_eps));
+}
+
+at::Tensor TextAttentionImpl::forward(const at::Tensor& x, const CosSin& rope, const AttentionContext& ctx,
+                                      int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto cos = rope.cos.unsqueeze(1), sin = rope.sin.unsqueeze(1);  // [B, 1, T, D]
+  auto q = apply_rope(q_norm(q_proj(x).view({B, T, num_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, H, T, D]
+  auto k = apply_rope(k_norm(k_proj(x).view({B, T, num_kv_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, KVH, T, D]
+  auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+
+  if (ctx.mode == AttentionContext::Mode::decode) {
+    auto& kv = ctx.cache->layers.at(layer);
+    const int64_t at_pos = ctx.cache->length;
+    kv.gen_k.narrow(2, at_pos, 1).copy_(k);
+    kv.gen_v.narrow(2, at_pos, 1).copy_(v);
+    return o_proj(shared_prefix_attention(q, kv, ctx.cache->prompt_bias, at_pos + 1, scale));
+  }
+  if (ctx.mode == AttentionContext::Mode::prefill) {
+    auto& kv = ctx.cache->layers.at(layer);
+    kv.prompt_k = k.contiguous();
+    kv.prompt_v = v.contiguous();
+  }
+  at::Tensor out;
+  if (ctx.mask.defined()) {
+    out = at::scaled_dot_product_attention(q, k, v, ctx.mask, 0.0, false, scale, /*enable_gqa=*/true);
+  } else {
+    out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale, /*enable_gqa=*/true);
+  }
+  return o_proj(out.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
+}
+
+TextMlpImpl::TextMlpImpl(int64_t hidden, int64_t intermediate) {
+  gate_proj = register_module("gate_proj", linear(hidden, intermediate));
+  up_proj = register_module("up_proj", linear(hidden, intermediate));
+  down_proj = register_module("down_proj", linear(intermediate, hidden));
+}
+
+at::Tensor TextMlpImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+
+DecoderLayerImpl::DecoderLayerImpl(const TextConfig& c) {
+  self_attn = register_module("self_attn", TextAttention(c));
+  mlp = register_module("mlp", TextMlp(c.hidden_size, c.intermediate_size));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const CosSin& rope, const AttentionContext& ctx,
+                                     int64_t layer) {
+  auto h = x + self_attn(input_layernorm(x), rope, ctx, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+TextDecoderImpl::TextDecoderImpl(const TextConfig& c) : config(c) {
+  embed_tokens = register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+at::Tensor TextDecoderImpl::forward(const at::Tensor& embeds, const at::Tensor& position_ids,
+                                    const AttentionContext& ctx, const DeepStackInputs* deepstack) {
+  auto inv_freq = rope_inv_freq(config.head_dim, config.rope_theta, embeds.device());
+  auto rope = text_rope(position_ids, inv_freq, config.mrope_section, embeds.scalar_type());
+  const int64_t B = embeds.size(0), T = embeds.size(1), H = embeds.size(2);
+  auto h = embeds;
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    h = layers->ptr<DecoderLayerImpl>(i)->forward(h, rope, ctx, i);
+    if (deepstack != nullptr && i < static_cast<int64_t>(deepstack->features.size())) {
+      // index_add is out of place, so autograd sees the addition at the image positions.
+      h = h.reshape({B * T, H})
+              .index_add(0, deepstack->flat_index, deepstack->features[i].to(h.scalar_type()))
+              .view({B, T, H});
+    }
+  }
+  return norm(h);
+}
+
+}  // namespace visrl::policy
