@@ -19,6 +19,8 @@ visrl_require_package(CURL)
 visrl_require_package(LibXml2)
 visrl_require_package(muparser)
 visrl_require_package(Threads)
+visrl_require_package(PNG)    # policy/image: read_image
+visrl_require_package(JPEG)
 
 find_package(PkgConfig REQUIRED)
 macro(visrl_require_pkg target)
