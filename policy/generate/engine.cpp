@@ -1,0 +1,181 @@
+#include "policy/generate/engine.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/error.h"
+#include "policy/image/mrope.h"
+#include "policy/tokenizer/tokenizer.h"
+
+namespace visrl::policy {
+namespace {
+
+at::Generator make_generator(const at::Device& device, uint64_t seed) {
+  at::Generator generator = device.is_cuda() ? at::detail::getCUDAHooks().getNewGenerator(device.index())
+                                             : at::detail::createCPUGenerator(seed);
+  generator.set_current_seed(seed);
+  return generator;
+}
+
+void check_options(const std::vector<PromptInput>& prompts, const GenerateOptions& o, const Tokenizer* tokenizer,
+                   int64_t context) {
+  validate(o.sampling);
+  if (o.group_size < 1) fail(ErrorKind::config, "generate: group_size must be >= 1, got {}", o.group_size);
+  if (o.max_new_tokens < 1) fail(ErrorKind::config, "generate: max_new_tokens must be >= 1, got {}", o.max_new_tokens);
+  if (!o.stop_strings.empty() && tokenizer == nullptr) {
+    fail(ErrorKind::config, "generate: stop strings need a tokenizer to decode the output");
+  }
+  for (const auto& s : o.stop_strings) {
+    if (s.empty()) fail(ErrorKind::config, "generate: an empty stop string would stop every sample at once");
+  }
+  for (const auto& p : prompts) {
+    if (!p.input_ids.defined() || p.input_ids.dim() != 1 || p.input_ids.numel() == 0) {
+      fail(ErrorKind::runtime, "prompt {}: input_ids must be a non-empty 1-D tensor", p.id);
+    }
+    if (p.input_ids.numel() + o.max_new_tokens > context) {
+      fail(ErrorKind::runtime,
+           "prompt {}: {} prompt tokens + max_new_tokens {} exceed the model's context of {} tokens", p.id,
+           p.input_ids.numel(), o.max_new_tokens, context);
+    }
+  }
+}
+
+// [R, V] bool: which vocabulary entries occur in each row's `ids` where `valid`.
+at::Tensor occurrences(const at::Tensor& ids, const at::Tensor& valid, int64_t vocab) {
+  return at::zeros({ids.size(0), vocab}, ids.options().dtype(at::kInt)).scatter_add_(1, ids, valid.to(at::kInt)) > 0;
+}
+
+}  // namespace
+
+const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::stop ? "stop" : "length"; }
+
+std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<PromptInput>& prompts,
+                                      const GenerateOptions& o, const Tokenizer* tokenizer, GenerateStats* stats) {
+  const auto& cfg = model.config;
+  check_options(prompts, o, tokenizer, cfg.text.max_position_embeddings);
+  if (prompts.empty()) return {};
+  c10::InferenceMode inference;
+  const auto device = model.device();
+  const auto dtype = model.dtype();
+  const int64_t B = static_cast<int64_t>(prompts.size()), G = o.group_size, R = B * G;
+  const int64_t V = cfg.text.vocab_size;
+
+  // Left-pad the prompts to the longest: [B, P].
+  std::vector<int64_t> lengths;
+  for (const auto& p : prompts) lengths.push_back(p.input_ids.numel());
+  const int64_t P = *std::max_element(lengths.begin(), lengths.end());
+  auto ids = at::full({B, P}, o.pad_token_id, at::kLong);
+  auto valid = at::zeros({B, P}, at::kBool);
+  std::vector<at::Tensor> pixels, grids;
+  for (int64_t b = 0; b < B; ++b) {
+    ids[b].narrow(0, P - lengths[b], lengths[b]).copy_(prompts[b].input_ids);
+    valid[b].narrow(0, P - lengths[b], lengths[b]).fill_(true);
+    if (prompts[b].pixel_values.defined()) {
+      pixels.push_back(prompts[b].pixel_values);
+      grids.push_back(prompts[b].image_grid_thw.to(at::kLong));
+    }
+  }
+  const bool padded = valid.logical_not().any().item<bool>();
+  const MropeTokens mrope_tokens{cfg.image_token_id, cfg.video_token_id, cfg.vision_start_token_id,
+                                 cfg.vision.spatial_merge_size};
+  MropePositions positions;
+  try {
+    positions = mrope_position_ids(ids, padded ? valid : at::Tensor(), grids.empty() ? at::Tensor() : at::cat(grids),
+                                   mrope_tokens);
+  } catch (const Error& e) {
+    std::string names;
+    for (const auto& p : prompts) names += (names.empty() ? "" : ", ") + p.id;
+    throw e.with_context(fmt::format("prompts [{}]", names));
+  }
+
+  // Prefill every prompt once; its keys/values become the group's shared prompt cache.
+  KVCache cache;
+  cache.layers.resize(cfg.text.num_hidden_layers);
+  AttentionContext prefill{AttentionContext::Mode::prefill, {}, &cache};
+  if (padded) {
+    // Causal and not padding; a padding query attends to itself so that no row is all -inf.
+    auto causal = at::ones({P, P}, at::kBool).tril();
+    prefill.mask = ((causal & valid.view({B, 1, 1, P})) | at::eye(P, at::kBool)).to(device);
+  }
+  ModelInputs inputs{ids.to(device), positions.position_ids.to(device),
+                     pixels.empty() ? at::Tensor() : at::cat(pixels).to(device),
+                     grids.empty() ? at::Tensor() : at::cat(grids)};
+  auto hidden = model.hidden_states(inputs, prefill);                      // [B, P, H]
+  auto logits = model.logits(hidden.select(1, P - 1)).to(at::kFloat);       // [B, V]
+  cache.prompt_bias = at::zeros({B, 1, 1, P}, at::TensorOptions().dtype(dtype).device(device))
+                          .masked_fill(valid.logical_not().view({B, 1, 1, P}).to(device),
+                                       -std::numeric_limits<double>::infinity());
+  cache.allocate_generated(B, G, cfg.text.num_key_value_heads, cfg.text.head_dim, o.max_new_tokens,
+                           at::TensorOptions().dtype(dtype).device(device));
+
+  // From here on a row is one sample: row r = b * G + g.
+  logits = logits.repeat_interleave(G, 0);  // [R, V]
+  auto lengths_t = at::tensor(lengths, at::kLong);
+  // The first generated token's position: the prompt's largest position + 1.
+  auto next_position = (positions.rope_deltas.to(at::kLong) + lengths_t).repeat_interleave(G).to(device);  // [R]
+  at::Tensor seen, generated;
+  if (o.sampling.uses_repetition()) {
+    seen = occurrences(ids.repeat_interleave(G, 0), valid.repeat_interleave(G, 0), V).to(device);
+  }
+  if (o.sampling.uses_presence()) generated = at::zeros({R, V}, at::TensorOptions().dtype(at::kBool).device(device));
+  auto generator = make_generator(device, o.seed);
+
+  std::vector<GeneratedSample> samples(R);
+  std::vector<bool> finished(R, false);
+  size_t longest_stop = 0;
+  for (const auto& s : o.stop_strings) longest_stop = std::max(longest_stop, s.size());
+  int64_t steps = 0;
+  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    auto picked = pick_tokens(process_logits(logits, o.sampling, seen, generated), o.sampling.greedy, generator);
+    auto tokens_cpu = picked.tokens.to(at::kCPU);
+    auto logprobs_cpu = picked.logprobs.to(at::kCPU);
+    const int64_t* tok = tokens_cpu.data_ptr<int64_t>();
+    const float* lp = logprobs_cpu.data_ptr<float>();
+    int64_t active = 0;
+    for (int64_t r = 0; r < R; ++r) {
+      if (finished[r]) continue;
+      auto& sample = samples[r];
+      sample.token_ids.push_back(tok[r]);
+      sample.logprobs.push_back(lp[r]);
+      bool stop = std::find(o.eos_token_ids.begin(), o.eos_token_ids.end(), tok[r]) != o.eos_token_ids.end();
+      if (!stop && longest_stop > 0) {
+        // A stop string of n bytes lies within the last n tokens (every token is >= 1 byte).
+        const size_t tail = std::min(sample.token_ids.size(), longest_stop);
+        std::vector<int32_t> tail_ids(sample.token_ids.end() - static_cast<std::ptrdiff_t>(tail), sample.token_ids.end());
+        const auto text = tokenizer->decode(tail_ids, false);
+        for (const auto& s : o.stop_strings) stop = stop || text.find(s) != std::string::npos;
+      }
+      if (stop) {
+        sample.finish_reason = FinishReason::stop;
+        finished[r] = true;
+      } else {
+        ++active;
+      }
+    }
+    steps = step + 1;
+    if (active == 0 || step + 1 == o.max_new_tokens) break;
+    if (seen.defined()) seen.scatter_(1, picked.tokens.unsqueeze(1), true);
+    if (generated.defined()) generated.scatter_(1, picked.tokens.unsqueeze(1), true);
+
+    // One decode step for every row (finished rows too: their output is ignored).
+    auto embeds = model.language_model->embed_tokens(picked.tokens.view({R, 1}));  // [R, 1, H]
+    auto pos = (next_position + step).view({1, R, 1}).expand({3, R, 1});
+    AttentionContext decode{AttentionContext::Mode::decode, {}, &cache};
+    auto h = model.language_model->forward(embeds, pos, decode);  // [R, 1, H]
+    cache.length += 1;
+    logits = model.logits(h.select(1, 0)).to(at::kFloat);
+  }
+  for (int64_t r = 0; r < R; ++r) samples[r].prompt_index = r / G;
+  if (stats != nullptr) {
+    stats->kv_cache_bytes = cache.bytes();
+    stats->prefill_tokens = B * P;
+    stats->decode_steps = steps;
+  }
+  return samples;
+}
+
+}  // namespace visrl::policy

@@ -1,0 +1,60 @@
+// The rollout engine: batched sampling of G answers for each of B prompts. A prompt (image +
+// text) is prefilled once and its KV cache shared by the G samples of its group; each sample
+// has a preallocated cache for max_new_tokens. Stops on eos ids, stop strings or the token
+// budget; returns token ids, per-token log-probs under the sampling distribution and finish
+// reasons; the same seed gives the same samples (on the same device and batch).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "policy/generate/sampling.h"
+#include "policy/model/qwen3vl.h"
+
+namespace visrl::policy {
+
+class Tokenizer;
+
+struct PromptInput {
+  std::string id;              // names the sample in errors
+  at::Tensor input_ids;        // [T] int64, image pads already expanded
+  at::Tensor pixel_values;     // [patches, C*T*P*P] or undefined
+  at::Tensor image_grid_thw;   // [images, 3] or undefined
+};
+
+struct GenerateOptions {
+  int64_t group_size = 1;       // G samples per prompt
+  int64_t max_new_tokens = 256;
+  SamplingParams sampling;
+  std::vector<int64_t> eos_token_ids;     // e.g. <|im_end|>, <|endoftext|>
+  std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
+  int64_t pad_token_id = 0;               // fills left padding of shorter prompts
+  uint64_t seed = 0;
+};
+
+enum class FinishReason { stop, length };
+const char* finish_reason_name(FinishReason reason);  // "stop" | "length"
+
+struct GeneratedSample {
+  int64_t prompt_index = 0;          // which prompt; samples come grouped: prompt 0's G first
+  std::vector<int64_t> token_ids;    // generated tokens only, the eos or stop token included
+  std::vector<float> logprobs;       // one per token
+  FinishReason finish_reason = FinishReason::length;
+};
+
+struct GenerateStats {
+  int64_t kv_cache_bytes = 0;  // the shared-prompt cache at its fullest
+  int64_t prefill_tokens = 0;  // padded prompt tokens prefilled (B * P)
+  int64_t decode_steps = 0;
+};
+
+// Throws visrl::Error naming the prompt id for a prompt that is empty or that does not fit
+// the context (prompt + max_new_tokens > max_position_embeddings), and for bad options.
+std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<PromptInput>& prompts,
+                                      const GenerateOptions& options, const Tokenizer* tokenizer = nullptr,
+                                      GenerateStats* stats = nullptr);
+
+}  // namespace visrl::policy

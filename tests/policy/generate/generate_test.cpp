@@ -1,0 +1,135 @@
+// The rollout engine against transformers' greedy generate, and its sampling contract.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "policy/generate/engine.h"
+#include "policy/model/hf_checkpoint.h"
+#include "tests/policy/model/model_fixture.h"
+
+namespace visrl::test {
+namespace {
+
+using namespace visrl::policy;
+
+PromptInput prompt_of(const Qwen3VLFixture& fx, const std::string& prompt) {
+  auto in = fx.inputs(prompt);
+  return {prompt, in.input_ids[0], in.pixel_values, in.image_grid_thw};
+}
+
+GenerateOptions greedy_options(const Qwen3VLImpl& model) {
+  GenerateOptions o;
+  o.sampling.greedy = true;
+  o.max_new_tokens = 24;
+  o.eos_token_ids = {2002, 2000};  // <|im_end|>, <|endoftext|> of the tiny tokenizer
+  o.pad_token_id = 2000;
+  return o;
+}
+
+std::vector<int64_t> expected_greedy(const Qwen3VLFixture& fx, const std::string& prompt) {
+  auto t = fx.get(prompt + ".greedy");
+  return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
+}
+
+class GreedyMatchesTransformers : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GreedyMatchesTransformers, TokenForToken) {
+  Qwen3VLFixture fx(GetParam());
+  auto model = load_pretrained(fx.model_dir);
+  for (const char* prompt : kPrompts) {
+    auto samples = generate(*model, {prompt_of(fx, prompt)}, greedy_options(*model));
+    ASSERT_EQ(samples.size(), 1u);
+    EXPECT_EQ(samples[0].token_ids, expected_greedy(fx, prompt)) << fx.name << "/" << prompt;
+  }
+}
+
+TEST_P(GreedyMatchesTransformers, BatchedLeftPaddedPromptsAndGroupsGiveTheSameTokens) {
+  // Three prompts of different lengths in one batch (left padding), 2 samples each: every
+  // sample equals transformers' greedy output for its prompt.
+  Qwen3VLFixture fx(GetParam());
+  auto model = load_pretrained(fx.model_dir);
+  std::vector<PromptInput> prompts;
+  for (const char* prompt : kPrompts) prompts.push_back(prompt_of(fx, prompt));
+  auto options = greedy_options(*model);
+  options.group_size = 2;
+  GenerateStats stats;
+  auto samples = generate(*model, prompts, options, nullptr, &stats);
+  ASSERT_EQ(samples.size(), 6u);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i].prompt_index, static_cast<int64_t>(i / 2));
+    EXPECT_EQ(samples[i].token_ids, expected_greedy(fx, kPrompts[i / 2])) << fx.name << " sample " << i;
+  }
+  EXPECT_GT(stats.kv_cache_bytes, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyConfigs, GreedyMatchesTransformers, ::testing::ValuesIn(kConfigs));
+
+TEST(Generate, FirstTokenLogprobIsTheLogSoftmaxOfTheLastLogits) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  auto samples = generate(*model, {prompt_of(fx, "one_image")}, greedy_options(*model));
+  auto last = fx.get("one_image.logits")[0][-1].log_softmax(-1);
+  EXPECT_NEAR(samples[0].logprobs[0], last[samples[0].token_ids[0]].item<double>(), 1e-4);
+  EXPECT_LT(samples[0].logprobs[0], 0.0f);
+}
+
+TEST(Generate, SeededSamplingIsReproducibleAndSeedsDiffer) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  GenerateOptions o = greedy_options(*model);
+  o.sampling.greedy = false;
+  o.sampling.temperature = 1.0;
+  o.group_size = 4;
+  o.max_new_tokens = 12;
+  o.seed = 7;
+  auto a = generate(*model, {prompt_of(fx, "one_image")}, o);
+  auto b = generate(*model, {prompt_of(fx, "one_image")}, o);
+  o.seed = 8;
+  auto c = generate(*model, {prompt_of(fx, "one_image")}, o);
+  bool group_differs = false, seed_differs = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].token_ids, b[i].token_ids);
+    EXPECT_EQ(a[i].logprobs, b[i].logprobs);
+    group_differs = group_differs || a[i].token_ids != a[0].token_ids;
+    seed_differs = seed_differs || a[i].token_ids != c[i].token_ids;
+  }
+  EXPECT_TRUE(group_differs) << "the 4 samples of a group should not all be equal at temperature 1";
+  EXPECT_TRUE(seed_differs);
+}
+
+TEST(Generate, LengthAndStopReasons) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  auto expected = expected_greedy(fx, "text");
+  auto o = greedy_options(*model);
+  o.max_new_tokens = 5;
+  auto s = generate(*model, {prompt_of(fx, "text")}, o);
+  EXPECT_EQ(s[0].finish_reason, FinishReason::length);
+  EXPECT_EQ(s[0].token_ids.size(), 5u);
+  // Make the 4th greedy token an eos id: generation stops there and keeps it.
+  o.max_new_tokens = 24;
+  o.eos_token_ids = {expected[3]};
+  s = generate(*model, {prompt_of(fx, "text")}, o);
+  EXPECT_EQ(s[0].finish_reason, FinishReason::stop);
+  EXPECT_EQ(s[0].token_ids, std::vector<int64_t>(expected.begin(), expected.begin() + 4));
+}
+
+TEST(Generate, PromptsBeyondTheContextAreNamed) {
+  Qwen3VLFixture fx("tied");
+  auto model = load_pretrained(fx.model_dir);
+  auto o = greedy_options(*model);
+  o.max_new_tokens = model->config.text.max_position_embeddings;
+  try {
+    generate(*model, {prompt_of(fx, "text")}, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("prompt text"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("context"));
+  }
+  o.max_new_tokens = 4;
+  o.stop_strings = {"x"};
+  EXPECT_THROW(generate(*model, {prompt_of(fx, "text")}, o), Error);  // stop strings need a tokenizer
+}
+
+}  // namespace
+}  // namespace visrl::test
