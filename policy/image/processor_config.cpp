@@ -69,6 +69,12 @@ ImageProcessorConfig ImageProcessorConfig::from_file(const std::filesystem::path
     fail(ErrorKind::format, "{}: not valid JSON: {}", path.string(), e.what());
   }
   if (!root.is_object()) fail(ErrorKind::format, "{}: expected a JSON object", path.string());
+  // transformers 5 saves the processor as one processor_config.json with the image
+  // processor's keys under "image_processor".
+  if (auto nested = root.find("image_processor"); nested != root.end() && nested->is_object()) {
+    json inner = *nested;
+    root = std::move(inner);
+  }
 
   ImageProcessorConfig cfg;
   const Reader r{path, root};

@@ -1,0 +1,59 @@
+// The whole input path (chat template, image processor, pad expansion, tokenizer, MRoPE
+// positions) against transformers' Qwen3VLProcessor + get_rope_index on the model fixtures.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "policy/generate/prompt.h"
+#include "policy/image/mrope.h"
+#include "tests/policy/model/model_fixture.h"
+
+namespace visrl::test {
+namespace {
+
+using namespace visrl::policy;
+
+at::Tensor image(const std::string& name) { return read_image(qwen3vl_fixture_dir() / "images" / (name + ".png")); }
+
+TEST(BuildPrompt, EqualsTransformersProcessorAndRopeIndex) {
+  Qwen3VLFixture fx("tied");
+  auto assets = PolicyAssets::load(fx.model_dir);
+  auto config = Qwen3VLConfig::from_file(fx.model_dir / "config.json");
+  const MropeTokens tokens{config.image_token_id, config.video_token_id, config.vision_start_token_id, 2};
+
+  std::vector<std::pair<std::string, PromptInput>> cases;
+  cases.emplace_back("text", build_prompt(assets, "Write matplotlib code for a bar chart.", {}, "text"));
+  cases.emplace_back("one_image", build_prompt(assets, "Reproduce this chart as code.", {image("a")}, "one_image"));
+  std::vector<ChatMessage> two = {
+      {"system", {ContentPart::make_text("You write code.")}},
+      {"user",
+       {ContentPart::image(), ContentPart::make_text("and"), ContentPart::image(), ContentPart::make_text("differ how?")}}};
+  cases.emplace_back("two_images", build_prompt(assets, two, {image("b"), image("c")}, "two_images"));
+
+  for (const auto& [name, prompt] : cases) {
+    auto expected = fx.inputs(name);
+    ASSERT_TRUE(at::equal(prompt.input_ids, expected.input_ids[0])) << name;
+    if (expected.pixel_values.defined()) {
+      ASSERT_TRUE(prompt.pixel_values.defined()) << name;
+      EXPECT_TRUE(at::equal(prompt.pixel_values, expected.pixel_values)) << name << ": pixel_values differ";
+      EXPECT_TRUE(at::equal(prompt.image_grid_thw, expected.image_grid_thw)) << name;
+    }
+    auto positions = mrope_position_ids(prompt.input_ids.unsqueeze(0), at::Tensor(), prompt.image_grid_thw, tokens);
+    EXPECT_TRUE(at::equal(positions.position_ids, expected.position_ids)) << name << ": position ids differ";
+  }
+  EXPECT_EQ(assets.eos_token_ids, (std::vector<int64_t>{2002, 2000}));
+}
+
+TEST(BuildPrompt, BadImagesNameTheSample) {
+  auto assets = PolicyAssets::load(qwen3vl_fixture_dir() / "tied");
+  auto thin = at::zeros({2, 500, 3}, at::kByte);  // aspect ratio 250
+  try {
+    build_prompt(assets, "hi", {thin}, "sample-17");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sample-17"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("aspect ratio"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace visrl::test
