@@ -46,6 +46,7 @@ bool is_asset(const fs::path& file) {
   static const std::set<std::string> kAssets = {
       "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
       "chat_template.json", "chat_template.jinja", "preprocessor_config.json", "video_preprocessor_config.json",
+      "processor_config.json",  // transformers 5 writes the image and video processors' configs here
       "generation_config.json", "added_tokens.json"};
   return kAssets.count(name) > 0;
 }
@@ -132,7 +133,12 @@ void save_pretrained(Qwen3VLImpl& model, const fs::path& dir, const SaveOptions&
   std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   safetensors::save_sharded(dir, tensors, options.max_shard_bytes, {{"format", "pt"}});
   write_file_atomically(dir / "config.json", model.config.to_json(dtype_name(dtype)).dump(2) + "\n");
-  if (options.copy_assets_from && fs::equivalent(*options.copy_assets_from, dir) == false) {
+  if (options.copy_assets_from) {
+    const fs::path& from = *options.copy_assets_from;
+    // (fs::equivalent throws a bare filesystem_error for a path that does not exist)
+    if (!fs::is_directory(from)) fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
+  }
+  if (options.copy_assets_from && !fs::equivalent(*options.copy_assets_from, dir)) {
     for (const auto& entry : fs::directory_iterator(*options.copy_assets_from)) {
       if (entry.is_regular_file() && is_asset(entry.path())) {
         fs::copy_file(entry.path(), dir / entry.path().filename(), fs::copy_options::overwrite_existing);

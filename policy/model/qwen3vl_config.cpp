@@ -218,7 +218,9 @@ json Qwen3VLConfig::to_json(const std::string& dtype) const {
 
   json& v = root["vision_config"];
   if (!v.is_object()) v = json::object();
-  v["model_type"] = "qwen3_vl";
+  // Keep the spelling read: transformers 5 writes "qwen3_vl_vision", the released Qwen3-VL
+  // checkpoints have "qwen3_vl".
+  if (!v.contains("model_type") || !v["model_type"].is_string()) v["model_type"] = "qwen3_vl";
   v["depth"] = vision.depth;
   v["hidden_size"] = vision.hidden_size;
   v["intermediate_size"] = vision.intermediate_size;

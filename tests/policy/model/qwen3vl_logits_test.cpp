@@ -1,6 +1,7 @@
 // Logits of our Qwen3-VL against transformers' on the committed tiny checkpoints (float32).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "core/error.h"
@@ -35,6 +36,40 @@ INSTANTIATE_TEST_SUITE_P(TinyConfigs, LogitsMatchTransformers,
                          [](const auto& param_info) {
                            return std::string(std::get<0>(param_info.param)) + "_" + std::get<1>(param_info.param);
                          });
+
+// bfloat16 cannot match float32 to 1e-4; what matters is that our bf16 forward drifts from
+// the float32 reference no more than transformers' own bf16 forward does.
+TEST_P(LogitsMatchTransformers, Bfloat16DriftsNoMoreThanTransformers) {
+  auto [config, prompt] = GetParam();
+  Qwen3VLFixture fx(config);
+  policy::LoadOptions options;
+  options.dtype = at::kBFloat16;
+  auto model = load_pretrained(fx.model_dir, options);
+  ASSERT_EQ(model->dtype(), at::kBFloat16);
+  torch::NoGradGuard no_grad;
+  auto logits = model->forward(fx.inputs(prompt)).to(at::kFloat);
+  auto reference = fx.get(std::string(prompt) + ".logits");
+  const double ours = (logits - reference).abs().max().item<double>();
+  const double theirs = (fx.get(std::string(prompt) + ".logits_bf16") - reference).abs().max().item<double>();
+  EXPECT_LE(ours, 1.5 * theirs + 1e-3) << config << "/" << prompt << ": ours " << ours << ", transformers " << theirs;
+  RecordProperty("bf16_drift_ours", std::to_string(ours));
+  RecordProperty("bf16_drift_transformers", std::to_string(theirs));
+}
+
+TEST(Qwen3VLModel, CudaLogitsMatchTransformers) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  Qwen3VLFixture fx("untied");
+  policy::LoadOptions options;
+  options.device = c10::Device(c10::kCUDA, 0);
+  auto model = load_pretrained(fx.model_dir, options);
+  torch::NoGradGuard no_grad;
+  auto in = fx.inputs("two_images");
+  in.input_ids = in.input_ids.cuda();
+  in.position_ids = in.position_ids.cuda();
+  in.pixel_values = in.pixel_values.cuda();
+  auto logits = model->forward(in).cpu();
+  EXPECT_LE((logits - fx.get("two_images.logits")).abs().max().item<double>(), 1e-3);
+}
 
 TEST(Qwen3VLModel, ImageTokenCountMustMatchTheFeatures) {
   Qwen3VLFixture fx("tied");
