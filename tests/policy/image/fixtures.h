@@ -5,12 +5,10 @@
 #include <fstream>
 #include <string>
 
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "tests/test_util.h"
 
 namespace visrl::policy::test {
 
@@ -31,28 +29,7 @@ inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-// A scratch directory, removed with everything in it when the test ends.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(std::filesystem::temp_directory_path() / fmt::format("visrl_{}_{}", tag, ::getpid())) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path_ / name, std::ios::binary) << bytes;
-    return path_ / name;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// The shared scratch directory of tests/test_util.h.
+using TempDir = visrl::test::TempDir;
 
 }  // namespace visrl::policy::test

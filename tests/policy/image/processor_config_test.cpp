@@ -42,7 +42,7 @@ TEST(ImageProcessorConfig, LegacyKeysOverrideSize) {
   EXPECT_EQ(legacy.max_pixels, 50176);
   EXPECT_EQ(legacy.patch_size, 14);
   EXPECT_DOUBLE_EQ(legacy.image_mean[0], 0.48145466);
-  const test::TempDir tmp("image_cfg");
+  const test::TempDir tmp;
   const auto both = ImageProcessorConfig::from_file(
       tmp.write("both.json", R"({"size": {"shortest_edge": 10, "longest_edge": 20000}, "max_pixels": 30000})"));
   EXPECT_EQ(both.min_pixels, 10);
@@ -55,7 +55,7 @@ TEST(ImageProcessorConfig, SaveRoundTrips) {
   cfg.max_pixels = 1 << 20;
   cfg.image_mean = {0.1, 0.2, 0.3};
   cfg.do_normalize = false;
-  const test::TempDir tmp("image_cfg");
+  const test::TempDir tmp;
   const fs::path path = tmp.path() / "preprocessor_config.json";
   cfg.save(path);
   const auto back = ImageProcessorConfig::from_file(path);
@@ -69,7 +69,7 @@ TEST(ImageProcessorConfig, SaveRoundTrips) {
 }
 
 TEST(ImageProcessorConfig, ErrorsNameFileAndKey) {
-  const test::TempDir tmp("image_cfg");
+  const test::TempDir tmp;
   const fs::path bad_patch = tmp.write("bad_patch.json", R"({"patch_size": "16"})");
   std::string e = error_of(bad_patch);
   EXPECT_NE(e.find(bad_patch.string()), std::string::npos) << e;

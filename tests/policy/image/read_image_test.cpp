@@ -51,7 +51,7 @@ TEST(ReadImage, CompositesEveryValueAndAlphaOntoWhiteLikePillow) {
 }
 
 TEST(ReadImage, ErrorsNameTheFile) {
-  const test::TempDir tmp("read_image");
+  const test::TempDir tmp;
   std::string e = error_of("/nonexistent/dir/picture.png");
   EXPECT_NE(e.find("/nonexistent/dir/picture.png"), std::string::npos) << e;
 
