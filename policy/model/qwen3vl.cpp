@@ -33,7 +33,7 @@ std::pair<at::Tensor, DeepStackInputs> Qwen3VLImpl::embed(const ModelInputs& in)
     if (n_tokens > 0) fail(ErrorKind::runtime, "input_ids hold {} image tokens but no image was given", n_tokens);
     return {embeds, deepstack};
   }
-  auto features = visual(in.pixel_values, in.image_grid_thw);
+  auto features = encode_images(in.pixel_values, in.image_grid_thw);
   if (features.embeds.size(0) != n_tokens) {
     fail(ErrorKind::runtime, "image tokens and image features do not match: {} <|image_pad|> tokens, {} features",
          n_tokens, features.embeds.size(0));
@@ -43,6 +43,57 @@ std::pair<at::Tensor, DeepStackInputs> Qwen3VLImpl::embed(const ModelInputs& in)
   deepstack.flat_index = image_positions;
   deepstack.features = std::move(features.deepstack);
   return {embeds.view({B, T, H}), deepstack};
+}
+
+VisionFeatures Qwen3VLImpl::encode_images(const at::Tensor& pixel_values, const at::Tensor& grid_thw) {
+  // The G rows of a GRPO group repeat their prompt's image: encode each distinct image once
+  // and hand its features to every row (autograd sums the rows' gradients, as if separate).
+  auto grid = grid_thw.to(at::kCPU, at::kLong).contiguous();  // [N, 3]
+  const int64_t n = grid.size(0);
+  const int64_t merge = config.vision.spatial_merge_size * config.vision.spatial_merge_size;
+  std::vector<int64_t> patch_start(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) patch_start[i + 1] = patch_start[i] + grid[i].prod().item<int64_t>();
+  if (n < 2 || patch_start[n] != pixel_values.size(0)) return visual(pixel_values, grid_thw);
+  std::vector<at::Tensor> images;  // [patches_i, C*T*P*P] each
+  for (int64_t i = 0; i < n; ++i) {
+    images.push_back(pixel_values.narrow(0, patch_start[i], patch_start[i + 1] - patch_start[i]));
+  }
+  // A cheap signature (the pixel sum) first; the exact comparison only when it agrees.
+  std::vector<double> sums(n);
+  for (int64_t i = 0; i < n; ++i) sums[i] = images[i].sum().item<double>();
+  std::vector<int64_t> unique;        // image index of each distinct image
+  std::vector<int64_t> unique_of(n);  // image -> position in `unique`
+  for (int64_t i = 0; i < n; ++i) {
+    unique_of[i] = -1;
+    for (size_t u = 0; u < unique.size() && unique_of[i] < 0; ++u) {
+      const int64_t j = unique[u];
+      if (sums[i] == sums[j] && at::equal(grid[i], grid[j]) && at::equal(images[i], images[j])) unique_of[i] = u;
+    }
+    if (unique_of[i] < 0) {
+      unique_of[i] = static_cast<int64_t>(unique.size());
+      unique.push_back(i);
+    }
+  }
+  if (static_cast<int64_t>(unique.size()) == n) return visual(pixel_values, grid_thw);
+  std::vector<at::Tensor> unique_pixels, unique_grids;
+  for (int64_t j : unique) {
+    unique_pixels.push_back(images[j]);
+    unique_grids.push_back(grid[j]);
+  }
+  auto features = visual(at::cat(unique_pixels), at::stack(unique_grids));
+  // Rows of the unique features for every image, in the original order.
+  std::vector<int64_t> token_start(unique.size() + 1, 0);
+  for (size_t u = 0; u < unique.size(); ++u) {
+    token_start[u + 1] = token_start[u] + (patch_start[unique[u] + 1] - patch_start[unique[u]]) / merge;
+  }
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = token_start[unique_of[i]]; r < token_start[unique_of[i] + 1]; ++r) rows.push_back(r);
+  }
+  auto index = at::tensor(rows, at::kLong).to(features.embeds.device());
+  features.embeds = features.embeds.index_select(0, index);
+  for (auto& level : features.deepstack) level = level.index_select(0, index);
+  return features;
 }
 
 at::Tensor Qwen3VLImpl::hidden_states(const ModelInputs& in, const AttentionContext& ctx) {

@@ -40,6 +40,10 @@ class Qwen3VLImpl : public torch::nn::Module {
   // features do not match in number (naming both counts).
   std::pair<at::Tensor, DeepStackInputs> embed(const ModelInputs& inputs);
 
+  // The vision encoder over every image, encoding identical images (same grid and pixels)
+  // only once: features come back one row per image token, in image order.
+  VisionFeatures encode_images(const at::Tensor& pixel_values, const at::Tensor& grid_thw);
+
   const at::Tensor& lm_head_weight() const;
   at::ScalarType dtype() const;
   at::Device device() const;

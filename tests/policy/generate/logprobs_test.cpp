@@ -97,6 +97,53 @@ TEST(ForwardLogprobs, GradientsReachTheDecoderAndTheVisionEncoder) {
   EXPECT_GT(grad_norm(model->visual->deepstack_merger_list->ptr<PatchMergerImpl>(0)->linear_fc2->weight), 0);
 }
 
+// A GRPO group repeats its image per row; the model encodes it once. Results and gradients
+// must be those of encoding every row's image separately.
+TEST(ForwardLogprobs, RepeatedImagesAreEncodedOnceWithTheSameResultsAndGradients) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  model->train();
+  auto in = fx.inputs("one_image");
+  auto single = forward_logprobs(*model, {in.input_ids, {}, in.pixel_values, in.image_grid_thw, {}});
+  single.logprobs.sum().backward();
+  auto single_grad = model->visual->patch_proj_weight.grad().clone();
+  model->zero_grad();
+
+  LogprobBatch twice{in.input_ids.repeat({2, 1}), {}, in.pixel_values.repeat({2, 1}), in.image_grid_thw.repeat({2, 1}), {}};
+  auto out = forward_logprobs(*model, twice);
+  for (int64_t row = 0; row < 2; ++row) {
+    EXPECT_LE((out.logprobs[row] - single.logprobs[0]).abs().max().item<double>(), 1e-5);
+  }
+  out.logprobs.sum().backward();
+  auto grad = model->visual->patch_proj_weight.grad();
+  EXPECT_LE((grad - 2 * single_grad).abs().max().item<double>(), 1e-4 * (1 + single_grad.abs().max().item<double>()));
+}
+
+TEST(ForwardLogprobs, MixedRepeatedAndDistinctImages) {
+  // Rows: one_image (a), two_images (b, c), one_image (a) -> images a b c a, a encoded once.
+  Qwen3VLFixture fx("tied");
+  auto model = load_pretrained(fx.model_dir);
+  torch::NoGradGuard no_grad;
+  auto one = fx.inputs("one_image"), two = fx.inputs("two_images");
+  const int64_t T = two.input_ids.size(1), n1 = one.input_ids.size(1);
+  auto ids = at::full({3, T}, 2000, at::kLong);
+  auto mask = at::zeros({3, T}, at::kLong);
+  for (int64_t row : {0, 2}) {
+    ids[row].narrow(0, 0, n1).copy_(one.input_ids[0]);
+    mask[row].narrow(0, 0, n1).fill_(1);
+  }
+  ids[1].copy_(two.input_ids[0]);
+  mask[1].fill_(1);
+  LogprobBatch batch{ids, mask, at::cat({one.pixel_values, two.pixel_values, one.pixel_values}),
+                     at::cat({one.image_grid_thw, two.image_grid_thw, one.image_grid_thw}), {}};
+  auto out = forward_logprobs(*model, batch);
+  auto [logp_one, e1] = reference(fx, "one_image", 1.0);
+  auto [logp_two, e2] = reference(fx, "two_images", 1.0);
+  EXPECT_LE((out.logprobs[0].narrow(0, 0, n1 - 1) - logp_one).abs().max().item<double>(), 1e-4);
+  EXPECT_LE((out.logprobs[2].narrow(0, 0, n1 - 1) - logp_one).abs().max().item<double>(), 1e-4);
+  EXPECT_LE((out.logprobs[1] - logp_two).abs().max().item<double>(), 1e-4);
+}
+
 TEST(ForwardLogprobs, ScoreMaskSelectsPositions) {
   Qwen3VLFixture fx("tied");
   auto model = load_pretrained(fx.model_dir);
