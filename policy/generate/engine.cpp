@@ -8,7 +8,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/error.h"
-#include "policy/image/mrope.h"
+#include "policy/generate/positions.h"
 #include "policy/tokenizer/tokenizer.h"
 
 namespace visrl::policy {
@@ -79,13 +79,9 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
       grids.push_back(prompts[b].image_grid_thw.to(at::kLong));
     }
   }
-  const bool padded = valid.logical_not().any().item<bool>();
-  const MropeTokens mrope_tokens{cfg.image_token_id, cfg.video_token_id, cfg.vision_start_token_id,
-                                 cfg.vision.spatial_merge_size};
   MropePositions positions;
   try {
-    positions = mrope_position_ids(ids, padded ? valid : at::Tensor(), grids.empty() ? at::Tensor() : at::cat(grids),
-                                   mrope_tokens);
+    positions = batch_positions(cfg, ids, valid, grids.empty() ? at::Tensor() : at::cat(grids));
   } catch (const Error& e) {
     std::string names;
     for (const auto& p : prompts) names += (names.empty() ? "" : ", ") + p.id;
@@ -95,12 +91,8 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   // Prefill every prompt once; its keys/values become the group's shared prompt cache.
   KVCache cache;
   cache.layers.resize(cfg.text.num_hidden_layers);
-  AttentionContext prefill{AttentionContext::Mode::prefill, {}, &cache};
-  if (padded) {
-    // Causal and not padding; a padding query attends to itself so that no row is all -inf.
-    auto causal = at::ones({P, P}, at::kBool).tril();
-    prefill.mask = ((causal & valid.view({B, 1, 1, P})) | at::eye(P, at::kBool)).to(device);
-  }
+  AttentionContext prefill{AttentionContext::Mode::prefill, padded_causal_mask(valid), &cache};
+  if (prefill.mask.defined()) prefill.mask = prefill.mask.to(device);
   ModelInputs inputs{ids.to(device), positions.position_ids.to(device),
                      pixels.empty() ? at::Tensor() : at::cat(pixels).to(device),
                      grids.empty() ? at::Tensor() : at::cat(grids)};

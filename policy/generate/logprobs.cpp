@@ -1,7 +1,7 @@
 #include "policy/generate/logprobs.h"
 
 #include "core/error.h"
-#include "policy/image/mrope.h"
+#include "policy/generate/positions.h"
 
 namespace visrl::policy {
 
@@ -20,20 +20,11 @@ TokenLogprobs forward_logprobs(Qwen3VLImpl& model, const LogprobBatch& batch, do
     fail(ErrorKind::runtime, "forward_logprobs: attention_mask {} does not match input_ids {}",
          c10::str(valid.sizes()), c10::str(ids.sizes()));
   }
-  const auto& cfg = model.config;
-  const MropeTokens tokens{cfg.image_token_id, cfg.video_token_id, cfg.vision_start_token_id,
-                           cfg.vision.spatial_merge_size};
-  const bool padded = valid.logical_not().any().item<bool>();
-  auto positions = mrope_position_ids(ids_cpu, padded ? valid : at::Tensor(), batch.image_grid_thw, tokens);
+  auto positions = batch_positions(model.config, ids_cpu, valid, batch.image_grid_thw);
 
   AttentionContext ctx;
-  // Right padding needs nothing beyond the causal mask (no token attends to a later pad);
-  // a pad before a token (left padding) must be masked out explicitly.
-  auto pad_before_token = (valid.logical_not().to(at::kInt).cumsum(1) > 0) & valid;
-  if (pad_before_token.any().item<bool>()) {
-    auto causal = at::ones({T, T}, at::kBool).tril();
-    ctx.mask = ((causal & valid.view({B, 1, 1, T})) | at::eye(T, at::kBool)).to(device);
-  }
+  ctx.mask = padded_causal_mask(valid);
+  if (ctx.mask.defined()) ctx.mask = ctx.mask.to(device);
   ModelInputs inputs{ids_cpu.to(device), positions.position_ids.to(device),
                      batch.pixel_values.defined() ? batch.pixel_values.to(device) : at::Tensor(),
                      batch.image_grid_thw};

@@ -34,6 +34,14 @@ at::Tensor shared_prefix_attention(const at::Tensor& q, const LayerKV& kv, const
 }
 }  // namespace
 
+at::Tensor padded_causal_mask(const at::Tensor& valid) {
+  auto pad_before_token = (valid.logical_not().to(at::kInt).cumsum(1) > 0) & valid;
+  if (!pad_before_token.any().item<bool>()) return {};
+  const int64_t B = valid.size(0), T = valid.size(1);
+  auto causal = at::ones({T, T}, valid.options().dtype(at::kBool)).tril();
+  return (causal & valid.view({B, 1, 1, T})) | at::eye(T, valid.options().dtype(at::kBool));
+}
+
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", at::ones({dim}));
 }

@@ -40,6 +40,12 @@ struct AttentionContext {
   KVCache* cache = nullptr;
 };
 
+// The `mask` of AttentionContext for a padded batch. valid [B, T] bool (true = token) ->
+// [B, 1, T, T] bool: causal and not padding, each padding query attending to itself so that
+// no row is all -inf (SDPA would return NaN there). Undefined when no padding precedes a
+// token (right padding or none): the plain causal mask is then already right.
+at::Tensor padded_causal_mask(const at::Tensor& valid);
+
 class TextAttentionImpl : public torch::nn::Module {
  public:
   explicit TextAttentionImpl(const TextConfig& config);

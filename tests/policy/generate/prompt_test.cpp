@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "policy/generate/prompt.h"
-#include "policy/image/mrope.h"
+#include "policy/generate/positions.h"
 #include "tests/policy/model/model_fixture.h"
 
 namespace visrl::test {
@@ -18,7 +18,6 @@ TEST(BuildPrompt, EqualsTransformersProcessorAndRopeIndex) {
   Qwen3VLFixture fx("tied");
   auto assets = PolicyAssets::load(fx.model_dir);
   auto config = Qwen3VLConfig::from_file(fx.model_dir / "config.json");
-  const MropeTokens tokens{config.image_token_id, config.video_token_id, config.vision_start_token_id, 2};
 
   std::vector<std::pair<std::string, PromptInput>> cases;
   cases.emplace_back("text", build_prompt(assets, "Write matplotlib code for a bar chart.", {}, "text"));
@@ -37,7 +36,8 @@ TEST(BuildPrompt, EqualsTransformersProcessorAndRopeIndex) {
       EXPECT_TRUE(at::equal(prompt.pixel_values, expected.pixel_values)) << name << ": pixel_values differ";
       EXPECT_TRUE(at::equal(prompt.image_grid_thw, expected.image_grid_thw)) << name;
     }
-    auto positions = mrope_position_ids(prompt.input_ids.unsqueeze(0), at::Tensor(), prompt.image_grid_thw, tokens);
+    auto ids = prompt.input_ids.unsqueeze(0);
+    auto positions = batch_positions(config, ids, at::ones(ids.sizes(), at::kBool), prompt.image_grid_thw);
     EXPECT_TRUE(at::equal(positions.position_ids, expected.position_ids)) << name << ": position ids differ";
   }
   EXPECT_EQ(assets.eos_token_ids, (std::vector<int64_t>{2002, 2000}));
