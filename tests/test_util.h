@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
 namespace visrl::test {
 
 inline std::filesystem::path source_dir() {
@@ -46,6 +50,29 @@ class TempDir {
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The message of the visrl::Error `action` throws, or "no error" when it throws none.
+template <typename F>
+std::string error_of(F&& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// The message of the visrl::Error `action` must throw: the test fails when it throws none.
+template <typename F>
+std::string expected_error(F&& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a visrl::Error";
+  return {};
 }
 
 }  // namespace visrl::test

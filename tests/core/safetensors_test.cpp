@@ -15,6 +15,7 @@ namespace visrl::safetensors {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using test::TempDir;
 using ::testing::HasSubstr;
 
@@ -25,16 +26,6 @@ nlohmann::json expected() {
   return nlohmann::json::parse(in);
 }
 
-// The message of the visrl::Error `action` throws, or "no error".
-template <typename F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 std::string hex_of(const at::Tensor& t) {
   at::Tensor c = t.contiguous();

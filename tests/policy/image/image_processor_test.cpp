@@ -23,14 +23,7 @@ ImageProcessorConfig fixture_config(const std::string& name) {
   return ImageProcessorConfig::from_file(test::image_fixtures() / "configs" / name / "preprocessor_config.json");
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visrl::test::error_of;
 
 // Every case: our read_image + process_image against AutoImageProcessor (torchvision backend)
 // on PIL.Image.open of the same file. Exact: max |diff| must be 0.

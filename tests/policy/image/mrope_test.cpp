@@ -18,12 +18,7 @@ at::Tensor t(const std::string& name) {
 }
 
 std::string error_of(const at::Tensor& ids, const at::Tensor& mask, const at::Tensor& grids) {
-  try {
-    mrope_position_ids(ids, mask, grids, kTokens);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return visrl::test::error_of([&] { mrope_position_ids(ids, mask, grids, kTokens); });
 }
 
 // get_rope_index of a tiny Qwen3VLModel: text only, one image, two images in a row, left and

@@ -13,12 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string error_of(const fs::path& path) {
-  try {
-    ImageProcessorConfig::from_file(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return visrl::test::error_of([&] { ImageProcessorConfig::from_file(path); });
 }
 
 TEST(ImageProcessorConfig, DefaultsAreQwen3VL) {

@@ -13,12 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string error_of(const fs::path& path) {
-  try {
-    read_image(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return visrl::test::error_of([&] { read_image(path); });
 }
 
 std::string file_bytes(const fs::path& path) {

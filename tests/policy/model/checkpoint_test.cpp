@@ -44,17 +44,6 @@ void copy_dir(const fs::path& from, const fs::path& to) {
   fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
-// The message of the visrl::Error that `body` throws; fails the test when it throws nothing.
-template <typename Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a visrl::Error";
-  return {};
-}
 
 struct TensorLayout {
   std::vector<int64_t> shape;
@@ -231,7 +220,7 @@ TEST(SavePretrained, MissingAssetsDirectoryIsNamed) {
   auto model = load_pretrained(Qwen3VLFixture("tied").model_dir);
   SaveOptions options;
   options.copy_assets_from = tmp / "no-assets-here";
-  EXPECT_THAT(error_of([&] { save_pretrained(*model, tmp / "out", options); }),
+  EXPECT_THAT(expected_error([&] { save_pretrained(*model, tmp / "out", options); }),
               HasSubstr((tmp / "no-assets-here").string()));
 }
 
@@ -282,7 +271,7 @@ class BadCheckpoint : public ::testing::Test {
 
 TEST_F(BadCheckpoint, MissingDirectory) {
   const auto dir = tmp_ / "no-such-checkpoint";
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr(dir.string()));
   EXPECT_THAT(message, HasSubstr("not a checkpoint directory"));
 }
@@ -290,13 +279,13 @@ TEST_F(BadCheckpoint, MissingDirectory) {
 TEST_F(BadCheckpoint, MissingConfig) {
   const auto dir = copy("tied");
   fs::remove(dir / "config.json");
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr((dir / "config.json").string()));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr((dir / "config.json").string()));
 }
 
 TEST_F(BadCheckpoint, ConfigNotJson) {
   const auto dir = copy("tied");
   std::ofstream(dir / "config.json") << "{\"model_type\": ";
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr((dir / "config.json").string()));
   EXPECT_THAT(message, HasSubstr("not valid JSON"));
 }
@@ -307,7 +296,7 @@ TEST_F(BadCheckpoint, UnknownArchitecture) {
     c["model_type"] = "llama";
     c["architectures"] = {"LlamaForCausalLM"};
   });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr((dir / "config.json").string()));
   EXPECT_THAT(message, HasSubstr("model_type"));
   EXPECT_THAT(message, HasSubstr("llama"));
@@ -316,7 +305,7 @@ TEST_F(BadCheckpoint, UnknownArchitecture) {
 TEST_F(BadCheckpoint, UnknownArchitecturesEntry) {
   const auto dir = copy("tied");
   edit_config(dir, [](json& c) { c["architectures"] = {"Qwen2VLForConditionalGeneration"}; });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr((dir / "config.json").string()));
   EXPECT_THAT(message, HasSubstr("Qwen2VLForConditionalGeneration"));
 }
@@ -324,7 +313,7 @@ TEST_F(BadCheckpoint, UnknownArchitecturesEntry) {
 TEST_F(BadCheckpoint, MropeSectionsMustSumToHalfTheHeadDim) {
   const auto dir = copy("tied");  // head_dim 16
   edit_config(dir, [](json& c) { c["text_config"]["rope_parameters"]["mrope_section"] = {4, 4, 4}; });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr((dir / "config.json").string()));
   EXPECT_THAT(message, HasSubstr("mrope_section"));
   EXPECT_THAT(message, HasSubstr("head_dim/2 = 8"));
@@ -333,7 +322,7 @@ TEST_F(BadCheckpoint, MropeSectionsMustSumToHalfTheHeadDim) {
 TEST_F(BadCheckpoint, WrongTypeNamesTheKey) {
   const auto dir = copy("tied");
   edit_config(dir, [](json& c) { c["text_config"]["num_hidden_layers"] = "three"; });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr((dir / "config.json").string()));
   EXPECT_THAT(message, HasSubstr("text_config.num_hidden_layers"));
 }
@@ -344,7 +333,7 @@ TEST_F(BadCheckpoint, HiddenSizeChangedListsWrongShapes) {
     c["text_config"]["hidden_size"] = 48;
     c["vision_config"]["out_hidden_size"] = 48;
   });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr(dir.string()));
   EXPECT_THAT(message, HasSubstr("wrong shapes"));
   EXPECT_THAT(message,
@@ -360,7 +349,7 @@ TEST_F(BadCheckpoint, MissingAndUnexpectedTensorsAreNamed) {
     std::erase_if(tensors, [&](const auto& t) { return t.first == removed; });
     tensors.emplace_back("model.visual.blocks.9.attn.qkv.weight", at::zeros({3, 3}));
   });
-  const auto message = error_of([&] { load_pretrained(dir); });
+  const auto message = expected_error([&] { load_pretrained(dir); });
   EXPECT_THAT(message, HasSubstr(dir.string()));
   EXPECT_THAT(message, HasSubstr("missing tensors: " + removed));
   EXPECT_THAT(message, HasSubstr("unexpected tensors: model.visual.blocks.9.attn.qkv.weight"));
@@ -372,14 +361,14 @@ TEST_F(BadCheckpoint, UntiedCheckpointWithoutLmHead) {
     c["tie_word_embeddings"] = false;
     c["text_config"]["tie_word_embeddings"] = false;
   });
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr("missing tensors: lm_head.weight"));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr("missing tensors: lm_head.weight"));
 }
 
 TEST_F(BadCheckpoint, TruncatedSafetensors) {
   const auto dir = copy("tied");
   const auto file = dir / "model.safetensors";
   fs::resize_file(file, fs::file_size(file) / 2);
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr(file.string()));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr(file.string()));
 }
 
 TEST_F(BadCheckpoint, CorruptSafetensorsHeader) {
@@ -390,20 +379,20 @@ TEST_F(BadCheckpoint, CorruptSafetensorsHeader) {
     out.seekp(8);
     out << "not json at all";
   }
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr(file.string()));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr(file.string()));
 }
 
 TEST_F(BadCheckpoint, NotSafetensorsAtAll) {
   const auto dir = copy("tied");
   const auto file = dir / "model.safetensors";
   std::ofstream(file, std::ios::binary | std::ios::trunc) << "tiny";
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr(file.string()));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr(file.string()));
 }
 
 TEST_F(BadCheckpoint, NoWeights) {
   const auto dir = copy("tied");
   fs::remove(dir / "model.safetensors");
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr(dir.string()));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr(dir.string()));
 }
 
 TEST_F(BadCheckpoint, IndexPointsToAMissingShard) {
@@ -411,7 +400,7 @@ TEST_F(BadCheckpoint, IndexPointsToAMissingShard) {
   const auto index = read_json(dir / "model.safetensors.index.json");
   const std::string shard = index.at("weight_map").at("lm_head.weight").get<std::string>();
   fs::remove(dir / shard);
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr(shard));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr(shard));
 }
 
 TEST_F(BadCheckpoint, IndexNamesATensorItsShardLacks) {
@@ -419,7 +408,7 @@ TEST_F(BadCheckpoint, IndexNamesATensorItsShardLacks) {
   auto index = read_json(dir / "model.safetensors.index.json");
   index["weight_map"]["lm_head.weight"] = index["weight_map"]["model.visual.pos_embed.weight"];
   write_json(dir / "model.safetensors.index.json", index);
-  EXPECT_THAT(error_of([&] { load_pretrained(dir); }), HasSubstr("lm_head.weight"));
+  EXPECT_THAT(expected_error([&] { load_pretrained(dir); }), HasSubstr("lm_head.weight"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -464,7 +453,7 @@ TEST(TinyModel, MissingVisionTokenNamesTheFile) {
   write_json(tmp / "tokenizer.json", tokenizer);
   auto options = tiny_options();
   options.tokenizer_dir = tmp.path();
-  const auto message = error_of([&] { policy::tiny_config(options); });
+  const auto message = expected_error([&] { policy::tiny_config(options); });
   EXPECT_THAT(message, HasSubstr((tmp / "tokenizer.json").string()));
   EXPECT_THAT(message, HasSubstr("<|video_pad|>"));
 }
@@ -473,7 +462,7 @@ TEST(TinyModel, MissingTokenizerNamesTheFile) {
   TempDir tmp;
   auto options = tiny_options();
   options.tokenizer_dir = tmp / "nowhere";
-  EXPECT_THAT(error_of([&] { policy::tiny_config(options); }), HasSubstr((tmp / "nowhere/tokenizer.json").string()));
+  EXPECT_THAT(expected_error([&] { policy::tiny_config(options); }), HasSubstr((tmp / "nowhere/tokenizer.json").string()));
 }
 
 TEST(TinyModel, InitRandomIsDeterministicAndTransformersStyle) {

@@ -14,6 +14,7 @@
 #include "policy/tokenizer/tokenizer.h"
 #include "policy/tokenizer/utf8.h"
 #include "tests/policy/tokenizer/fixtures.h"
+#include "tests/test_util.h"
 
 namespace visrl::policy {
 namespace {
@@ -31,17 +32,6 @@ nlohmann::json tiny_json() {
   return nlohmann::json::parse(in);
 }
 
-// The message of the visrl::Error `fn` throws (fails the test when it throws none).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no visrl::Error thrown";
-  return {};
-}
 
 TEST(TokenizerEdge, EmptyStringGivesNoIds) {
   EXPECT_TRUE(tiny().encode("").empty());
@@ -88,22 +78,22 @@ TEST(TokenizerEdge, NormalizedAddedTokenMatchesAfterNfc) {
 
 TEST(TokenizerEdge, InvalidUtf8NamesTheByteOffset) {
   const std::string bad = std::string("ab\xC3") + "(";
-  const std::string msg = error_of([&] { tiny().encode(bad); });
+  const std::string msg = visrl::test::expected_error([&] { tiny().encode(bad); });
   EXPECT_THAT(msg, HasSubstr("invalid UTF-8 at byte offset 2"));
   EXPECT_THAT(msg, HasSubstr("tiny/tokenizer.json"));
-  EXPECT_THAT(error_of([&] { tiny().encode("ok \xED\xA0\x80"); }), HasSubstr("byte offset 3"));  // a surrogate
-  EXPECT_THAT(error_of([&] { tiny().encode("\xC0\xAF"); }), HasSubstr("byte offset 0"));         // overlong
-  EXPECT_THAT(error_of([&] { tiny().encode("12345678\xF4\x90\x80\x80"); }), HasSubstr("byte offset 8"));
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("ok \xED\xA0\x80"); }), HasSubstr("byte offset 3"));  // a surrogate
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("\xC0\xAF"); }), HasSubstr("byte offset 0"));         // overlong
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("12345678\xF4\x90\x80\x80"); }), HasSubstr("byte offset 8"));
 }
 
 TEST(TokenizerEdge, DecodeOfUnknownIdIsAnErrorNamingIt) {
   const int32_t n = tiny().vocab_size();
   const std::vector<int32_t> ids = {5, n + 7};
-  const std::string msg = error_of([&] { tiny().decode(ids); });
+  const std::string msg = visrl::test::expected_error([&] { tiny().decode(ids); });
   EXPECT_THAT(msg, HasSubstr(std::to_string(n + 7)));
   EXPECT_THAT(msg, HasSubstr("position 1"));
-  EXPECT_THAT(error_of([&] { tiny().decode(std::vector<int32_t>{-1}); }), HasSubstr("id -1"));
-  EXPECT_THAT(error_of([&] { tiny().id_to_token(n); }), HasSubstr(std::to_string(n)));
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().decode(std::vector<int32_t>{-1}); }), HasSubstr("id -1"));
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().id_to_token(n); }), HasSubstr(std::to_string(n)));
 }
 
 TEST(TokenizerEdge, DecodeReplacesBrokenUtf8LikeHf) {
