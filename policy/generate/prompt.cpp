@@ -1,10 +1,10 @@
 #include "policy/generate/prompt.h"
 
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_file.h"
 
 namespace visrl::policy {
 namespace fs = std::filesystem;
@@ -20,10 +20,8 @@ PolicyAssets PolicyAssets::load(const fs::path& dir) {
   }
   const auto& tok = assets.tokenizer;
   if (fs::exists(dir / "generation_config.json")) {
-    std::ifstream in(dir / "generation_config.json");
-    nlohmann::json g;
+    const auto g = read_json_file(dir / "generation_config.json", "the generation config");
     try {
-      g = nlohmann::json::parse(in);
       if (auto eos = g.find("eos_token_id"); eos != g.end()) {
         if (eos->is_array()) {
           assets.eos_token_ids = eos->get<std::vector<int64_t>>();

@@ -1,12 +1,11 @@
 // ImageProcessorConfig <-> preprocessor_config.json.
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_file.h"
 #include "policy/image/image_processor.h"
 
 namespace visrl::policy {
@@ -58,16 +57,7 @@ struct Reader {
 
 ImageProcessorConfig ImageProcessorConfig::from_file(const std::filesystem::path& preprocessor_config_json) {
   const auto& path = preprocessor_config_json;
-  std::ifstream in(path);
-  if (!in) fail(ErrorKind::io, "{}: cannot open the image processor configuration", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  json root;
-  try {
-    root = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    fail(ErrorKind::format, "{}: not valid JSON: {}", path.string(), e.what());
-  }
+  json root = read_json_file(path, "the image processor configuration");
   if (!root.is_object()) fail(ErrorKind::format, "{}: expected a JSON object", path.string());
   // transformers 5 saves the processor as one processor_config.json with the image
   // processor's keys under "image_processor".

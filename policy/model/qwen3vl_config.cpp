@@ -1,12 +1,12 @@
 #include "policy/model/qwen3vl_config.h"
 
-#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "core/json_file.h"
 
 namespace visrl::policy {
 namespace {
@@ -167,15 +167,7 @@ Qwen3VLConfig Qwen3VLConfig::from_json(const json& root, const std::string& wher
 }
 
 Qwen3VLConfig Qwen3VLConfig::from_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail(ErrorKind::io, "{}: cannot read the model config", path.string());
-  json root;
-  try {
-    root = json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail(ErrorKind::format, "{}: not valid JSON: {}", path.string(), e.what());
-  }
-  return from_json(root, path.string());
+  return from_json(read_json_file(path, "the model config"), path.string());
 }
 
 json Qwen3VLConfig::to_json(const std::string& dtype) const {
