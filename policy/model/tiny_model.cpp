@@ -1,7 +1,6 @@
 #include "policy/model/tiny_model.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -14,6 +13,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_file.h"
+#include "policy/image/image_processor.h"
 #include "policy/model/hf_checkpoint.h"
 
 namespace visrl::policy {
@@ -21,16 +22,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail(ErrorKind::io, "{}: cannot read", path.string());
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail(ErrorKind::format, "{}: not valid JSON: {}", path.string(), e.what());
-  }
-}
 
 // The token ids of a tokenizer.json: its added tokens by content, and its size (largest id + 1).
 struct TokenizerIds {
@@ -48,7 +39,7 @@ struct TokenizerIds {
 TokenizerIds read_tokenizer_ids(const fs::path& tokenizer_dir) {
   TokenizerIds ids;
   ids.path = tokenizer_dir / "tokenizer.json";
-  const json root = read_json(ids.path);
+  const json root = read_json_file(ids.path, "the tokenizer");
   try {
     if (auto it = root.find("added_tokens"); it != root.end() && it->is_array()) {
       for (const auto& token : *it) {
@@ -71,8 +62,9 @@ TokenizerIds read_tokenizer_ids(const fs::path& tokenizer_dir) {
 
 }  // namespace
 
-Qwen3VLConfig tiny_config(const TinyModelOptions& options) {
-  const auto ids = read_tokenizer_ids(options.tokenizer_dir);
+namespace {
+
+Qwen3VLConfig tiny_config_for(const TokenizerIds& ids, const TinyModelOptions& options) {
   const int64_t hidden = options.hidden_size;
   const int64_t intermediate = options.intermediate_size > 0 ? options.intermediate_size : 2 * hidden;
   json text = {
@@ -127,6 +119,12 @@ Qwen3VLConfig tiny_config(const TinyModelOptions& options) {
   return Qwen3VLConfig::from_json(root, fmt::format("tiny config (tokenizer {})", ids.path.string()));
 }
 
+}  // namespace
+
+Qwen3VLConfig tiny_config(const TinyModelOptions& options) {
+  return tiny_config_for(read_tokenizer_ids(options.tokenizer_dir), options);
+}
+
 Qwen3VL init_random(const Qwen3VLConfig& config, uint64_t seed, at::ScalarType dtype) {
   // The modules' constructors draw their default init from the global generator; restore
   // its state so that init_random leaves the global RNG as it found it.
@@ -164,8 +162,8 @@ Qwen3VL init_random(const Qwen3VLConfig& config, uint64_t seed, at::ScalarType d
 }
 
 void save_tiny_model(const fs::path& dir, const TinyModelOptions& options) {
-  const auto config = tiny_config(options);
   const auto ids = read_tokenizer_ids(options.tokenizer_dir);
+  const auto config = tiny_config_for(ids, options);
   auto model = init_random(config, options.seed, options.dtype);
   save_pretrained(*model, dir);
   for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
@@ -179,30 +177,17 @@ void save_tiny_model(const fs::path& dir, const TinyModelOptions& options) {
     fs::copy_file(options.tokenizer_dir / "chat_template.jinja", dir / "chat_template.jinja",
                   fs::copy_options::overwrite_existing);
   } else {
-    const auto tokenizer_config = read_json(options.tokenizer_dir / "tokenizer_config.json");
+    const auto tokenizer_config = read_json_file(options.tokenizer_dir / "tokenizer_config.json", "the tokenizer config");
     if (auto it = tokenizer_config.find("chat_template"); it != tokenizer_config.end() && it->is_string()) {
       write_file_atomically(dir / "chat_template.jinja", it->get<std::string>());
     }
   }
-  // The key set transformers' Qwen2VLImageProcessor writes; a small pixel budget (1024 to
-  // 65536 pixels, at most 256 patches) keeps images cheap for a tiny model.
-  const json preprocessor = {
-      {"do_convert_rgb", true},
-      {"do_normalize", true},
-      {"do_rescale", true},
-      {"do_resize", true},
-      {"image_mean", {0.5, 0.5, 0.5}},
-      {"image_processor_type", "Qwen2VLImageProcessor"},
-      {"image_std", {0.5, 0.5, 0.5}},
-      {"merge_size", 2},
-      {"patch_size", 16},
-      {"processor_class", "Qwen3VLProcessor"},
-      {"resample", 3},
-      {"rescale_factor", 1.0 / 255.0},
-      {"size", {{"longest_edge", 65536}, {"shortest_edge", 1024}}},
-      {"temporal_patch_size", 2},
-  };
-  write_file_atomically(dir / "preprocessor_config.json", preprocessor.dump(2) + "\n");
+  // A small pixel budget (1024 to 65536 pixels, at most 256 patches) keeps images cheap for
+  // a tiny model.
+  ImageProcessorConfig preprocessor;
+  preprocessor.min_pixels = 1024;
+  preprocessor.max_pixels = 65536;
+  preprocessor.save(dir / "preprocessor_config.json");
   const json generation = {
       {"eos_token_id", {ids.id("<|im_end|>"), ids.id("<|endoftext|>")}},
       {"pad_token_id", ids.id("<|endoftext|>")},
