@@ -113,7 +113,8 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const CosSin& rope, co
   return h + mlp(post_attention_layernorm(h));
 }
 
-TextDecoderImpl::TextDecoderImpl(const TextConfig& c) : config(c) {
+TextDecoderImpl::TextDecoderImpl(const TextConfig& c)
+    : config(c), inv_freq(rope_inv_freq(c.head_dim, c.rope_theta, at::kCPU)) {
   embed_tokens = register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
@@ -122,7 +123,7 @@ TextDecoderImpl::TextDecoderImpl(const TextConfig& c) : config(c) {
 
 at::Tensor TextDecoderImpl::forward(const at::Tensor& embeds, const at::Tensor& position_ids,
                                     const AttentionContext& ctx, const DeepStackInputs* deepstack) {
-  auto inv_freq = rope_inv_freq(config.head_dim, config.rope_theta, embeds.device());
+  if (inv_freq.device() != embeds.device()) inv_freq = inv_freq.to(embeds.device());
   auto rope = text_rope(position_ids, inv_freq, config.mrope_section, embeds.scalar_type());
   const int64_t B = embeds.size(0), T = embeds.size(1), H = embeds.size(2);
   auto h = embeds;

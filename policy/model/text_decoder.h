@@ -92,6 +92,9 @@ class TextDecoderImpl : public torch::nn::Module {
                      const DeepStackInputs* deepstack = nullptr);
 
   TextConfig config;
+  // [head_dim / 2] float32, computed once; not a registered buffer, so casting the module to
+  // bf16 cannot round it (the angles stay float32, as in transformers).
+  at::Tensor inv_freq;
   torch::nn::Embedding embed_tokens{nullptr};  // [vocab, H]
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
