@@ -90,11 +90,9 @@ struct FailureRewards {
 
 struct VisualErmConfig {
   std::string model_path;  // Qwen3-VL checkpoint of the critic (Visual-ERM)
-  std::string prompt_dir;  // "" = configs/prompts
   std::string device = "auto";
-  int64_t batch_size = 8;
-  int64_t max_image_side = 1024;
-  int64_t max_new_tokens = 4096;
+  std::string dtype = "auto";  // auto (bf16 on CUDA, fp32 on CPU) | bf16 | fp16 | fp32
+  int64_t batch_size = 8;      // items decoded together
 };
 
 struct OpenAiCriticConfig {
@@ -104,13 +102,19 @@ struct OpenAiCriticConfig {
   double timeout_s = 120.0;
   int64_t max_retries = 4;
   int64_t max_concurrency = 32;
+  double backoff_s = 1.0;              // first retry delay; doubles per retry, with jitter
+  double max_backoff_s = 30.0;         // cap of one delay
   std::string when_all_down = "wait";  // wait | skip_step | fail_items
+  double wait_max_s = 0.0;             // wait: give up (skip the step) after this long; 0 = never
 };
 
 struct RewardConfig {
   std::string critic = "pixel";                // visual_erm | openai | pixel
   std::string formula = "released_chart_svg";  // a preset name or a muparser expression
   int64_t parse_retries = 2;
+  std::string prompt_dir;       // critic prompts chart.txt, table.txt, svg.txt; "" = built-in (configs/prompts)
+  int64_t max_image_side = 0;   // images downscaled to this longest side; 0 = task default
+  int64_t max_new_tokens = 4096;  // longest critic answer
   FailureRewards on_failure;
   std::map<std::string, double> extra_terms;  // term name -> weight, added to the formula
   VisualErmConfig visual_erm;

@@ -349,6 +349,15 @@ Field make_schema() {
                    not_empty()),
               leaf("parse_retries", &RewardConfig::parse_retries,
                    "Critic calls per item when its output cannot be parsed.", ge<int64_t>(1)),
+              leaf("prompt_dir", &RewardConfig::prompt_dir,
+                   "Directory with chart.txt, table.txt, svg.txt critic prompts (for example the official "
+                   "Visual-ERM ones); empty = the built-in configs/prompts."),
+              leaf("max_image_side", &RewardConfig::max_image_side,
+                   "Images sent to the critic are downscaled to this longest side; 0 = the task default "
+                   "(1024 chart and svg, 768 table).",
+                   ge<int64_t>(0)),
+              leaf("max_new_tokens", &RewardConfig::max_new_tokens, "Longest critic answer in tokens.",
+                   gt<int64_t>(0)),
               section("on_failure", &RewardConfig::on_failure, "Rewards that replace the formula on failures.",
                       {
                           leaf("no_code", &FailureRewards::no_code, "The answer holds no code.", failure_reward()),
@@ -366,14 +375,11 @@ Field make_schema() {
                       {
                           leaf("model_path", &VisualErmConfig::model_path,
                                "Qwen3-VL checkpoint directory of the critic (Visual-ERM)."),
-                          leaf("prompt_dir", &VisualErmConfig::prompt_dir,
-                               "Directory with chart.txt, table.txt, svg.txt critic prompts; empty = "
-                               "configs/prompts."),
                           leaf("device", &VisualErmConfig::device, "Where the critic runs.", device_name()),
-                          leaf("batch_size", &VisualErmConfig::batch_size, "Items scored together.", gt<int64_t>(0)),
-                          leaf("max_image_side", &VisualErmConfig::max_image_side,
-                               "Images are downscaled to this longest side.", gt<int64_t>(0)),
-                          leaf("max_new_tokens", &VisualErmConfig::max_new_tokens, "Longest critic answer.",
+                          leaf("dtype", &VisualErmConfig::dtype,
+                               "Critic dtype: auto means bf16 on CUDA, fp32 on CPU.",
+                               one_of({"auto", "bf16", "fp16", "fp32"})),
+                          leaf("batch_size", &VisualErmConfig::batch_size, "Items decoded together.",
                                gt<int64_t>(0)),
                       }),
               section("openai", &RewardConfig::openai, "OpenAI-compatible critic servers (vLLM, SGLang, ...).",
@@ -388,8 +394,17 @@ Field make_schema() {
                                "Retries on connection errors, 429 and 5xx.", ge<int64_t>(0)),
                           leaf("max_concurrency", &OpenAiCriticConfig::max_concurrency, "Requests in flight at once.",
                                gt<int64_t>(0)),
+                          leaf("backoff_s", &OpenAiCriticConfig::backoff_s,
+                               "First retry delay; it doubles on every retry, with jitter.", gt(0.0)),
+                          leaf("max_backoff_s", &OpenAiCriticConfig::max_backoff_s, "Longest single retry delay.",
+                               gt(0.0)),
                           leaf("when_all_down", &OpenAiCriticConfig::when_all_down,
-                               "What to do when no endpoint answers.", one_of({"wait", "skip_step", "fail_items"})),
+                               "What to do when no endpoint answers: wait for one, skip the training step, or "
+                               "score the items as critic_unavailable.",
+                               one_of({"wait", "skip_step", "fail_items"})),
+                          leaf("wait_max_s", &OpenAiCriticConfig::wait_max_s,
+                               "With wait: give up and skip the step after this long; 0 = wait forever.",
+                               ge(0.0)),
                       }),
           }),
       section(
