@@ -80,7 +80,8 @@ struct RenderConfig {
 };
 
 struct FailureRewards {
-  // A number, or "batch_mean"; "" keeps what the formula preset says.
+  // A number, "batch_mean" (mean reward of the batch's scored samples of the task) or
+  // "formula" (the expression evaluated with S = 0); "" keeps what the formula preset says.
   std::string no_code;
   std::string render_failure;
   std::string blank_image;

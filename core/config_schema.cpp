@@ -222,12 +222,12 @@ Rule<std::string> device_name() {
           },
           true};
 }
-// A failure reward: "" (the preset decides), a number, or batch_mean.
+// A failure reward: "" (the preset decides), a number, batch_mean or formula.
 Rule<std::string> failure_reward() {
-  return {"a number, batch_mean or \"\" (the formula preset decides)",
+  return {"a number, batch_mean, formula or \"\" (the formula preset decides)",
           [](const std::string& v) {
             double x;
-            return v.empty() || v == "batch_mean" || ValueCodec<double>::parse(YAML::Node(v), x);
+            return v.empty() || v == "batch_mean" || v == "formula" || ValueCodec<double>::parse(YAML::Node(v), x);
           },
           true};
 }
