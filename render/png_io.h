@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "render/render_types.h"
 
@@ -11,5 +12,8 @@ namespace visrl::render {
 void write_png(const std::filesystem::path& path, const RgbImage& image);
 // Throws visrl::Error(io / format) naming the path when it cannot be read or decoded.
 RgbImage read_png(const std::filesystem::path& path);
+// The PNG file bytes of `image`, in memory (for data URLs). Throws visrl::Error(runtime)
+// when cairo cannot encode it (e.g. an empty image or one too large for a surface).
+std::string encode_png(const RgbImage& image);
 
 }  // namespace visrl::render

@@ -1,0 +1,119 @@
+// Helpers of the openai critic tests: images, base64/PNG decoding of the request images
+// (written independently of the code under test), a spdlog capture, critique texts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "render/png_io.h"
+#include "render/render_types.h"
+#include "tests/test_util.h"
+
+namespace visrl::test {
+
+// A w x h image whose pixels all differ a little (so a downscale changes them).
+inline render::RgbImage pattern_image(int w, int h, int seed = 0) {
+  render::RgbImage img;
+  img.width = w;
+  img.height = h;
+  img.rgb.resize(static_cast<size_t>(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = &img.rgb[(static_cast<size_t>(y) * w + x) * 3];
+      p[0] = static_cast<uint8_t>((x * 7 + seed) % 256);
+      p[1] = static_cast<uint8_t>((y * 13 + seed * 3) % 256);
+      p[2] = static_cast<uint8_t>((x * y + seed * 5) % 256);
+    }
+  return img;
+}
+
+inline std::string base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (text.size() % 4 != 0) throw std::runtime_error("base64 length is not a multiple of 4");
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      if (c == '=') {
+        v[k] = 0;
+        ++pad;
+      } else if ((v[k] = value(c)) < 0) {
+        throw std::runtime_error("not base64");
+      }
+    }
+    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+// The image of a "data:image/png;base64,..." URL (through a file and the PNG reader).
+inline render::RgbImage decode_png_data_url(const std::string& url) {
+  constexpr std::string_view kPrefix = "data:image/png;base64,";
+  if (url.rfind(kPrefix, 0) != 0) throw std::runtime_error("not a PNG data URL: " + url.substr(0, 40));
+  TempDir dir;
+  const auto path = dir.write("image.png", base64_decode(std::string_view(url).substr(kPrefix.size())));
+  return render::read_png(path);
+}
+
+// Everything logged through spdlog's default logger while alive, at debug level and up.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::string text() const {
+    spdlog::default_logger()->flush();
+    return stream_.str();
+  }
+
+ private:
+  std::ostringstream stream_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+inline size_t count_of(const std::string& text, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// A well-formed chart critique with one severity-2 data error.
+inline const std::string kChartCritique =
+    R"({"errors": [{"category": "data_error", "severity": 2, "location": "bar 3", "description": "bar too short"}],)"
+    R"( "counts": {"structure_error": 0, "data_error": 1, "text_error": 0, "style_error": 0}})";
+// A table critique with one severity-3 numeric error.
+inline const std::string kTableCritique =
+    R"({"errors": [{"type": "numeric_error", "severity": 3, "description": "row 2 reads 14.5, not 145"}],)"
+    R"( "counts": {"layout_error": 0, "text_error": 0, "numeric_error": 1}})";
+// No discrepancy: valid for every task.
+inline const std::string kNoErrors = R"({"errors": []})";
+// Prose without any JSON: the parser cannot use it.
+inline const std::string kNotACritique = "I am sorry, I cannot compare these two images.";
+
+}  // namespace visrl::test
