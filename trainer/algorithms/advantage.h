@@ -1,0 +1,30 @@
+// Group-relative advantage estimators: pure functions over sequence-level rewards
+// (REFERENCE.md section 9, verl's core_algos names).
+//
+//   rewards   [N] float   one scalar reward per sampled answer
+//   group_ids [N] int64   0..num_groups-1: answers to the same prompt share an id
+//   returns   [N] float   one advantage per answer (broadcast over its tokens by the loss)
+#pragma once
+
+#include <string_view>
+
+#include <ATen/ATen.h>
+
+namespace visrl::trainer {
+
+// GRPO: A = (r - mean_group) / (std_group + eps), std unbiased (n - 1). A group of one
+// answer has mean 0 and std 1, as in verl.
+at::Tensor grpo_advantages(const at::Tensor& rewards, const at::Tensor& group_ids, double eps);
+
+// Dr. GRPO: A = r - mean_group (no division by the std).
+at::Tensor dr_grpo_advantages(const at::Tensor& rewards, const at::Tensor& group_ids);
+
+// RLOO: A = r - mean of the other answers of the group = n/(n-1) (r - mean_group). A group
+// of one keeps its reward, as in verl.
+at::Tensor rloo_advantages(const at::Tensor& rewards, const at::Tensor& group_ids);
+
+// By name: grpo, dr_grpo or rloo. Throws Error(config) for another name.
+at::Tensor group_advantages(std::string_view estimator, const at::Tensor& rewards, const at::Tensor& group_ids,
+                            double eps);
+
+}  // namespace visrl::trainer
