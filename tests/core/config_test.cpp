@@ -102,7 +102,7 @@ TEST(Config, ValuesOfTheWrongShapeOrRangeAreRejected) {
   EXPECT_THAT(msg, HasSubstr(f + ":10: algorithm.adv_estimator: expected one of grpo, dr_grpo, rloo, "
                                  "reinforce_pp, got \"ppo\""));
   EXPECT_THAT(msg, HasSubstr(f + ":11: algorithm.clip_ratio_low: expected a number in (0, 1), got -0.1"));
-  EXPECT_THAT(msg, HasSubstr(f + ":13: reward.on_failure.no_code: expected a number, batch_mean or \"\" (the formula "
+  EXPECT_THAT(msg, HasSubstr(f + ":13: reward.on_failure.no_code: expected a number, batch_mean, formula or \"\" (the formula "
                                  "preset decides), got \"lots\""));
   EXPECT_THAT(msg, HasSubstr(f + ":14: reward.extra_terms: expected a mapping of names to numbers with names "
                                  "from code_similarity"));
