@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/utf8.h"
+
 namespace visrl::render {
 namespace {
 
@@ -39,32 +41,6 @@ std::optional<Value> value_in(const Table& table, std::string_view name) {
     if (n == name) return v;
   }
   return std::nullopt;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid.
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t n = 0;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4;
-  else
-    return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  // Overlong 3/4-byte forms, surrogates and code points above U+10FFFF.
-  if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;
-  if (c == 0xED && byte(i + 1) >= 0xA0) return 0;
-  if (c == 0xF0 && byte(i + 1) < 0x90) return 0;
-  if (c == 0xF4 && byte(i + 1) >= 0x90) return 0;
-  return n;
 }
 
 }  // namespace

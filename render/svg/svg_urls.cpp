@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/utf8.h"
 #include "render/render_types.h"
 
 namespace visrl::render::svg_detail {
@@ -37,25 +38,6 @@ int hex_value(char c) {
   return -1;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Resolves CSS escapes the way the CSS tokenizer does (CSS Syntax 3, "consume an escaped code
 // point"), so the scan sees the same names and URLs as librsvg's parser.
 std::string unescape_css(std::string_view css) {
@@ -81,7 +63,7 @@ std::string unescape_css(std::string_view css) {
       } else if (i < css.size() && is_space(css[i])) {
         ++i;
       }
-      append_utf8(out, cp);
+      append_utf8(out, cp == 0 ? 0xFFFD : cp);  // CSS: U+0000 reads as U+FFFD
     } else {
       out += css[i++];
     }

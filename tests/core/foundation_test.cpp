@@ -8,6 +8,7 @@
 #include "core/logging.h"
 #include "core/run_dir.h"
 #include "core/text.h"
+#include "core/utf8.h"
 #include "tests/test_util.h"
 
 namespace visrl {
@@ -31,6 +32,29 @@ TEST(Text, ClosestMatchOnlySuggestsLikelyTypos) {
   EXPECT_EQ(closest_match("wamrup_steps", keys), "warmup_steps");
   EXPECT_EQ(closest_match("learning_rate", keys), std::nullopt);
   EXPECT_EQ(closest_match("x", keys), std::nullopt);
+}
+
+TEST(Utf8, SequenceLengthFollowsRfc3629) {
+  EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
+  EXPECT_EQ(utf8_sequence_length("\xC3\xA9", 0), 2u);          // é
+  EXPECT_EQ(utf8_sequence_length("\xE4\xB8\xAD", 0), 3u);      // 中
+  EXPECT_EQ(utf8_sequence_length("\xF0\x9F\x98\x80", 0), 4u);  // 😀
+  EXPECT_EQ(utf8_sequence_length("\xC0\xAF", 0), 0u);          // overlong '/'
+  EXPECT_EQ(utf8_sequence_length("\xE0\x80\xAF", 0), 0u);      // overlong, 3 bytes
+  EXPECT_EQ(utf8_sequence_length("\xED\xA0\x80", 0), 0u);      // surrogate U+D800
+  EXPECT_EQ(utf8_sequence_length("\xF4\x90\x80\x80", 0), 0u);  // above U+10FFFF
+  EXPECT_EQ(utf8_sequence_length("\xE4\xB8", 0), 0u);          // cut short
+  EXPECT_EQ(utf8_sequence_length("\x80", 0), 0u);               // stray continuation byte
+}
+
+TEST(Utf8, AppendEncodesAndReplacesWhatCannotBeEncoded) {
+  std::string out;
+  for (uint32_t cp : {0x41u, 0xE9u, 0x4E2Du, 0x1F600u}) append_utf8(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80");
+  out.clear();
+  append_utf8(out, 0xD800);
+  append_utf8(out, 0x110000);
+  EXPECT_EQ(out, "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 TEST(Errors, KindDecidesTheExitCodeAndContextIsPrefixed) {
