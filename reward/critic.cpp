@@ -8,12 +8,15 @@ namespace visrl::reward {
 const std::vector<std::string>& task_categories(Task task) {
   static const std::vector<std::string> chart = {"structure_error", "data_error", "text_error", "style_error"};
   static const std::vector<std::string> table = {"layout_error", "text_error", "numeric_error"};
-  static const std::vector<std::string> svg = {"structure_error", "shape_error", "style_error",
-                                               "text_symbol_error", "other_error"};
+  static const std::vector<std::string> svg = {"structure_error", "shape_error", "style_error", "text_symbol_error",
+                                               "other_error"};
   switch (task) {
-    case Task::chart: return chart;
-    case Task::table: return table;
-    case Task::svg: return svg;
+    case Task::chart:
+      return chart;
+    case Task::table:
+      return table;
+    case Task::svg:
+      return svg;
   }
   return chart;
 }
@@ -35,19 +38,26 @@ const std::vector<std::string>& all_categories() {
 
 std::string_view to_string(ParseStatus status) {
   switch (status) {
-    case ParseStatus::ok: return "ok";
-    case ParseStatus::repaired: return "repaired";
-    case ParseStatus::failed: return "failed";
+    case ParseStatus::ok:
+      return "ok";
+    case ParseStatus::repaired:
+      return "repaired";
+    case ParseStatus::failed:
+      return "failed";
   }
   return "failed";
 }
 
 std::string_view to_string(CriticStatus status) {
   switch (status) {
-    case CriticStatus::scored: return "scored";
-    case CriticStatus::parse_failure: return "parse_failure";
-    case CriticStatus::unavailable: return "unavailable";
-    case CriticStatus::not_scored: return "not_scored";
+    case CriticStatus::scored:
+      return "scored";
+    case CriticStatus::parse_failure:
+      return "parse_failure";
+    case CriticStatus::unavailable:
+      return "unavailable";
+    case CriticStatus::not_scored:
+      return "not_scored";
   }
   return "not_scored";
 }

@@ -13,8 +13,8 @@
 #include <iostream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
@@ -48,8 +48,8 @@ std::string read_text(const std::string& path, const char* what) {
 nlohmann::json errors_json(const std::vector<reward::CriticError>& errors) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : errors)
-    out.push_back({{"category", e.category}, {"severity", e.severity}, {"location", e.location},
-                   {"description", e.description}});
+    out.push_back(
+        {{"category", e.category}, {"severity", e.severity}, {"location", e.location}, {"description", e.description}});
   return out;
 }
 

@@ -19,9 +19,12 @@ std::optional<FailureReward> parse_failure_reward(std::string_view text) {
 
 std::string to_string(const FailureReward& reward) {
   switch (reward.kind) {
-    case FailureReward::Kind::batch_mean: return "batch_mean";
-    case FailureReward::Kind::formula: return "formula";
-    case FailureReward::Kind::constant: break;
+    case FailureReward::Kind::batch_mean:
+      return "batch_mean";
+    case FailureReward::Kind::formula:
+      return "formula";
+    case FailureReward::Kind::constant:
+      break;
   }
   return fmt::format("{}", reward.value);
 }
@@ -38,15 +41,18 @@ const std::vector<FormulaPreset>& formula_presets() {
     std::vector<FormulaPreset> p;
     // r = r_rsr + clip(1 - S / (max_S over the batch of the same task + eps), 0, 1). The
     // paper does not say what a critic failure gets; the batch mean keeps it neutral.
-    p.push_back({"paper", "render_ok + clip(1 - S / (batch_max_S + 1e-6), 0, 1)",
+    p.push_back({"paper",
+                 "render_ok + clip(1 - S / (batch_max_S + 1e-6), 0, 1)",
                  {zero, zero, zero, FailureReward::mean(), FailureReward::mean()},
                  "Visual-ERM paper (v2): render-success reward plus batch-normalised severity"});
-    p.push_back({"paper_no_rsr", "clip(1 - S / (batch_max_S + 1e-6), 0, 1)",
+    p.push_back({"paper_no_rsr",
+                 "clip(1 - S / (batch_max_S + 1e-6), 0, 1)",
                  {zero, zero, zero, FailureReward::mean(), FailureReward::mean()},
                  "the paper's formula without the render-success reward (its w/o RSR ablation)"});
     // Rendered and scored: 1 + clip(1 - S/50, 0, 1). No code, render failure or timeout,
     // all-white image, critic exception: 0. Unparseable after the retries: S = 25 -> 1.5.
-    p.push_back({"released_chart_svg", "1 + clip(1 - S / 50, 0, 1)",
+    p.push_back({"released_chart_svg",
+                 "1 + clip(1 - S / 50, 0, 1)",
                  {zero, zero, zero, FailureReward::constant(1.5), zero},
                  "the released chart/SVG RL code"});
     // reward = -S; critic parse failure, render or server error: -4.

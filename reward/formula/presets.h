@@ -37,7 +37,7 @@ struct FormulaPreset {
   std::string name;
   std::string expression;  // muparser, over the variables of reward_formula.h
   FailureRewardSet on_failure;
-  std::string source;      // where it comes from, for --describe and docs
+  std::string source;  // where it comes from, for --describe and docs
 };
 
 // paper, paper_no_rsr, released_chart_svg, released_table.

@@ -41,8 +41,7 @@ struct SStats {
   double mean() const { return count ? sum / static_cast<double>(count) : 0.0; }
 };
 
-FailureReward resolve_failure_reward(const std::string& configured, const FailureReward& preset,
-                                     std::string_view key) {
+FailureReward resolve_failure_reward(const std::string& configured, const FailureReward& preset, std::string_view key) {
   if (configured.empty()) return preset;
   auto parsed = parse_failure_reward(configured);
   if (!parsed)
@@ -110,12 +109,18 @@ struct RewardFormula::Impl {
 
   const FailureReward& failure_for(Outcome o) const {
     switch (o) {
-      case Outcome::no_code: return failure.no_code;
-      case Outcome::render_failure: return failure.render_failure;
-      case Outcome::blank_image: return failure.blank_image;
-      case Outcome::critic_unavailable: return failure.critic_unavailable;
-      case Outcome::parse_failure: return failure.parse_failure;
-      case Outcome::scored: break;
+      case Outcome::no_code:
+        return failure.no_code;
+      case Outcome::render_failure:
+        return failure.render_failure;
+      case Outcome::blank_image:
+        return failure.blank_image;
+      case Outcome::critic_unavailable:
+        return failure.critic_unavailable;
+      case Outcome::parse_failure:
+        return failure.parse_failure;
+      case Outcome::scored:
+        break;
     }
     return failure.no_code;  // unreachable: scored samples use the expression
   }
@@ -161,8 +166,7 @@ RewardFormula RewardFormula::compile(const FormulaSpec& spec) {
       fail(ErrorKind::config, "reward formula \"{}\": unknown extra term \"{}\" (known: {})", impl->name, term,
            fmt::join(kTermNames, ", "));
     if (!std::isfinite(weight))
-      fail(ErrorKind::config, "reward formula \"{}\": extra term {} has a weight that is not finite", impl->name,
-           term);
+      fail(ErrorKind::config, "reward formula \"{}\": extra term {} has a weight that is not finite", impl->name, term);
   }
   impl->extra_terms = spec.extra_terms;
 
@@ -280,14 +284,12 @@ std::vector<SampleReward> RewardFormula::evaluate(const std::vector<SampleOutcom
            value + terms, local["S"], local["batch_max_S"]);
 
     // Log the per-sample variables, the task's categories, and whatever else was used.
-    static const std::set<std::string> always = {"S",         "n_errors",   "n_sev1", "n_sev2",
-                                                 "n_sev3",    "render_ok",  "code_found", "parse_ok",
-                                                 "blank",     "response_len"};
+    static const std::set<std::string> always = {"S",         "n_errors",   "n_sev1",   "n_sev2", "n_sev3",
+                                                 "render_ok", "code_found", "parse_ok", "blank",  "response_len"};
     for (const auto& [name, v] : local) {
       bool own_category = false;
       for (const auto& c : task_categories(s.task)) own_category |= name == "S_" + c;
-      if (always.count(name) || own_category || m.used.count(name) || m.extra_terms.count(name))
-        r.components[name] = v;
+      if (always.count(name) || own_category || m.used.count(name) || m.extra_terms.count(name)) r.components[name] = v;
     }
     r.components["formula"] = value;
     r.components["terms"] = terms;

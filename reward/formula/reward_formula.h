@@ -34,8 +34,8 @@ const std::vector<FormulaVariable>& formula_variables();
 const std::vector<FormulaVariable>& formula_terms();
 
 struct FormulaSpec {
-  std::string name;     // label in logs and tables; "" = the formula text
-  std::string formula;  // preset name or muparser expression
+  std::string name;                           // label in logs and tables; "" = the formula text
+  std::string formula;                        // preset name or muparser expression
   FailureRewards on_failure;                  // "" = the preset's (or the default) failure reward
   std::map<std::string, double> extra_terms;  // term -> weight
 

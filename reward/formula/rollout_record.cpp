@@ -58,8 +58,8 @@ const json& get_object(const json& obj, const char* key, const std::string& wher
 nlohmann::json to_json(const RolloutRecord& r) {
   json errors = json::array();
   for (const auto& e : r.critic.errors)
-    errors.push_back({{"category", e.category}, {"severity", e.severity}, {"location", e.location},
-                      {"description", e.description}});
+    errors.push_back(
+        {{"category", e.category}, {"severity", e.severity}, {"location", e.location}, {"description", e.description}});
   json j = {
       {"step", r.step},
       {"id", r.sample.id},
@@ -138,8 +138,10 @@ RolloutRecord rollout_record_from_json(const nlohmann::json& j, const std::strin
     auto ps = parse_parse_status(opt_string(*it, "status", where, "critic.parse."));
     if (ps) r.critic.parse.status = *ps;
     r.critic.parse.message = opt_string(*it, "message", where, "critic.parse.");
-    if (it->contains("dropped")) r.critic.parse.dropped = static_cast<int>(get_int(*it, "dropped", where, "critic.parse."));
-    if (it->contains("repairs")) r.critic.parse.repairs = static_cast<int>(get_int(*it, "repairs", where, "critic.parse."));
+    if (it->contains("dropped"))
+      r.critic.parse.dropped = static_cast<int>(get_int(*it, "dropped", where, "critic.parse."));
+    if (it->contains("repairs"))
+      r.critic.parse.repairs = static_cast<int>(get_int(*it, "repairs", where, "critic.parse."));
   }
   if (critic.contains("attempts")) r.critic.attempts = static_cast<int>(get_int(critic, "attempts", where, "critic."));
   if (auto v = opt_number(critic, "latency_ms", where)) r.critic.latency_ms = *v;

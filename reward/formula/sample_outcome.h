@@ -30,9 +30,9 @@ struct SampleOutcome {
   int64_t max_len = 0;              // the longest answer allowed (rollout.max_new_tokens)
 
   // Inputs of the extra terms, needed only when a formula uses them.
-  std::optional<std::string> answer_code;     // the code extracted from the answer
-  std::optional<std::string> reference_code;  // the ground-truth code of the prompt
-  std::optional<double> ssim;                 // precomputed SSIM (logged rollouts)
+  std::optional<std::string> answer_code;             // the code extracted from the answer
+  std::optional<std::string> reference_code;          // the ground-truth code of the prompt
+  std::optional<double> ssim;                         // precomputed SSIM (logged rollouts)
   const render::RgbImage* reference_image = nullptr;  // borrowed; for ssim when not precomputed
   const render::RgbImage* rendered_image = nullptr;
 };

@@ -14,9 +14,12 @@ extern const char* const kBuiltinSvgPrompt;
 
 const std::string& CriticPrompts::for_task(Task task) const {
   switch (task) {
-    case Task::chart: return chart;
-    case Task::table: return table;
-    case Task::svg: return svg;
+    case Task::chart:
+      return chart;
+    case Task::table:
+      return table;
+    case Task::svg:
+      return svg;
   }
   return chart;
 }
@@ -29,12 +32,14 @@ namespace {
 
 std::string read_prompt(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "critic prompt {}: cannot open (reward.prompt_dir needs chart.txt, table.txt, svg.txt)",
-                path.string());
+  if (!in)
+    fail(ErrorKind::io, "critic prompt {}: cannot open (reward.prompt_dir needs chart.txt, table.txt, svg.txt)",
+         path.string());
   std::ostringstream text;
   text << in.rdbuf();
   std::string s = text.str();
-  if (s.find_first_not_of(" \t\r\n") == std::string::npos) fail(ErrorKind::io, "critic prompt {}: empty", path.string());
+  if (s.find_first_not_of(" \t\r\n") == std::string::npos)
+    fail(ErrorKind::io, "critic prompt {}: empty", path.string());
   // A trailing newline of the file is not part of the prompt.
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;

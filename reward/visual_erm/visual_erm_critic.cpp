@@ -38,8 +38,7 @@ policy::Qwen3VL load_critic(const VisualErmOptions& options) {
   } else {
     load.dtype = policy::dtype_from_name(options.dtype, "reward.visual_erm.dtype");
   }
-  spdlog::info("visual_erm critic: loading {} ({}, {})", path, load.device.str(),
-               policy::dtype_name(*load.dtype));
+  spdlog::info("visual_erm critic: loading {} ({}, {})", path, load.device.str(), policy::dtype_name(*load.dtype));
   policy::Qwen3VL model = policy::load_pretrained(path, load);
   model->eval();
   return model;

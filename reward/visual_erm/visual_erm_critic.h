@@ -25,7 +25,7 @@ struct VisualErmOptions {
   int64_t max_new_tokens = 0;   // 0 = the task's default (4096)
   int64_t parse_retries = 2;    // critic calls per item, >= 1
   CriticPrompts prompts = CriticPrompts::builtin();
-  uint64_t seed = 0;            // sampling seed; each score() call advances it
+  uint64_t seed = 0;  // sampling seed; each score() call advances it
 };
 
 class VisualErmCritic final : public Critic {

@@ -44,7 +44,7 @@ TEST(Utf8, SequenceLengthFollowsRfc3629) {
   EXPECT_EQ(utf8_sequence_length("\xED\xA0\x80", 0), 0u);      // surrogate U+D800
   EXPECT_EQ(utf8_sequence_length("\xF4\x90\x80\x80", 0), 0u);  // above U+10FFFF
   EXPECT_EQ(utf8_sequence_length("\xE4\xB8", 0), 0u);          // cut short
-  EXPECT_EQ(utf8_sequence_length("\x80", 0), 0u);               // stray continuation byte
+  EXPECT_EQ(utf8_sequence_length("\x80", 0), 0u);              // stray continuation byte
 }
 
 TEST(Utf8, AppendEncodesAndReplacesWhatCannotBeEncoded) {

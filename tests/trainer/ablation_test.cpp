@@ -41,7 +41,9 @@ std::filesystem::path write_rollouts(const test::TempDir& dir) {
       record(1, "p1", 1, {{"data_error", 3, "bar 2", "too short"}, {"text_error", 1, "", ""}}),
       record(1, "p1", 2, {}, render::RenderStatus::runtime_error, CriticStatus::not_scored),
       record(1, "p2", 0,
-             {{"data_error", 3, "", ""}, {"data_error", 3, "", ""}, {"style_error", 2, "", ""},
+             {{"data_error", 3, "", ""},
+              {"data_error", 3, "", ""},
+              {"style_error", 2, "", ""},
               {"structure_error", 2, "", ""}}),
       record(1, "p2", 1, {}, render::RenderStatus::ok, CriticStatus::parse_failure),
   };

@@ -33,8 +33,7 @@ double number(const std::filesystem::path& file, const YAML::Node& node, const s
   fail(ErrorKind::config, "{}: {}: expected a number", where(file, node), key);
 }
 
-void set_failure(FailureRewards& f, const std::string& key, const std::string& value,
-                 const std::string& at) {
+void set_failure(FailureRewards& f, const std::string& key, const std::string& value, const std::string& at) {
   std::string* slot = key == "no_code"              ? &f.no_code
                       : key == "render_failure"     ? &f.render_failure
                       : key == "blank_image"        ? &f.blank_image
@@ -105,8 +104,7 @@ std::vector<AblationFormula> load_ablation_formulas(const std::filesystem::path&
         for (const auto& t : kv.second)
           f.spec.extra_terms[t.first.Scalar()] = number(path, t.second, "extra_terms." + t.first.Scalar());
       } else {
-        fail(ErrorKind::config,
-             "{}: unknown key `{}` (name, formula, on_failure, extra_terms, adv_estimator, adv_eps)",
+        fail(ErrorKind::config, "{}: unknown key `{}` (name, formula, on_failure, extra_terms, adv_estimator, adv_eps)",
              where(path, kv.first), key);
       }
     }
@@ -164,8 +162,8 @@ std::vector<AblationRow> run_ablation(const std::vector<reward::RolloutRecord>& 
     row.reward_std = row.rewards.empty() ? 0.0 : std::sqrt(var / static_cast<double>(row.rewards.size()));
     int64_t flat = 0;
     for (const auto& m : members) {
-      auto [lo, hi] = std::minmax_element(m.begin(), m.end(),
-                                          [&](size_t a, size_t b) { return row.rewards[a] < row.rewards[b]; });
+      auto [lo, hi] =
+          std::minmax_element(m.begin(), m.end(), [&](size_t a, size_t b) { return row.rewards[a] < row.rewards[b]; });
       if (row.rewards[*hi] - row.rewards[*lo] <= 1e-12) ++flat;
     }
     row.zero_variance_groups = num_groups ? static_cast<double>(flat) / static_cast<double>(num_groups) : 0.0;
@@ -196,9 +194,9 @@ std::string format_ablation_table(const std::vector<AblationRow>& rows) {
   auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
   size_t width = 7;
   for (const auto& r : rows) width = std::max(width, r.name.size());
-  std::string out = fmt::format("{:<{}}  {:>11}  {:>10}  {:>14}  {:>9}  {:>12}  {:>10}\n", "formula", width,
-                                "reward mean", "reward std", "zero-var groups", "tau (all)", "tau (groups)",
-                                "sign flips");
+  std::string out =
+      fmt::format("{:<{}}  {:>11}  {:>10}  {:>14}  {:>9}  {:>12}  {:>10}\n", "formula", width, "reward mean",
+                  "reward std", "zero-var groups", "tau (all)", "tau (groups)", "sign flips");
   for (const auto& r : rows)
     out += fmt::format("{:<{}}  {:>11.4f}  {:>10.4f}  {:>14.1f}%  {:>9}  {:>12}  {:>9.1f}%\n", r.name, width,
                        r.reward_mean, r.reward_std, 100 * r.zero_variance_groups, opt(r.tau_all), opt(r.tau_groups),

@@ -52,7 +52,8 @@ std::optional<double> kendall_tau_b(const std::vector<double>& x, const std::vec
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   // Sort by x, then y: pairs tied in x are then in y-order and never count as inversions.
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
   std::vector<double> xs(n), ys(n);
   for (size_t i = 0; i < n; ++i) xs[i] = x[order[i]], ys[i] = y[order[i]];
 

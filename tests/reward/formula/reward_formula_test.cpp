@@ -33,11 +33,13 @@ SampleOutcome failed(std::string id, std::string group, RenderStatus render, Cri
 std::vector<SampleOutcome> chart_batch() {
   return {
       scored("a", "p1", {{"data_error", 3, "", ""}, {"text_error", 1, "", ""}}),  // S = 4
-      scored("b", "p1", {}),                                                       // S = 0
+      scored("b", "p1", {}),                                                      // S = 0
       failed("c", "p1", RenderStatus::no_code, CriticStatus::not_scored),
       failed("d", "p1", RenderStatus::runtime_error, CriticStatus::not_scored),
       scored("e", "p2",
-             {{"style_error", 2, "", ""}, {"structure_error", 3, "", ""}, {"data_error", 3, "", ""},
+             {{"style_error", 2, "", ""},
+              {"structure_error", 3, "", ""},
+              {"data_error", 3, "", ""},
               {"data_error", 2, "", ""}}),  // S = 10
       failed("f", "p2", RenderStatus::ok, CriticStatus::parse_failure),
       failed("g", "p2", RenderStatus::blank_image, CriticStatus::not_scored),
@@ -58,9 +60,9 @@ std::vector<double> rewards_of(const std::string& formula, const std::vector<Sam
 
 TEST(RewardFormula, OutcomesAreClassifiedInOrder) {
   auto batch = chart_batch();
-  std::vector<Outcome> expected = {Outcome::scored,         Outcome::scored,        Outcome::no_code,
-                                   Outcome::render_failure, Outcome::scored,        Outcome::parse_failure,
-                                   Outcome::blank_image,    Outcome::critic_unavailable};
+  std::vector<Outcome> expected = {
+      Outcome::scored, Outcome::scored,        Outcome::no_code,     Outcome::render_failure,
+      Outcome::scored, Outcome::parse_failure, Outcome::blank_image, Outcome::critic_unavailable};
   for (size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(classify(batch[i]), expected[i]) << batch[i].id;
   // A timeout is a render failure even if a critic result was attached by mistake.
   EXPECT_EQ(classify(failed("x", "p", RenderStatus::timeout, CriticStatus::scored)), Outcome::render_failure);
@@ -74,8 +76,9 @@ TEST(RewardFormula, ReleasedChartSvgPreset) {
   ASSERT_EQ(r.size(), expected.size());
   for (size_t i = 0; i < r.size(); ++i) EXPECT_DOUBLE_EQ(r[i], expected[i]) << i;
   // S above 50 is clipped at the render bonus.
-  EXPECT_DOUBLE_EQ(rewards_of("released_chart_svg", {scored("z", "p", std::vector<CriticError>(20, {"data_error", 3, "", ""}))})[0],
-                   1.0);
+  EXPECT_DOUBLE_EQ(
+      rewards_of("released_chart_svg", {scored("z", "p", std::vector<CriticError>(20, {"data_error", 3, "", ""}))})[0],
+      1.0);
 }
 
 TEST(RewardFormula, PaperPreset) {
@@ -145,7 +148,7 @@ TEST(RewardFormula, FailureRewardsFromTheConfig) {
   FailureRewards on_failure;
   on_failure.no_code = "-1";
   on_failure.render_failure = "batch_mean";
-  on_failure.parse_failure = "formula";       // released formula with S = 0: 2
+  on_failure.parse_failure = "formula";  // released formula with S = 0: 2
   on_failure.critic_unavailable = "0.25";
   std::vector<double> r = rewards_of("released_chart_svg", batch, on_failure);
   EXPECT_DOUBLE_EQ(r[2], -1.0);

@@ -25,8 +25,7 @@ render::RgbImage fixture_image(const std::string& name) {
 VisualErmCritic tiny_critic(VisualErmOptions options = {}) {
   policy::LoadOptions load;
   load.dtype = at::kFloat;
-  return VisualErmCritic(policy::load_pretrained(model_dir(), load), policy::PolicyAssets::load(model_dir()),
-                         options);
+  return VisualErmCritic(policy::load_pretrained(model_dir(), load), policy::PolicyAssets::load(model_dir()), options);
 }
 
 std::optional<Task> task_named(const std::string& name) {
