@@ -23,6 +23,15 @@ double clip3(double x, double lo, double hi) {
   return std::min(std::max(x, lo), hi);
 }
 
+// muparser's message without its final period, with the position when it does not give one.
+std::string parser_message(const mu::Parser::exception_type& e) {
+  std::string msg = e.GetMsg();
+  while (!msg.empty() && (msg.back() == '.' || msg.back() == ' ')) msg.pop_back();
+  if (msg.find("position") == std::string::npos && e.GetPos() >= 0)
+    msg += fmt::format(" at position {}", e.GetPos());
+  return msg;
+}
+
 bool is_term(const std::string& name) {
   return std::find(kTermNames.begin(), kTermNames.end(), name) != kTermNames.end();
 }
@@ -183,10 +192,9 @@ RewardFormula RewardFormula::compile(const FormulaSpec& spec) {
     for (const auto& v : formula_variables()) names.push_back(v.name);
     for (const auto& t : kTermNames) names.push_back(t);
     fail(ErrorKind::config,
-         "reward formula \"{}\": {} (at position {}, token \"{}\"). Presets: paper, paper_no_rsr, "
-         "released_chart_svg, released_table; variables: {}; functions: clip(x, lo, hi), min, max, abs, "
-         "sqrt, exp, log, and a ? b : c",
-         impl->name, e.GetMsg(), e.GetPos(), e.GetToken(), fmt::join(names, ", "));
+         "reward formula \"{}\": {}. Presets: paper, paper_no_rsr, released_chart_svg, released_table; "
+         "variables: {}; functions: clip(x, lo, hi), min, max, abs, sqrt, exp, log, and a ? b : c",
+         impl->name, parser_message(e), fmt::join(names, ", "));
   }
   return RewardFormula(std::move(impl));
 }
