@@ -27,8 +27,7 @@ double clip3(double x, double lo, double hi) {
 std::string parser_message(const mu::Parser::exception_type& e) {
   std::string msg = e.GetMsg();
   while (!msg.empty() && (msg.back() == '.' || msg.back() == ' ')) msg.pop_back();
-  if (msg.find("position") == std::string::npos && e.GetPos() >= 0)
-    msg += fmt::format(" at position {}", e.GetPos());
+  if (msg.find("position") == std::string::npos && e.GetPos() >= 0) msg += fmt::format(" at position {}", e.GetPos());
   return msg;
 }
 
