@@ -91,11 +91,17 @@ TEST(Ablation, ComparesFormulasOnLoggedRollouts) {
                         "  - name: flat\n"
                         "    formula: '1'\n"
                         "    on_failure: {render_failure: 1, parse_failure: 1}\n"
-                        "    adv_estimator: dr_grpo\n");
+                        "    adv_estimator: dr_grpo\n"
+                        "  - name: rpp\n"
+                        "    formula: released_chart_svg\n"
+                        "    adv_estimator: reinforce_pp\n");
   auto formulas = load_ablation_formulas(path);
-  ASSERT_EQ(formulas.size(), 3u);
+  ASSERT_EQ(formulas.size(), 4u);
   auto rows = run_ablation(records, formulas);
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
+  // REINFORCE++ keeps the order of rewards within a group (p1: 2 > 1.92 > 0).
+  EXPECT_GT(rows[3].advantages[0], rows[3].advantages[1]);
+  EXPECT_GT(rows[3].advantages[1], rows[3].advantages[2]);
 
   const AblationRow& released = rows[0];
   const std::vector<double> r0 = {2, 1.92, 0, 1.8, 1.5, 2, 2};
@@ -134,7 +140,7 @@ TEST(Ablation, ComparesFormulasOnLoggedRollouts) {
   EXPECT_NE(table.find("released"), std::string::npos) << table;
   EXPECT_NE(table.find("n/a"), std::string::npos) << table;
   auto json = ablation_json(rows);
-  EXPECT_EQ(json.size(), 3u);
+  EXPECT_EQ(json.size(), 4u);
   EXPECT_TRUE(json[2]["tau_all"].is_null());
   EXPECT_NEAR(json[1]["sign_flips"].get<double>(), 2.0 / 7, 1e-12);
 }

@@ -109,8 +109,10 @@ std::vector<AblationFormula> load_ablation_formulas(const std::filesystem::path&
       }
     }
     if (f.spec.formula.empty()) fail(ErrorKind::config, "{}: formula: missing", at);
-    if (f.adv_estimator != "grpo" && f.adv_estimator != "dr_grpo" && f.adv_estimator != "rloo")
-      fail(ErrorKind::config, "{}: adv_estimator: expected grpo, dr_grpo or rloo, got \"{}\"", at, f.adv_estimator);
+    if (f.adv_estimator != "grpo" && f.adv_estimator != "dr_grpo" && f.adv_estimator != "rloo" &&
+        f.adv_estimator != "reinforce_pp")
+      fail(ErrorKind::config, "{}: adv_estimator: expected grpo, dr_grpo, rloo or reinforce_pp, got \"{}\"", at,
+           f.adv_estimator);
     try {
       reward::RewardFormula::compile(f.spec);  // report a bad formula with its place in the file
     } catch (const Error& e) {
@@ -137,6 +139,9 @@ std::vector<AblationRow> run_ablation(const std::vector<reward::RolloutRecord>& 
   std::vector<std::vector<size_t>> members(static_cast<size_t>(num_groups));
   for (size_t i = 0; i < records.size(); ++i) members[static_cast<size_t>(group_ids[i])].push_back(i);
   const at::Tensor groups = at::tensor(group_ids, at::kLong);
+  std::vector<int64_t> response_lengths;
+  for (const auto& r : records) response_lengths.push_back(r.sample.response_len);
+  const at::Tensor lengths = at::tensor(response_lengths, at::kLong);
 
   std::vector<AblationRow> rows;
   for (auto& f : formulas) {
@@ -153,7 +158,8 @@ std::vector<AblationRow> run_ablation(const std::vector<reward::RolloutRecord>& 
       auto rewards = formula.evaluate(batch);
       for (size_t k = 0; k < indices.size(); ++k) row.rewards[indices[k]] = rewards[k].reward;
     }
-    at::Tensor adv = group_advantages(f.adv_estimator, at::tensor(row.rewards, at::kDouble), groups, f.adv_eps);
+    at::Tensor adv =
+        group_advantages(f.adv_estimator, at::tensor(row.rewards, at::kDouble), groups, f.adv_eps, lengths);
     row.advantages.assign(adv.data_ptr<double>(), adv.data_ptr<double>() + adv.numel());
 
     row.reward_mean = mean_of(row.rewards);

@@ -16,7 +16,7 @@ namespace visrl::trainer {
 
 struct AblationFormula {
   reward::FormulaSpec spec;
-  std::string adv_estimator = "grpo";  // grpo | dr_grpo | rloo
+  std::string adv_estimator = "grpo";  // grpo | dr_grpo | rloo | reinforce_pp
   double adv_eps = 1e-6;
 };
 

@@ -51,12 +51,28 @@ at::Tensor rloo_advantages(const at::Tensor& rewards, const at::Tensor& group_id
   return at::where(g.count == 1, r, scale * (r - g.mean)).to(rewards.scalar_type());
 }
 
+at::Tensor reinforce_pp_advantages(const at::Tensor& rewards, const at::Tensor& group_ids, const at::Tensor& lengths) {
+  TORCH_CHECK(lengths.dim() == 1 && lengths.size(0) == rewards.size(0), "lengths must be [N]");
+  GroupStats g = group_stats(rewards, group_ids);
+  const at::Tensor mean_g = at::where(g.count == 1, at::zeros_like(g.mean), g.mean);
+  const at::Tensor x = rewards.to(at::kDouble) - mean_g;  // [N]
+  const at::Tensor w = lengths.to(at::kDouble);           // [N] tokens per answer
+  const at::Tensor tokens = w.sum();
+  const at::Tensor mean = (w * x).sum() / tokens.clamp_min(1);
+  const at::Tensor var = (w * (x - mean).pow(2)).sum() / (tokens - 1).clamp_min(1);
+  return ((x - mean) * (var + 1e-8).rsqrt()).to(rewards.scalar_type());
+}
+
 at::Tensor group_advantages(std::string_view estimator, const at::Tensor& rewards, const at::Tensor& group_ids,
-                            double eps) {
+                            double eps, const at::Tensor& lengths) {
   if (estimator == "grpo") return grpo_advantages(rewards, group_ids, eps);
   if (estimator == "dr_grpo") return dr_grpo_advantages(rewards, group_ids);
   if (estimator == "rloo") return rloo_advantages(rewards, group_ids);
-  fail(ErrorKind::config, "advantage estimator \"{}\": expected grpo, dr_grpo or rloo", estimator);
+  if (estimator == "reinforce_pp") {
+    if (!lengths.defined()) fail(ErrorKind::config, "advantage estimator reinforce_pp needs the response lengths");
+    return reinforce_pp_advantages(rewards, group_ids, lengths);
+  }
+  fail(ErrorKind::config, "advantage estimator \"{}\": expected grpo, dr_grpo, rloo or reinforce_pp", estimator);
 }
 
 }  // namespace visrl::trainer

@@ -23,8 +23,15 @@ at::Tensor dr_grpo_advantages(const at::Tensor& rewards, const at::Tensor& group
 // of one keeps its reward, as in verl.
 at::Tensor rloo_advantages(const at::Tensor& rewards, const at::Tensor& group_ids);
 
-// By name: grpo, dr_grpo or rloo. Throws Error(config) for another name.
+// REINFORCE++ with a group baseline (verl's reinforce_plus_plus_baseline): r - mean_group,
+// then whitened over the batch's response tokens: every answer weighs as many tokens as it
+// has, variance unbiased over tokens, A = (x - mean) / sqrt(var + 1e-8).
+// lengths [N]: response lengths in tokens.
+at::Tensor reinforce_pp_advantages(const at::Tensor& rewards, const at::Tensor& group_ids, const at::Tensor& lengths);
+
+// By name: grpo, dr_grpo, rloo or reinforce_pp (which needs `lengths`). Throws
+// Error(config) for another name.
 at::Tensor group_advantages(std::string_view estimator, const at::Tensor& rewards, const at::Tensor& group_ids,
-                            double eps);
+                            double eps, const at::Tensor& lengths = {});
 
 }  // namespace visrl::trainer

@@ -1,0 +1,135 @@
+// Losses, KL estimators, aggregation and DAPO shaping against hand-computed values
+// (REFERENCE.md section 9).
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+#include "trainer/algorithms/advantage.h"
+#include "trainer/algorithms/kl.h"
+#include "trainer/algorithms/loss_agg.h"
+#include "trainer/algorithms/policy_loss.h"
+#include "trainer/algorithms/shaping.h"
+
+namespace visrl::trainer {
+namespace {
+
+AggOptions opts(std::optional<double> tokens, std::optional<double> sequences, double norm = 1.0) {
+  AggOptions o;
+  o.global_tokens = tokens;
+  o.global_sequences = sequences;
+  o.norm_constant = norm;
+  return o;
+}
+
+at::Tensor t(std::vector<double> v) {
+  return at::tensor(v, at::kDouble);
+}
+double at0(const at::Tensor& x) {
+  return x.item<double>();
+}
+
+TEST(LossAgg, FourModes) {
+  const at::Tensor loss = t({1, 2, 3, 4, 5, 100}).view({2, 3});
+  const at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 0}).to(at::kBool).view({2, 3});
+  EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::token_mean)), 15.0 / 5);
+  EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::token_mean, opts(10.0, std::nullopt))), 1.5);
+  EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::seq_mean_token_sum)), (6 + 9) / 2.0);
+  EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::seq_mean_token_mean)), (2 + 4.5) / 2);
+  EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::seq_mean_token_mean, opts(std::nullopt, 4.0))),
+                   (2 + 4.5) / 4);
+  EXPECT_DOUBLE_EQ(
+      at0(aggregate_loss(loss, mask, LossAgg::seq_mean_token_sum_norm, opts(std::nullopt, std::nullopt, 4.0))), 3.75);
+  EXPECT_EQ(parse_loss_agg("seq-mean-token-sum-norm"), LossAgg::seq_mean_token_sum_norm);
+  EXPECT_NE(test::expected_error([] { parse_loss_agg("token-sum"); }).find("token-sum"), std::string::npos);
+}
+
+TEST(Kl, ThreeEstimators) {
+  const at::Tensor logp = t({std::log(0.5), std::log(0.5)}), ref = t({std::log(0.25), std::log(0.5) + 30});
+  const double ln2 = std::log(2.0);
+  at::Tensor k1 = kl_penalty(logp, ref, KlEstimator::k1);
+  EXPECT_NEAR(k1[0].item<double>(), ln2, 1e-12);
+  EXPECT_NEAR(kl_penalty(logp, ref, KlEstimator::k2)[0].item<double>(), 0.5 * ln2 * ln2, 1e-12);
+  at::Tensor k3 = kl_penalty(logp, ref, KlEstimator::k3);
+  EXPECT_NEAR(k3[0].item<double>(), 0.5 + ln2 - 1, 1e-12);  // exp(-ln2) - (-ln2) - 1
+  EXPECT_DOUBLE_EQ(k3[1].item<double>(), 10.0);             // exp(30) clamped
+  EXPECT_EQ(parse_kl_estimator("low_var_kl"), KlEstimator::k3);
+  EXPECT_NE(test::expected_error([] { parse_kl_estimator("k4"); }).find("k4"), std::string::npos);
+}
+
+TEST(PolicyLoss, PpoClipWithSeparateBoundsAndDualClip) {
+  // Ratios 1.5, 1.5, 0.5, 0.5, 5 with advantages +1, -1, +1, -1, -1.
+  const std::vector<double> ratios = {1.5, 1.5, 0.5, 0.5, 5.0};
+  std::vector<double> logs;
+  for (double r : ratios) logs.push_back(std::log(r));
+  at::Tensor logp = t(logs).view({1, 5}).requires_grad_();
+  const at::Tensor old = at::zeros({1, 5}, at::kDouble);
+  const at::Tensor adv = t({1, -1, 1, -1, -1}).view({1, 5});
+  const at::Tensor mask = at::ones({1, 5}, at::kBool);
+  PolicyLoss out = ppo_clip_loss(logp, old, adv, mask, {0.2, 0.2, 3.0});
+  const std::vector<double> want = {-1.2, 1.5, -0.5, 0.8, 3.0};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(out.loss[0][i].item<double>(), want[i], 1e-12) << i;
+  EXPECT_TRUE(out.clipped[0][0].item<bool>());
+  EXPECT_FALSE(out.clipped[0][1].item<bool>());
+  EXPECT_TRUE(out.clipped[0][3].item<bool>());
+  EXPECT_TRUE(out.dual_clipped[0][4].item<bool>());
+  EXPECT_FALSE(out.dual_clipped[0][1].item<bool>());
+  out.loss.sum().backward();
+  // d(-A r)/dlogp = -A r where the unclipped term is taken, 0 where a clip is.
+  const std::vector<double> grad = {0, 1.5, -0.5, 0, 0};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(logp.grad()[0][i].item<double>(), grad[i], 1e-12) << i;
+
+  // Clip-higher: 1 + 0.28 lets the first ratio through further; no dual clip with c = 0.
+  PolicyLoss wide = ppo_clip_loss(logp.detach(), old, adv, mask, {0.2, 0.28, 0.0});
+  EXPECT_NEAR(wide.loss[0][0].item<double>(), -1.28, 1e-12);
+  EXPECT_NEAR(wide.loss[0][4].item<double>(), 5.0, 1e-12);
+  // Masked tokens contribute nothing.
+  PolicyLoss masked = ppo_clip_loss(logp.detach(), old, adv, at::zeros({1, 5}, at::kBool), {});
+  EXPECT_DOUBLE_EQ(masked.loss.abs().sum().item<double>(), 0.0);
+}
+
+TEST(PolicyLoss, GspoUsesOneRatioPerSequence) {
+  // Sequence 0: log-ratio ln 2 and 0 -> s = sqrt(2) (clipped at 1.2 for A = 1).
+  // Sequence 1: ln 0.9 twice -> s = 0.9; the third token is padding.
+  at::Tensor logp = t({std::log(2.0), 0.0, 0.0, std::log(0.9), std::log(0.9), 7.0}).view({2, 3}).requires_grad_();
+  const at::Tensor old = at::zeros({2, 3}, at::kDouble);
+  const at::Tensor adv = at::ones({2, 3}, at::kDouble);
+  const at::Tensor mask = at::tensor({1, 1, 0, 1, 1, 0}).to(at::kBool).view({2, 3});
+  PolicyLoss out = gspo_loss(logp, old, adv, mask, {0.2, 0.2, 3.0});
+  EXPECT_NEAR(out.ratio[0][1].item<double>(), std::sqrt(2.0), 1e-12);
+  EXPECT_NEAR(out.loss[0][0].item<double>(), -1.2, 1e-12);
+  EXPECT_NEAR(out.loss[0][1].item<double>(), -1.2, 1e-12);
+  EXPECT_NEAR(out.loss[1][0].item<double>(), -0.9, 1e-12);
+  EXPECT_DOUBLE_EQ(out.loss[1][2].item<double>(), 0.0);
+  out.loss.sum().backward();
+  EXPECT_NEAR(logp.grad()[1][0].item<double>(), -0.9, 1e-12);  // -A * s per token
+  EXPECT_DOUBLE_EQ(logp.grad()[0][0].item<double>(), 0.0);     // clipped
+}
+
+TEST(Advantages, ReinforcePlusPlusBaselineWhitensOverTokens) {
+  // Group 0: rewards 1, 3 (mean 2) -> -1, 1; group 1: one answer -> 2. Lengths 1, 3, 2:
+  // token mean (-1 + 3 + 4) / 6 = 1, unbiased token variance (4 + 0 + 2) / 5 = 1.2.
+  at::Tensor a = reinforce_pp_advantages(t({1, 3, 2}), at::tensor({0L, 0L, 1L}), at::tensor({1L, 3L, 2L}));
+  const double sd = std::sqrt(1.2 + 1e-8);
+  EXPECT_NEAR(a[0].item<double>(), -2 / sd, 1e-12);
+  EXPECT_NEAR(a[1].item<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(a[2].item<double>(), 1 / sd, 1e-12);
+  std::string error = test::expected_error([] { group_advantages("reinforce_pp", t({1}), at::tensor({0L}), 1e-6); });
+  EXPECT_NE(error.find("lengths"), std::string::npos) << error;
+}
+
+TEST(Shaping, SoftOverlongPenalty) {
+  at::Tensor p = overlong_penalty(at::tensor({50L, 80L, 90L, 100L, 120L}), 100, 20, 1.0);
+  const std::vector<double> want = {0, 0, -0.5, -1, -1};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(p[i].item<double>(), want[i], 1e-12) << i;
+  EXPECT_DOUBLE_EQ(overlong_penalty(at::tensor({500L}), 100, 0, 1.0)[0].item<double>(), 0.0);
+}
+
+TEST(Shaping, DynamicSamplingKeepsGroupsWithSignal) {
+  at::Tensor keep = informative_groups(t({1, 1, 2, 3, 5}), at::tensor({0L, 0L, 1L, 1L, 2L}));
+  const std::vector<bool> want = {false, false, true, true, false};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(keep[i].item<bool>(), want[i]) << i;
+}
+
+}  // namespace
+}  // namespace visrl::trainer
