@@ -1,6 +1,7 @@
 // Losses, KL estimators, aggregation and DAPO shaping against hand-computed values
 // (REFERENCE.md section 9).
 #include <cmath>
+#include <limits>
 
 #include <gtest/gtest.h>
 
@@ -30,7 +31,7 @@ double at0(const at::Tensor& x) {
 }
 
 TEST(LossAgg, FourModes) {
-  const at::Tensor loss = t({1, 2, 3, 4, 5, 100}).view({2, 3});
+  const at::Tensor loss = t({1, 2, 3, 4, 5, std::numeric_limits<double>::quiet_NaN()}).view({2, 3});
   const at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 0}).to(at::kBool).view({2, 3});
   EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::token_mean)), 15.0 / 5);
   EXPECT_DOUBLE_EQ(at0(aggregate_loss(loss, mask, LossAgg::token_mean, opts(10.0, std::nullopt))), 1.5);
@@ -86,6 +87,10 @@ TEST(PolicyLoss, PpoClipWithSeparateBoundsAndDualClip) {
   // Masked tokens contribute nothing.
   PolicyLoss masked = ppo_clip_loss(logp.detach(), old, adv, at::zeros({1, 5}, at::kBool), {});
   EXPECT_DOUBLE_EQ(masked.loss.abs().sum().item<double>(), 0.0);
+  // Padding with an infinite advantage still contributes exactly 0.
+  const at::Tensor inf_adv = t({1, 1, 1, 1, std::numeric_limits<double>::infinity()}).view({1, 5});
+  const at::Tensor first4 = at::tensor({1, 1, 1, 1, 0}).to(at::kBool).view({1, 5});
+  EXPECT_TRUE(std::isfinite(ppo_clip_loss(logp.detach(), old, inf_adv, first4, {}).loss.sum().item<double>()));
 }
 
 TEST(PolicyLoss, GspoUsesOneRatioPerSequence) {

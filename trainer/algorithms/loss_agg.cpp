@@ -18,7 +18,8 @@ LossAgg parse_loss_agg(std::string_view name) {
 at::Tensor aggregate_loss(const at::Tensor& loss, const at::Tensor& mask, LossAgg mode, const AggOptions& options) {
   TORCH_CHECK(loss.dim() == 2 && loss.sizes() == mask.sizes(), "loss and mask must be [B, T]");
   const at::Tensor m = mask.to(loss.scalar_type());
-  const at::Tensor masked = loss * m;
+  // where, not a product: a padding position may hold inf or NaN and must count as 0.
+  const at::Tensor masked = at::where(mask.to(at::kBool), loss, at::zeros_like(loss));
   const double sequences = options.global_sequences.value_or(static_cast<double>(loss.size(0)));
   switch (mode) {
     case LossAgg::token_mean: {

@@ -14,20 +14,21 @@ void check_shapes(const at::Tensor& logp, const at::Tensor& old_logp, const at::
 // The clipped surrogate of `ratio`, shared by PPO and GSPO.
 PolicyLoss clipped_surrogate(const at::Tensor& ratio, const at::Tensor& advantage, const at::Tensor& mask,
                              const ClipConfig& clip, bool dual) {
-  const at::Tensor m = mask.to(ratio.scalar_type());
+  const at::Tensor valid = mask.to(at::kBool);
   const at::Tensor unclipped = -advantage * ratio;                                                 // [B, T]
   const at::Tensor clipped = -advantage * ratio.clamp(1.0 - clip.clip_low, 1.0 + clip.clip_high);  // [B, T]
   at::Tensor loss = at::maximum(unclipped, clipped);
   PolicyLoss out;
-  out.clipped = (clipped > unclipped) & mask.to(at::kBool);
+  out.clipped = (clipped > unclipped) & valid;
   out.dual_clipped = at::zeros_like(out.clipped);
   if (dual && clip.dual_clip_c > 0) {
     const at::Tensor cap = -advantage * clip.dual_clip_c;  // the loss of a ratio of c
     const at::Tensor negative = advantage < 0;
-    out.dual_clipped = negative & (loss > cap) & mask.to(at::kBool);
+    out.dual_clipped = negative & (loss > cap) & valid;
     loss = at::where(negative, at::minimum(loss, cap), loss);
   }
-  out.loss = loss * m;
+  // where, not a product: padding may hold any value (even inf) and must give exactly 0.
+  out.loss = at::where(valid, loss, at::zeros_like(loss));
   out.ratio = ratio.detach();
   return out;
 }
