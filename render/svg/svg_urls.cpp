@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/base64.h"
 #include "core/utf8.h"
 #include "render/render_types.h"
 
@@ -95,44 +96,6 @@ std::string percent_decode(std::string_view text) {
       i += 2;
     } else {
       out += text[i];
-    }
-  }
-  return out;
-}
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// WHATWG "forgiving-base64 decode", the variant data: URL parsers use.
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (!is_space(c)) clean += c;
-  }
-  if (clean.size() % 4 == 0 && !clean.empty() && clean.back() == '=') {
-    clean.pop_back();
-    if (clean.back() == '=') clean.pop_back();
-  }
-  if (clean.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(clean.size() / 4 * 3 + 2);
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : clean) {
-    const int v = base64_value(c);
-    if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
     }
   }
   return out;

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
 #include "render/png_io.h"
 #include "reward/image_ops.h"
-#include "reward/openai/base64.h"
 
 namespace visrl::reward {
 

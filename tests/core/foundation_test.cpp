@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/base64.h"
 #include "core/config.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -32,6 +33,29 @@ TEST(Text, ClosestMatchOnlySuggestsLikelyTypos) {
   EXPECT_EQ(closest_match("wamrup_steps", keys), "warmup_steps");
   EXPECT_EQ(closest_match("learning_rate", keys), std::nullopt);
   EXPECT_EQ(closest_match("x", keys), std::nullopt);
+}
+
+TEST(Base64, EncodesTheRfc4648Vectors) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  EXPECT_EQ(base64_decode(base64_encode(all)), all);
+}
+
+TEST(Base64, DecodesForgivingly) {
+  EXPECT_EQ(base64_decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(base64_decode("Zm9vYg"), "foob");           // padding is optional
+  EXPECT_EQ(base64_decode(" Zm9v\nYmFy\t"), "foobar");  // whitespace is skipped
+  EXPECT_EQ(base64_decode(""), "");
+  EXPECT_FALSE(base64_decode("Zm9vY").has_value());  // one character past a group
+  EXPECT_FALSE(base64_decode("Zm9v!").has_value());  // outside the alphabet
+  EXPECT_FALSE(base64_decode("Zm=9v").has_value());  // padding in the middle
 }
 
 TEST(Utf8, SequenceLengthFollowsRfc3629) {

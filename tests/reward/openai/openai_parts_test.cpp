@@ -1,4 +1,4 @@
-// The pieces of the openai critic that need no network: base64, PNG encoding, the wire
+// The pieces of the openai critic that need no network: PNG encoding, the wire
 // format, the retry delays, endpoint health and the option checks.
 #include <cstdlib>
 #include <ctime>
@@ -9,7 +9,6 @@
 #include "openai_test_support.h"
 #include "reward/image_ops.h"
 #include "reward/openai/backoff.h"
-#include "reward/openai/base64.h"
 #include "reward/openai/chat_protocol.h"
 #include "reward/openai/endpoint_pool.h"
 #include "reward/openai/openai_critic.h"
@@ -19,19 +18,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-TEST(Base64, MatchesTheRfc4648Vectors) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-  std::string all;
-  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
-  EXPECT_EQ(test::base64_decode(base64_encode(all)), all);
-}
 
 TEST(EncodePng, RoundTripsThroughThePngReader) {
   const render::RgbImage image = test::pattern_image(37, 21, 5);

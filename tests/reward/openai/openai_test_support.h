@@ -1,9 +1,11 @@
 // Helpers of the openai critic tests: images, base64/PNG decoding of the request images
-// (written independently of the code under test), a spdlog capture, critique texts.
+// (core's decoder, tested on its own in tests/core, and cairo's PNG reader), a spdlog
+// capture, critique texts.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -12,6 +14,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "core/base64.h"
 #include "render/png_io.h"
 #include "render/render_types.h"
 #include "tests/test_util.h"
@@ -34,35 +37,12 @@ inline render::RgbImage pattern_image(int w, int h, int seed = 0) {
   return img;
 }
 
+// Strict: the encoder pads, so the length must be a multiple of 4.
 inline std::string base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
   if (text.size() % 4 != 0) throw std::runtime_error("base64 length is not a multiple of 4");
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=') {
-        v[k] = 0;
-        ++pad;
-      } else if ((v[k] = value(c)) < 0) {
-        throw std::runtime_error("not base64");
-      }
-    }
-    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
+  std::optional<std::string> bytes = visrl::base64_decode(text);
+  if (!bytes) throw std::runtime_error("not base64");
+  return *bytes;
 }
 
 // The image of a "data:image/png;base64,..." URL (through a file and the PNG reader).
