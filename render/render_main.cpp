@@ -28,6 +28,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/program.h"
+#include "core/text_file.h"
 #include "render/png_io.h"
 #include "render/render_pool.h"
 
@@ -46,12 +47,6 @@ struct Options {
   std::string out_dir;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "{}: cannot open", path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 RenderKind kind_or_fail(const std::string& name, const std::string& where) {
   auto kind = parse_render_kind(name);
   if (!kind) fail(ErrorKind::usage, "{}: kind must be chart, table or svg, got \"{}\"", where, name);
@@ -62,7 +57,8 @@ int render_one(const Options& opt, const Config& config) {
   if (opt.output.empty()) fail(ErrorKind::usage, "--kind needs -o out.png");
   RenderPool pool(pool_options_from(config.render));
   const RenderKind kind = kind_or_fail(opt.kind, "--kind");
-  const RenderResult result = pool.render(make_request(config.render, kind, read_text(opt.file), opt.file));
+  const RenderResult result =
+      pool.render(make_request(config.render, kind, read_text_file(opt.file, "the answer"), opt.file));
   std::printf("%s: %s %.1f ms%s%s\n", opt.file.c_str(), std::string(to_string(result.status)).c_str(),
               result.timings.total_ms, result.reason.empty() ? "" : " - ", result.reason.c_str());
   if (!result.ok()) return 1;

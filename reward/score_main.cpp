@@ -9,9 +9,7 @@
 //
 // Exit codes: 0 scored (whatever the reward), 1 runtime failure, 2 usage or configuration error.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -20,6 +18,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/program.h"
+#include "core/text_file.h"
 #include "render/extract.h"
 #include "render/png_io.h"
 #include "reward/formula/reward_formula.h"
@@ -36,14 +35,6 @@ struct Options {
   int render_ok = 1;
   bool json = false;
 };
-
-std::string read_text(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "{}: cannot read {}", path, what);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 nlohmann::json errors_json(const std::vector<reward::CriticError>& errors) {
   nlohmann::json out = nlohmann::json::array();
@@ -78,7 +69,7 @@ int run(const Options& opt) {
   std::string critic_name = config.reward.critic;
   if (!opt.errors.empty()) {
     critic_name = "--errors " + opt.errors;
-    result.raw_text = read_text(opt.errors, "the critic output (--errors)");
+    result.raw_text = read_text_file(opt.errors, "the critic output (--errors)");
     reward::ParsedCritique parsed = reward::parse_critic_output(*task, result.raw_text);
     result.parse = parsed.report;
     result.errors = std::move(parsed.errors);
@@ -100,10 +91,10 @@ int run(const Options& opt) {
   sample.critic_status = result.status;
   sample.errors = result.errors;
   if (!opt.answer.empty()) {
-    auto code = render::extract_code(*task, read_text(opt.answer, "the answer (--answer)"));
+    auto code = render::extract_code(*task, read_text_file(opt.answer, "the answer (--answer)"));
     sample.answer_code = code ? code->code : "";
   }
-  if (!opt.ground_truth.empty()) sample.reference_code = read_text(opt.ground_truth, "the ground truth");
+  if (!opt.ground_truth.empty()) sample.reference_code = read_text_file(opt.ground_truth, "the ground truth");
   if (!reference.empty()) sample.reference_image = &reference;
   if (have_render) sample.rendered_image = &rendered;
 

@@ -1,5 +1,6 @@
 #include "policy/tokenizer/byte_level.h"
 
+#include "core/utf8.h"
 #include "policy/tokenizer/utf8.h"
 
 namespace visrl::policy::byte_level {
@@ -16,7 +17,7 @@ struct Tables {
     for (int b = 0; b < 256; ++b) {
       const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       const int cp = printable ? b : next++;
-      utf8::append(to_unicode[static_cast<size_t>(b)], static_cast<char32_t>(cp));
+      append_utf8(to_unicode[static_cast<size_t>(b)], static_cast<uint32_t>(cp));
       to_byte[static_cast<size_t>(cp)] = static_cast<int16_t>(b);
     }
   }

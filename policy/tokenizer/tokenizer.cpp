@@ -1,21 +1,14 @@
 #include "policy/tokenizer/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
+#include "core/text_file.h"
 #include "policy/tokenizer/tokenizer_impl.h"
 #include "policy/tokenizer/utf8.h"
 
 namespace visrl::policy {
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "{}: cannot open tokenizer file", tokenizer_json.string());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail(ErrorKind::io, "{}: read error", tokenizer_json.string());
-  return from_json(buffer.str(), tokenizer_json.string());
+  return from_json(read_text_file(tokenizer_json, "the tokenizer"), tokenizer_json.string());
 }
 
 Tokenizer Tokenizer::from_json(std::string_view json, std::string_view name) {

@@ -16,9 +16,6 @@ std::optional<size_t> find_invalid(std::string_view s);
 // Decodes the code point at s[pos] of a valid UTF-8 string and advances pos past it.
 char32_t decode(std::string_view s, size_t& pos);
 
-// Appends the UTF-8 encoding of cp.
-void append(std::string& out, char32_t cp);
-
 // Valid sequences are copied; each maximal invalid prefix of a sequence becomes one U+FFFD,
 // exactly as Rust's String::from_utf8_lossy (the "substitution of maximal subparts" practice).
 std::string lossy(std::string_view bytes);

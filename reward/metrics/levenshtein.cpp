@@ -2,42 +2,10 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
+
 namespace visrl::reward {
 namespace {
-
-bool is_continuation(unsigned char c) {
-  return (c & 0xC0) == 0x80;
-}
-
-// Length of the valid UTF-8 sequence at `i` (Unicode Table 3-7: no overlong forms, no
-// surrogates, nothing above U+10FFFF), or 0 when the byte at `i` does not start one.
-size_t valid_sequence_length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  size_t length = 0;
-  unsigned char low = 0x80;  // allowed range of the second byte
-  unsigned char high = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    length = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    length = 3;
-    if (c == 0xE0) low = 0xA0;
-    if (c == 0xED) high = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    length = 4;
-    if (c == 0xF0) low = 0x90;
-    if (c == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  const auto second = static_cast<unsigned char>(s[i + 1]);
-  if (second < low || second > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
-  }
-  return length;
-}
 
 constexpr uint64_t kTopBit = uint64_t{1} << 63;
 
@@ -71,7 +39,7 @@ std::vector<char32_t> to_code_points(std::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    const size_t length = valid_sequence_length(text, i);
+    const size_t length = utf8_sequence_length(text, i);
     const auto c = static_cast<unsigned char>(text[i]);
     if (length == 0) {
       out.push_back(0xDC00 + c);

@@ -1,9 +1,7 @@
 #include "reward/prompts/critic_prompts.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace visrl::reward {
 
@@ -31,13 +29,7 @@ CriticPrompts CriticPrompts::builtin() {
 namespace {
 
 std::string read_prompt(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(ErrorKind::io, "critic prompt {}: cannot open (reward.prompt_dir needs chart.txt, table.txt, svg.txt)",
-         path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
+  std::string s = read_text_file(path, "the critic prompt (reward.prompt_dir needs chart.txt, table.txt and svg.txt)");
   if (s.find_first_not_of(" \t\r\n") == std::string::npos)
     fail(ErrorKind::io, "critic prompt {}: empty", path.string());
   // A trailing newline of the file is not part of the prompt.
