@@ -51,7 +51,9 @@ at::Tensor occurrences(const at::Tensor& ids, const at::Tensor& valid, int64_t v
 
 }  // namespace
 
-const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::stop ? "stop" : "length"; }
+const char* finish_reason_name(FinishReason reason) {
+  return reason == FinishReason::stop ? "stop" : "length";
+}
 
 std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<PromptInput>& prompts,
                                       const GenerateOptions& o, const Tokenizer* tokenizer, GenerateStats* stats) {
@@ -96,11 +98,11 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   ModelInputs inputs{ids.to(device), positions.position_ids.to(device),
                      pixels.empty() ? at::Tensor() : at::cat(pixels).to(device),
                      grids.empty() ? at::Tensor() : at::cat(grids)};
-  auto hidden = model.hidden_states(inputs, prefill);                      // [B, P, H]
-  auto logits = model.logits(hidden.select(1, P - 1)).to(at::kFloat);       // [B, V]
-  cache.prompt_bias = at::zeros({B, 1, 1, P}, at::TensorOptions().dtype(dtype).device(device))
-                          .masked_fill(valid.logical_not().view({B, 1, 1, P}).to(device),
-                                       -std::numeric_limits<double>::infinity());
+  auto hidden = model.hidden_states(inputs, prefill);                  // [B, P, H]
+  auto logits = model.logits(hidden.select(1, P - 1)).to(at::kFloat);  // [B, V]
+  cache.prompt_bias =
+      at::zeros({B, 1, 1, P}, at::TensorOptions().dtype(dtype).device(device))
+          .masked_fill(valid.logical_not().view({B, 1, 1, P}).to(device), -std::numeric_limits<double>::infinity());
   cache.allocate_generated(B, G, cfg.text.num_key_value_heads, cfg.text.head_dim, o.max_new_tokens,
                            at::TensorOptions().dtype(dtype).device(device));
 
@@ -117,6 +119,7 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   auto generator = make_generator(device, o.seed);
 
   std::vector<GeneratedSample> samples(R);
+  for (int64_t r = 0; r < R; ++r) samples[r].prompt_index = r / G;
   std::vector<bool> finished(R, false);
   size_t longest_stop = 0;
   for (const auto& s : o.stop_strings) longest_stop = std::max(longest_stop, s.size());
@@ -137,13 +140,15 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
       if (!stop && longest_stop > 0) {
         // A stop string of n bytes lies within the last n tokens (every token is >= 1 byte).
         const size_t tail = std::min(sample.token_ids.size(), longest_stop);
-        std::vector<int32_t> tail_ids(sample.token_ids.end() - static_cast<std::ptrdiff_t>(tail), sample.token_ids.end());
+        std::vector<int32_t> tail_ids(sample.token_ids.end() - static_cast<std::ptrdiff_t>(tail),
+                                      sample.token_ids.end());
         const auto text = tokenizer->decode(tail_ids, false);
         for (const auto& s : o.stop_strings) stop = stop || text.find(s) != std::string::npos;
       }
       if (stop) {
         sample.finish_reason = FinishReason::stop;
         finished[r] = true;
+        if (o.on_finished) o.on_finished(r, sample);
       } else {
         ++active;
       }
@@ -161,7 +166,9 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
     cache.length += 1;
     logits = model.logits(h.select(1, 0)).to(at::kFloat);
   }
-  for (int64_t r = 0; r < R; ++r) samples[r].prompt_index = r / G;
+  for (int64_t r = 0; r < R; ++r) {
+    if (!finished[r] && o.on_finished) o.on_finished(r, samples[r]);
+  }
   if (stats != nullptr) {
     stats->kv_cache_bytes = cache.bytes();
     stats->prefill_tokens = B * P;

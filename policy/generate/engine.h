@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,30 +20,34 @@ namespace visrl::policy {
 class Tokenizer;
 
 struct PromptInput {
-  std::string id;              // names the sample in errors
-  at::Tensor input_ids;        // [T] int64, image pads already expanded
-  at::Tensor pixel_values;     // [patches, C*T*P*P] or undefined
-  at::Tensor image_grid_thw;   // [images, 3] or undefined
-};
-
-struct GenerateOptions {
-  int64_t group_size = 1;       // G samples per prompt
-  int64_t max_new_tokens = 256;
-  SamplingParams sampling;
-  std::vector<int64_t> eos_token_ids;     // e.g. <|im_end|>, <|endoftext|>
-  std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
-  int64_t pad_token_id = 0;               // fills left padding of shorter prompts
-  uint64_t seed = 0;
+  std::string id;             // names the sample in errors
+  at::Tensor input_ids;       // [T] int64, image pads already expanded
+  at::Tensor pixel_values;    // [patches, C*T*P*P] or undefined
+  at::Tensor image_grid_thw;  // [images, 3] or undefined
 };
 
 enum class FinishReason { stop, length };
 const char* finish_reason_name(FinishReason reason);  // "stop" | "length"
 
 struct GeneratedSample {
-  int64_t prompt_index = 0;          // which prompt; samples come grouped: prompt 0's G first
-  std::vector<int64_t> token_ids;    // generated tokens only, the eos or stop token included
-  std::vector<float> logprobs;       // one per token
+  int64_t prompt_index = 0;        // which prompt; samples come grouped: prompt 0's G first
+  std::vector<int64_t> token_ids;  // generated tokens only, the eos or stop token included
+  std::vector<float> logprobs;     // one per token
   FinishReason finish_reason = FinishReason::length;
+};
+
+struct GenerateOptions {
+  int64_t group_size = 1;  // G samples per prompt
+  int64_t max_new_tokens = 256;
+  SamplingParams sampling;
+  std::vector<int64_t> eos_token_ids;     // e.g. <|im_end|>, <|endoftext|>
+  std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
+  int64_t pad_token_id = 0;               // fills left padding of shorter prompts
+  uint64_t seed = 0;
+  // Called on the calling thread as soon as a sample is complete (its eos or stop string, or
+  // the token budget at the end), so that the caller can render and score it while the rest
+  // of the batch is still decoding. `row` = prompt_index * group_size + sample.
+  std::function<void(int64_t row, const GeneratedSample& sample)> on_finished;
 };
 
 struct GenerateStats {

@@ -3,12 +3,15 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "policy/model/layer_checkpoint.h"
 
 namespace visrl::policy {
 namespace nn = torch::nn;
 
 namespace {
-nn::Linear linear(int64_t in, int64_t out) { return nn::Linear(nn::LinearOptions(in, out).bias(false)); }
+nn::Linear linear(int64_t in, int64_t out) {
+  return nn::Linear(nn::LinearOptions(in, out).bias(false));
+}
 
 // Decode-step attention over a prompt shared by a group plus each sample's own tokens.
 // SDPA cannot attend to a prefix shared across batch rows without copying it G times, so
@@ -65,9 +68,10 @@ TextAttentionImpl::TextAttentionImpl(const TextConfig& c)
 at::Tensor TextAttentionImpl::forward(const at::Tensor& x, const CosSin& rope, const AttentionContext& ctx,
                                       int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto cos = rope.cos.unsqueeze(1), sin = rope.sin.unsqueeze(1);  // [B, 1, T, D]
+  auto cos = rope.cos.unsqueeze(1), sin = rope.sin.unsqueeze(1);                                       // [B, 1, T, D]
   auto q = apply_rope(q_norm(q_proj(x).view({B, T, num_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, H, T, D]
-  auto k = apply_rope(k_norm(k_proj(x).view({B, T, num_kv_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, KVH, T, D]
+  auto k =
+      apply_rope(k_norm(k_proj(x).view({B, T, num_kv_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, KVH, T, D]
   auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
 
@@ -98,7 +102,9 @@ TextMlpImpl::TextMlpImpl(int64_t hidden, int64_t intermediate) {
   down_proj = register_module("down_proj", linear(intermediate, hidden));
 }
 
-at::Tensor TextMlpImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+at::Tensor TextMlpImpl::forward(const at::Tensor& x) {
+  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+}
 
 DecoderLayerImpl::DecoderLayerImpl(const TextConfig& c) {
   self_attn = register_module("self_attn", TextAttention(c));
@@ -127,8 +133,12 @@ at::Tensor TextDecoderImpl::forward(const at::Tensor& embeds, const at::Tensor& 
   auto rope = text_rope(position_ids, inv_freq, config.mrope_section, embeds.scalar_type());
   const int64_t B = embeds.size(0), T = embeds.size(1), H = embeds.size(2);
   auto h = embeds;
+  // Checkpoint only where a backward will follow: a training forward over whole sequences.
+  const bool checkpoint = gradient_checkpointing && ctx.mode == AttentionContext::Mode::full &&
+                          at::GradMode::is_enabled() && h.requires_grad();
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    h = layers->ptr<DecoderLayerImpl>(i)->forward(h, rope, ctx, i);
+    auto* layer = layers->ptr<DecoderLayerImpl>(i).get();
+    h = checkpoint ? checkpointed_layer(*layer, h, rope, ctx.mask, i) : layer->forward(h, rope, ctx, i);
     if (deepstack != nullptr && i < static_cast<int64_t>(deepstack->features.size())) {
       // index_add is out of place, so autograd sees the addition at the image positions.
       h = h.reshape({B * T, H})

@@ -80,7 +80,7 @@ TORCH_MODULE(DecoderLayer);
 
 // Vision features added to the image-token positions after the first decoder layers.
 struct DeepStackInputs {
-  at::Tensor flat_index;              // [V] int64 positions in the flattened [B*T] sequence
+  at::Tensor flat_index;             // [V] int64 positions in the flattened [B*T] sequence
   std::vector<at::Tensor> features;  // features[l]: [V, H], added after layer l
 };
 
@@ -98,6 +98,9 @@ class TextDecoderImpl : public torch::nn::Module {
   torch::nn::Embedding embed_tokens{nullptr};  // [vocab, H]
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
+  // Recompute each layer's activations in the backward instead of keeping them
+  // (layer_checkpoint.h); applies to training forwards only.
+  bool gradient_checkpointing = false;
 };
 TORCH_MODULE(TextDecoder);
 
