@@ -117,6 +117,12 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   }
   if (o.sampling.uses_presence()) generated = at::zeros({R, V}, at::TensorOptions().dtype(at::kBool).device(device));
   auto generator = make_generator(device, o.seed);
+  at::Tensor suppress;  // [S] int64
+  for (int64_t id : o.suppress_token_ids) {
+    if (id < 0 || id >= V)
+      fail(ErrorKind::config, "generate: suppressed token id {} is outside the vocabulary [0, {})", id, V);
+  }
+  if (!o.suppress_token_ids.empty()) suppress = at::tensor(o.suppress_token_ids, at::kLong).to(device);
 
   std::vector<GeneratedSample> samples(R);
   for (int64_t r = 0; r < R; ++r) samples[r].prompt_index = r / G;
@@ -125,6 +131,7 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   for (const auto& s : o.stop_strings) longest_stop = std::max(longest_stop, s.size());
   int64_t steps = 0;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    if (suppress.defined()) logits.index_fill_(1, suppress, -std::numeric_limits<double>::infinity());
     auto picked = pick_tokens(process_logits(logits, o.sampling, seen, generated), o.sampling.greedy, generator);
     auto tokens_cpu = picked.tokens.to(at::kCPU);
     auto logprobs_cpu = picked.logprobs.to(at::kCPU);
@@ -140,8 +147,10 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
       if (!stop && longest_stop > 0) {
         // A stop string of n bytes lies within the last n tokens (every token is >= 1 byte).
         const size_t tail = std::min(sample.token_ids.size(), longest_stop);
-        std::vector<int32_t> tail_ids(sample.token_ids.end() - static_cast<std::ptrdiff_t>(tail),
-                                      sample.token_ids.end());
+        std::vector<int32_t> tail_ids;  // ids past the tokenizer (padded embeddings) decode to nothing
+        for (auto it = sample.token_ids.end() - static_cast<std::ptrdiff_t>(tail); it != sample.token_ids.end(); ++it) {
+          if (tokenizer->has_id(static_cast<int32_t>(*it))) tail_ids.push_back(static_cast<int32_t>(*it));
+        }
         const auto text = tokenizer->decode(tail_ids, false);
         for (const auto& s : o.stop_strings) stop = stop || text.find(s) != std::string::npos;
       }

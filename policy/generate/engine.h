@@ -44,6 +44,10 @@ struct GenerateOptions {
   std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
   int64_t pad_token_id = 0;               // fills left padding of shorter prompts
   uint64_t seed = 0;
+  // Never sampled (their logits are set to -inf first). Training suppresses the vision
+  // placeholders (<|image_pad|>, <|vision_start|>, ...): an answer holding them could not
+  // be scored again, since every image pad must stand for a real image.
+  std::vector<int64_t> suppress_token_ids;
   // Called on the calling thread as soon as a sample is complete (its eos or stop string, or
   // the token budget at the end), so that the caller can render and score it while the rest
   // of the batch is still decoding. `row` = prompt_index * group_size + sample.

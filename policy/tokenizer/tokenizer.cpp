@@ -121,6 +121,10 @@ std::string Tokenizer::id_to_token(int32_t id) const {
   return impl_->id_token[static_cast<size_t>(id)];
 }
 
+bool Tokenizer::has_id(int32_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < impl_->id_present.size() && impl_->id_present[static_cast<size_t>(id)];
+}
+
 int32_t Tokenizer::vocab_size() const {
   return impl_->distinct_tokens;
 }

@@ -38,6 +38,9 @@ class Tokenizer {
   // Like len(hf_tokenizer): the number of distinct tokens, base vocabulary plus added tokens.
   int32_t vocab_size() const;
   bool is_special(int32_t id) const;
+  // Whether `id` names a token. A model's embedding table is often padded past the
+  // tokenizer (Qwen3-VL: 151936 rows, 151669 tokens), so a sampled id may name none.
+  bool has_id(int32_t id) const;
 
   struct Impl;
 

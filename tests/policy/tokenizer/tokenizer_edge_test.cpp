@@ -32,7 +32,6 @@ nlohmann::json tiny_json() {
   return nlohmann::json::parse(in);
 }
 
-
 TEST(TokenizerEdge, EmptyStringGivesNoIds) {
   EXPECT_TRUE(tiny().encode("").empty());
   EXPECT_EQ(tiny().decode(std::vector<int32_t>{}), "");
@@ -81,9 +80,11 @@ TEST(TokenizerEdge, InvalidUtf8NamesTheByteOffset) {
   const std::string msg = visrl::test::expected_error([&] { tiny().encode(bad); });
   EXPECT_THAT(msg, HasSubstr("invalid UTF-8 at byte offset 2"));
   EXPECT_THAT(msg, HasSubstr("tiny/tokenizer.json"));
-  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("ok \xED\xA0\x80"); }), HasSubstr("byte offset 3"));  // a surrogate
-  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("\xC0\xAF"); }), HasSubstr("byte offset 0"));         // overlong
-  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("12345678\xF4\x90\x80\x80"); }), HasSubstr("byte offset 8"));
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("ok \xED\xA0\x80"); }),
+              HasSubstr("byte offset 3"));  // a surrogate
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("\xC0\xAF"); }), HasSubstr("byte offset 0"));  // overlong
+  EXPECT_THAT(visrl::test::expected_error([&] { tiny().encode("12345678\xF4\x90\x80\x80"); }),
+              HasSubstr("byte offset 8"));
 }
 
 TEST(TokenizerEdge, DecodeOfUnknownIdIsAnErrorNamingIt) {
@@ -94,6 +95,9 @@ TEST(TokenizerEdge, DecodeOfUnknownIdIsAnErrorNamingIt) {
   EXPECT_THAT(msg, HasSubstr("position 1"));
   EXPECT_THAT(visrl::test::expected_error([&] { tiny().decode(std::vector<int32_t>{-1}); }), HasSubstr("id -1"));
   EXPECT_THAT(visrl::test::expected_error([&] { tiny().id_to_token(n); }), HasSubstr(std::to_string(n)));
+  EXPECT_TRUE(tiny().has_id(5));
+  EXPECT_FALSE(tiny().has_id(n + 7));
+  EXPECT_FALSE(tiny().has_id(-1));
 }
 
 TEST(TokenizerEdge, DecodeReplacesBrokenUtf8LikeHf) {
