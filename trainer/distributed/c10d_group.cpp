@@ -1,0 +1,274 @@
+// The one translation unit that includes c10d (TCPStore, ProcessGroupGloo, ProcessGroupNCCL).
+//
+// Gloo headers: the PyPI LibTorch ships c10d's headers and the symbols (libtorch_cpu.so,
+// libtorch_cuda.so) but not gloo's own headers, which ProcessGroupGloo.hpp includes. We compile
+// against Debian's libgloo-dev (scripts/setup installs it). That gloo is older than the copy
+// inside libtorch, which is harmless here because this file only uses ProcessGroupGloo through
+// its out-of-line, exported members (constructor, createDevice*, collectives through the
+// Backend vtable) and only holds gloo types behind shared_ptr: no inline gloo code of the
+// Debian headers is ever called, so the two gloo versions never have to agree on a layout.
+// Do not call gloo functions or inline ProcessGroupGloo members that touch gloo objects
+// (e.g. setTimeout) from here.
+//
+// USE_C10D_GLOO / USE_C10D_NCCL / USE_DISTRIBUTED come from LibTorch's CMake target
+// (TorchConfig.cmake), like every other TU; only this one includes the headers they unlock.
+#include "trainer/distributed/c10d_group.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+
+#if defined(VISRL_WITH_CUDA) && defined(USE_C10D_NCCL)
+#define VISRL_HAS_NCCL 1
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "core/error.h"
+
+#ifndef USE_C10D_GLOO
+#error "LibTorch without USE_C10D_GLOO: visrl needs a LibTorch built with distributed support (USE_DISTRIBUTED=1)"
+#endif
+
+namespace visrl::trainer::detail {
+
+namespace {
+
+// c10d errors carry a C++ backtrace and gloo's carry "[file.cc:123] " prefixes over several
+// lines; the Communicator's message wants one readable line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(std::min<size_t>(text.size(), 600));
+  for (char c : text) {
+    if (out.size() >= 600) {
+      out += "...";
+      break;
+    }
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string message_of(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return one_line(c10_error->what_without_backtrace());
+  return one_line(e.what());
+}
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
+}
+
+c10d::ReduceOp to_c10d(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum:
+      return c10d::ReduceOp(c10d::ReduceOp::SUM);
+    case ReduceOp::max:
+      return c10d::ReduceOp(c10d::ReduceOp::MAX);
+    case ReduceOp::min:
+      return c10d::ReduceOp(c10d::ReduceOp::MIN);
+  }
+  return c10d::ReduceOp(c10d::ReduceOp::SUM);
+}
+
+class C10dLink final : public ProcessGroupLink {
+ public:
+  C10dLink(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::Backend> group, at::Device device,
+           std::chrono::milliseconds timeout)
+      : store_(std::move(store)), group_(std::move(group)), device_(device), timeout_(timeout) {}
+
+  ~C10dLink() override {
+    // NCCL wants an explicit shutdown (aborts its communicators, stops the watchdog); for
+    // Gloo it is a no-op and the destructor joins the worker threads.
+    try {
+      group_->shutdown();
+    } catch (...) {
+    }
+    group_.reset();
+    store_.reset();
+  }
+
+  at::Device device() const override { return device_; }
+
+  void all_reduce(at::Tensor& tensor, ReduceOp op) override {
+    run([&] {
+      c10d::AllreduceOptions options;
+      options.reduceOp = to_c10d(op);
+      options.timeout = timeout_;
+      std::vector<at::Tensor> tensors{tensor};
+      return group_->allreduce(tensors, options);
+    });
+  }
+
+  void broadcast(at::Tensor& tensor, int root) override {
+    run([&] {
+      c10d::BroadcastOptions options;
+      options.rootRank = root;
+      options.timeout = timeout_;
+      std::vector<at::Tensor> tensors{tensor};
+      return group_->broadcast(tensors, options);
+    });
+  }
+
+  void all_gather(std::vector<at::Tensor>& outputs, at::Tensor& input) override {
+    run([&] {
+      c10d::AllgatherOptions options;
+      options.timeout = timeout_;
+      std::vector<std::vector<at::Tensor>> out{outputs};
+      std::vector<at::Tensor> in{input};
+      return group_->allgather(out, in, options);
+    });
+  }
+
+  void barrier() override {
+    run([&] {
+      c10d::BarrierOptions options;
+      options.timeout = timeout_;
+      if (device_.is_cuda()) options.device_ids = {device_.index()};
+      return group_->barrier(options);
+    });
+  }
+
+ private:
+  // Starts the collective and waits for it with the timeout (c10d also applies the timeout
+  // inside the backend: gloo's socket reads, NCCL's blocking wait).
+  template <typename Start>
+  void run(Start&& start) {
+    try {
+      c10::intrusive_ptr<c10d::Work> work = start();
+      if (!work->wait(timeout_)) throw std::runtime_error("timed out waiting for the collective");
+    } catch (const std::exception& e) {
+      throw std::runtime_error(message_of(e));
+    }
+  }
+
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::Backend> group_;
+  at::Device device_;
+  std::chrono::milliseconds timeout_;
+};
+
+bool is_loopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+// Which network interface Gloo binds to. GLOO_SOCKET_IFNAME (comma-separated, as in PyTorch)
+// wins. A loopback MASTER_ADDR means a single machine: bind to it, so that a hostname that does
+// not resolve cannot break local runs. Otherwise createDefaultDevice resolves this machine's
+// hostname (falling back to loopback): on clusters whose /etc/hosts maps the hostname to
+// 127.0.1.1, set GLOO_SOCKET_IFNAME. (createDeviceForHostname(MASTER_ADDR) would be wrong on
+// every node but the master's: it binds to that address, which is not local there.)
+std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const GroupConfig& config) {
+  std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  if (ifname && *ifname) {
+    std::string_view rest(ifname);
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string name(rest.substr(0, comma));
+      if (!name.empty()) devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  } else if (is_loopback(config.master_addr)) {
+    devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.master_addr));
+  } else {
+    devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  }
+  return devices;
+}
+
+c10::intrusive_ptr<c10d::Store> connect_store(const GroupConfig& config) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(config.master_port);
+  options.isServer = config.rank == 0;
+  options.numWorkers = static_cast<size_t>(config.world_size);
+  options.waitWorkers = true;  // rank 0 returns once every rank has connected
+  options.timeout = to_ms(config.timeout_s);
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
+  } catch (const std::exception& e) {
+    if (config.rank == 0)
+      fail(ErrorKind::runtime,
+           "rank 0/{}: the rendezvous store at {}:{} failed within {:g} s (MASTER_ADDR/MASTER_PORT; is the port "
+           "free, did all {} ranks start?): {}",
+           config.world_size, config.master_addr, config.master_port, config.timeout_s, config.world_size,
+           message_of(e));
+    fail(ErrorKind::runtime,
+         "rank {}/{}: cannot reach the rendezvous store at {}:{} within {:g} s (MASTER_ADDR/MASTER_PORT): {}",
+         config.rank, config.world_size, config.master_addr, config.master_port, config.timeout_s, message_of(e));
+  }
+}
+
+c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, const GroupConfig& config) {
+  auto options = c10d::ProcessGroupGloo::Options::create(to_ms(config.timeout_s));
+  try {
+    options->devices = gloo_devices(config);
+  } catch (const std::exception& e) {
+    fail(ErrorKind::runtime,
+         "rank {}/{}: gloo cannot open a network device (MASTER_ADDR={}, GLOO_SOCKET_IFNAME={}): {}", config.rank,
+         config.world_size, config.master_addr,
+         std::getenv("GLOO_SOCKET_IFNAME") ? std::getenv("GLOO_SOCKET_IFNAME") : "unset", message_of(e));
+  }
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size, options);
+}
+
+#ifdef VISRL_HAS_NCCL
+c10::intrusive_ptr<c10d::Backend> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, const GroupConfig& config) {
+  // Without blocking wait, a timed-out NCCL collective is reported by the watchdog thread,
+  // which tears the process down with its own message; with it, Work::wait throws and the
+  // Communicator can name the rank and the collective. A user's explicit setting wins.
+  setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = to_ms(config.timeout_s);
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, config.rank, config.world_size, options);
+}
+#endif
+
+}  // namespace
+
+bool nccl_compiled() {
+#ifdef VISRL_HAS_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<ProcessGroupLink> connect_process_group(const GroupConfig& config) {
+  at::Device device = at::kCPU;  // gloo: collectives on CPU tensors (Communicator stages CUDA ones)
+#ifdef VISRL_HAS_NCCL
+  if (config.backend == "nccl") {
+    int count = c10::cuda::device_count();
+    if (count == 0)
+      fail(ErrorKind::runtime, "rank {}/{}: distributed backend nccl, but no CUDA device is visible", config.rank,
+           config.world_size);
+    int index = config.device.has_index() ? config.device.index() : config.local_rank % count;
+    device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));
+  }
+#endif
+  auto store = connect_store(config);
+  c10::intrusive_ptr<c10d::Backend> group;
+  try {
+#ifdef VISRL_HAS_NCCL
+    if (config.backend == "nccl") group = make_nccl(store, config);
+#endif
+    if (!group) group = make_gloo(store, config);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(ErrorKind::runtime,
+         "rank {}/{}: could not connect the {} process group within {:g} s: {}; another rank probably died or is stuck",
+         config.rank, config.world_size, config.backend, config.timeout_s, message_of(e));
+  }
+  return std::make_unique<C10dLink>(std::move(store), std::move(group), device, to_ms(config.timeout_s));
+}
+
+}  // namespace visrl::trainer::detail
