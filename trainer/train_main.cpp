@@ -4,8 +4,17 @@
 //   train --config FILE --print-config     the resolved YAML, then exit 0
 //   train --describe-config                every key with its default and meaning
 //
+// Multi-process: started by torchrun or srun (trainer/distributed/launch_env.h), one process
+// per GPU, or per CPU slot with Gloo. Ctrl-C / SIGTERM: the current step completes, the
+// trained policy is saved to <run_dir>/final, and the program exits 0. A second signal
+// exits at once.
+//
 // Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+#include <unistd.h>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -14,11 +23,23 @@
 #include "core/config.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "core/program.h"
 #include "core/logging.h"
+#include "core/program.h"
 #include "core/run_dir.h"
+#include "trainer/distributed/communicator.h"
+#include "trainer/distributed/launch_env.h"
+#include "trainer/loop/trainer.h"
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  if (g_stop.exchange(true)) _exit(130);  // a second signal: leave now
+  const char msg[] = "\nstop requested: finishing the current step (signal again to quit now)\n";
+  ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  (void)ignored;
+}
 
 struct Options {
   std::string config;
@@ -41,17 +62,27 @@ int run(const Options& opt) {
   }
 
   logging::set_level(loaded.config.logging.level);
-  RunDir run_dir(RunDir::choose(opt.run_dir, loaded));
-  run_dir.write_config(to_yaml(loaded.config));
-  logging::add_file_sink(run_dir.log_path());
-  spdlog::info("run directory {}", run_dir.root().string());
-  spdlog::info("{}", describe_accelerators());
-
-  // The rollout/update loop is built by the trainer issue; until then, say so plainly.
-  throw Error(ErrorKind::runtime,
-              "this build has no training loop yet (it arrives with the trainer); "
-              "the resolved config was written to " +
-                  run_dir.config_path().string());
+  const auto env = trainer::launch_env([](const char* name) { return std::getenv(name); });
+  // Every rank must use the same directory: rank 0 chooses (a timestamped default would
+  // differ between processes) and tells the others.
+  auto comm = trainer::Communicator::create(env, loaded.config.distributed.backend, loaded.config.distributed.timeout_s,
+                                            resolve_device(loaded.config.model.device, "model.device"));
+  const auto chosen = comm->broadcast_string(comm->is_main() ? RunDir::choose(opt.run_dir, loaded).string() : "", 0);
+  RunDir run_dir(chosen);
+  if (comm->is_main()) {
+    run_dir.write_config(to_yaml(loaded.config));
+    logging::add_file_sink(run_dir.log_path());
+    spdlog::info("run directory {}", run_dir.root().string());
+    spdlog::info("{}", describe_accelerators());
+  } else {
+    spdlog::set_level(spdlog::level::warn);  // rank 0 speaks for the job
+  }
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  trainer::Trainer trainer(loaded.config, run_dir, *comm);
+  const auto steps = trainer.run(g_stop);
+  if (comm->is_main()) spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
+  return 0;
 }
 
 }  // namespace

@@ -1,0 +1,197 @@
+// The trainer's pieces on their own: manifests, the prompt sampler, training sequences, the
+// sample exchange format and the render -> critic stage.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "render/render_pool.h"
+#include "reward/pixel/pixel_critic.h"
+#include "tests/test_util.h"
+#include "trainer/data/manifest.h"
+#include "trainer/data/prompt_sampler.h"
+#include "trainer/loop/critic_stage.h"
+#include "trainer/loop/sample_exchange.h"
+#include "trainer/loop/sequence_batch.h"
+
+namespace visrl::test {
+namespace {
+
+using ::testing::HasSubstr;
+using trainer::InvalidRows;
+
+TEST(Manifest, ReadsRowsAndResolvesImagesNextToTheManifest) {
+  TempDir dir;
+  dir.write("img/a.png", "not really a png, but a file");
+  const auto path = dir.write("m.jsonl", R"({"id": "a", "task": "table", "image": "img/a.png"}
+
+{"id": "b", "task": "svg", "image": "img/a.png", "ground_truth": "<svg/>", "prompt": "Draw it."}
+)");
+  const auto items = trainer::load_manifests({path.string()}, InvalidRows::error);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].task, render::RenderKind::table);
+  EXPECT_EQ(items[0].image, dir / "img/a.png");
+  EXPECT_FALSE(items[0].ground_truth.has_value());
+  EXPECT_EQ(items[1].ground_truth, "<svg/>");
+  EXPECT_EQ(items[1].prompt, "Draw it.");
+  EXPECT_EQ(items[1].where, path.string() + ":3");
+}
+
+TEST(Manifest, BadRowsNameFileLineAndKeyOrAreSkipped) {
+  TempDir dir;
+  dir.write("a.png", "x");
+  const auto path = dir.write("m.jsonl", R"({"id": "a", "task": "svg", "image": "a.png"}
+{"id": "b", "task": "plot", "image": "a.png"}
+{"id": "c", "task": "svg", "image": "missing.png"}
+{"id": "a", "task": "svg", "image": "a.png"}
+{"task": "svg", "image": "a.png"}
+{"id": "d", "task": "svg", "image": "a.png", "prompt": 3}
+{not json
+)");
+  const auto err = expected_error([&] { trainer::load_manifests({path.string()}, InvalidRows::error); });
+  EXPECT_THAT(err, HasSubstr(path.string() + ":2"));
+  EXPECT_THAT(err, HasSubstr("\"task\""));
+  const auto kept = trainer::load_manifests({path.string()}, InvalidRows::skip);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].id, "a");
+  // Each kind of bad row on its own, with the error mode.
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"id": "c", "task": "svg", "image": "missing.png"})", "no such file"},
+      {R"({"task": "svg", "image": "a.png"})", "missing \"id\""},
+      {R"({"id": "d", "task": "svg", "image": "a.png", "prompt": 3})", "\"prompt\" must be a string"},
+      {"{not json", "not valid JSON"},
+      {R"([1, 2])", "JSON object"},
+  };
+  for (const auto& [row, what] : cases) {
+    const auto one = dir.write("one.jsonl", std::string(row) + "\n");
+    EXPECT_THAT(expected_error([&] { trainer::load_manifests({one.string()}, InvalidRows::error); }), HasSubstr(what))
+        << row;
+  }
+  const auto dup = dir.write("dup.jsonl", R"({"id": "a", "task": "svg", "image": "a.png"}
+{"id": "a", "task": "svg", "image": "a.png"})");
+  EXPECT_THAT(expected_error([&] { trainer::load_manifests({dup.string()}, InvalidRows::error); }),
+              HasSubstr("dup.jsonl:2: duplicate id \"a\""));
+  EXPECT_THAT(expected_error([&] { trainer::load_manifests({(dir / "none.jsonl").string()}, InvalidRows::skip); }),
+              HasSubstr("cannot read"));
+}
+
+TEST(PromptSampler, EpochsArePermutationsThatResumeFromTheirState) {
+  trainer::PromptSampler sampler(5, 11, true);
+  auto first = sampler.next(3);
+  auto rest = sampler.next(4);  // 2 of epoch 0, then 2 of epoch 1
+  EXPECT_EQ(sampler.state().epoch, 1);
+  EXPECT_EQ(sampler.state().cursor, 2);
+  std::vector<int64_t> epoch0(first);
+  epoch0.insert(epoch0.end(), rest.begin(), rest.begin() + 2);
+  EXPECT_EQ(epoch0, sampler.epoch_order(0));
+  auto sorted = epoch0;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_NE(sampler.epoch_order(0), sampler.epoch_order(1));
+  // A sampler started from the saved state continues identically.
+  trainer::PromptSampler resumed(5, 11, true, sampler.state());
+  EXPECT_EQ(resumed.next(6), sampler.next(6));
+  trainer::PromptSampler plain(3, 11, false);
+  EXPECT_EQ(plain.next(4), (std::vector<int64_t>{0, 1, 2, 0}));
+}
+
+TEST(SequenceBatch, RightPadsAndScoresExactlyTheResponseTokens) {
+  policy::PromptInput a, b;
+  a.input_ids = at::tensor({1, 2, 3}, at::kLong);
+  b.input_ids = at::tensor({4, 5}, at::kLong);
+  std::vector<int64_t> ra = {7, 8}, rb = {9, 10, 11, 12};
+  auto batch = trainer::make_sequence_batch({{&a, &ra}, {&b, &rb}}, 0);
+  EXPECT_TRUE(
+      at::equal(batch.batch.input_ids, at::tensor({1, 2, 3, 7, 8, 0, 4, 5, 9, 10, 11, 12}, at::kLong).view({2, 6})));
+  EXPECT_EQ(batch.tokens, 6);
+  // Position t scores token t + 1: a's responses at 3, 4 are scored at 2, 3; b's at 1..4.
+  auto score = batch.batch.score_mask.to(at::kLong);
+  EXPECT_TRUE(at::equal(score, at::tensor({0, 0, 1, 1, 0, 0, 1, 1, 1, 1}, at::kLong).view({2, 5})));
+  auto per_position = at::arange(10, at::kFloat).view({2, 5});
+  auto values = trainer::response_values(per_position, batch);
+  EXPECT_TRUE(at::equal(values, at::tensor({2.f, 3.f, 0.f, 0.f, 6.f, 7.f, 8.f, 9.f}).view({2, 4})));
+}
+
+TEST(SampleExchange, EncodesAndDecodesASampleExactly) {
+  trainer::RolloutSample s;
+  s.prompt_slot = 5;
+  s.sample = 2;
+  s.response_ids = {1, 2, 300000};
+  s.finish = policy::FinishReason::stop;
+  s.record.step = 4;
+  s.record.answer = "```svg\n<svg/>\n``` \xF0\x9F\x98\x80";
+  s.record.sample.id = "p5/2";
+  s.record.sample.group = "p5";
+  s.record.sample.task = render::RenderKind::svg;
+  s.record.sample.response_len = 3;
+  s.record.sample.max_len = 12;
+  s.record.sample.ssim = 0.1234567890123;
+  s.record.sample.errors = {{"shape_error", 2, "top left", "a circle is missing"}};
+  s.record.sample.critic_status = reward::CriticStatus::scored;
+  s.record.critic.status = reward::CriticStatus::scored;
+  s.record.critic.errors = s.record.sample.errors;
+  const auto back = trainer::decode_sample(trainer::encode_sample(s), "test");
+  EXPECT_EQ(back.prompt_slot, 5);
+  EXPECT_EQ(back.sample, 2);
+  EXPECT_EQ(back.response_ids, s.response_ids);
+  EXPECT_EQ(back.finish, policy::FinishReason::stop);
+  EXPECT_EQ(back.record.answer, s.record.answer);
+  EXPECT_EQ(back.record.sample.ssim, s.record.sample.ssim);
+  EXPECT_EQ(back.record.sample.errors, s.record.sample.errors);
+  EXPECT_THAT(expected_error([] { trainer::decode_sample("{\"slot\": 1}", "sample 3 from rank 1"); }),
+              HasSubstr("sample 3 from rank 1"));
+}
+
+render::RenderRequest svg_request(std::string text) {
+  render::RenderRequest request;
+  request.kind = render::RenderKind::svg;
+  request.text = std::move(text);
+  request.width_px = request.height_px = 64;
+  return request;
+}
+
+TEST(CriticStage, RendersAndScoresSamplesAsTheyArrive) {
+  const render::RenderPoolOptions options;
+  render::RenderPool pool(options);
+  reward::PixelCritic critic;
+  auto reference = std::make_shared<render::RgbImage>(
+      pool.render(svg_request("<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
+                              "<rect x='8' y='8' width='30' height='30' fill='red'/></svg>"))
+          .image);
+  ASSERT_FALSE(reference->empty());
+  const char* answers[] = {
+      "```svg\n<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
+      "<rect x='8' y='8' width='30' height='30' fill='red'/></svg>\n```",
+      "```svg\n<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
+      "<circle cx='40' cy='40' r='20' fill='blue'/></svg>\n```",
+      "no code at all",
+      "```svg\n<svg><rect\n```",
+  };
+  std::vector<trainer::RolloutSample> samples(4);
+  trainer::CriticStage stage(critic, true);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    auto& s = samples[i];
+    s.record.answer = answers[i];
+    s.record.sample.id = fmt::format("p/{}", i);
+    s.record.sample.task = render::RenderKind::svg;
+    std::future<render::RenderResult> render;
+    if (i != 2) render = pool.submit(svg_request(answers[i]));
+    stage.add(&s, reference, std::move(render));
+  }
+  const auto times = stage.finish();
+  EXPECT_GE(times.render_s, 0.0);
+  EXPECT_EQ(samples[0].record.sample.render_status, render::RenderStatus::ok);
+  EXPECT_EQ(samples[0].record.sample.critic_status, reward::CriticStatus::scored);
+  EXPECT_TRUE(samples[0].record.sample.errors.empty());
+  EXPECT_NEAR(*samples[0].record.sample.ssim, 1.0, 1e-9);
+  EXPECT_EQ(samples[1].record.sample.critic_status, reward::CriticStatus::scored);
+  EXPECT_FALSE(samples[1].record.sample.errors.empty());
+  EXPECT_LT(*samples[1].record.sample.ssim, 0.9);
+  EXPECT_TRUE(samples[1].rendered);
+  EXPECT_EQ(samples[2].record.sample.render_status, render::RenderStatus::no_code);
+  EXPECT_EQ(samples[2].record.sample.critic_status, reward::CriticStatus::not_scored);
+  EXPECT_NE(samples[3].record.sample.render_status, render::RenderStatus::ok);
+  EXPECT_EQ(samples[3].record.sample.critic_status, reward::CriticStatus::not_scored);
+  EXPECT_FALSE(samples[3].record.render_reason.empty());
+}
+
+}  // namespace
+}  // namespace visrl::test

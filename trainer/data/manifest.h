@@ -1,0 +1,35 @@
+// Training and validation items from JSONL manifests, one object per line:
+//   {"id": "c17", "task": "chart", "image": "images/c17.png",
+//    "ground_truth": "import matplotlib...", "prompt": "..."}
+// `image` is relative to the manifest's directory (or absolute); `ground_truth` (the code
+// that drew the image) and `prompt` (overrides the task's instruction) are optional.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "render/render_types.h"
+
+namespace visrl::trainer {
+
+struct DataItem {
+  std::string id;
+  render::RenderKind task = render::RenderKind::chart;
+  std::filesystem::path image;              // resolved path of the reference image
+  std::optional<std::string> ground_truth;  // reference code
+  std::optional<std::string> prompt;        // instruction text; unset = the task's default
+  std::string where;                        // "file:line", for messages about this item
+};
+
+enum class InvalidRows { error, skip };
+InvalidRows parse_invalid_rows(const std::string& value);  // "error" | "skip"
+
+// Every valid row of the manifests, in file then line order. A malformed row (not JSON, a
+// missing or mistyped key, an unknown task, a missing image file, a duplicate id) throws
+// Error(format) "file:line: what" with `error`, or is logged and skipped with `skip`.
+// An unreadable file, or no items at all, throws in both modes.
+std::vector<DataItem> load_manifests(const std::vector<std::string>& paths, InvalidRows invalid);
+
+}  // namespace visrl::trainer

@@ -1,0 +1,91 @@
+#include "trainer/loop/rollout_pipeline.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "render/extract.h"
+#include "trainer/loop/critic_stage.h"
+
+namespace visrl::trainer {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+uint64_t chunk_seed(uint64_t seed, int64_t step, int64_t slot) {
+  return splitmix(splitmix(splitmix(seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(slot));
+}
+
+std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOptions& options,
+                                        const std::vector<const PreparedPrompt*>& prompts,
+                                        const std::vector<int64_t>& slots, int64_t step, RolloutStats* stats) {
+  if (prompts.size() != slots.size())
+    fail(ErrorKind::runtime, "run_rollouts: {} prompts, {} slots", prompts.size(), slots.size());
+  const auto start = Clock::now();
+  const int64_t G = options.generate.group_size;
+  const int64_t n = static_cast<int64_t>(prompts.size());
+  std::vector<RolloutSample> samples(static_cast<size_t>(n * G));  // stable addresses for the stage
+  CriticStage stage(deps.critic, options.compute_ssim);
+  RolloutStats local;
+  const int64_t chunk = std::max<int64_t>(1, options.chunk_prompts);
+
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t count = std::min(chunk, n - first);
+    std::vector<policy::PromptInput> inputs;
+    for (int64_t i = first; i < first + count; ++i) inputs.push_back(prompts[i]->input);
+    auto generate = options.generate;
+    generate.seed = chunk_seed(options.seed, step, slots[first]);
+    // Called inside generate as each answer completes: decode, extract, queue the render.
+    generate.on_finished = [&](int64_t row, const policy::GeneratedSample& g) {
+      const int64_t p = first + row / G;
+      auto& s = samples[static_cast<size_t>(p * G + row % G)];
+      const auto& item = *prompts[p]->item;
+      s.prompt_slot = slots[p];
+      s.sample = row % G;
+      s.response_ids = g.token_ids;
+      s.finish = g.finish_reason;
+      // Ids past the tokenizer (a padded embedding table) decode to nothing, as in HF.
+      std::vector<int32_t> ids;
+      for (int64_t id : g.token_ids) {
+        if (deps.tokenizer.has_id(static_cast<int32_t>(id))) ids.push_back(static_cast<int32_t>(id));
+      }
+      auto& rec = s.record;
+      rec.step = step;
+      rec.answer = deps.tokenizer.decode(ids, true);
+      rec.sample.id = fmt::format("{}/{}", item.id, s.sample);
+      rec.sample.group = item.id;
+      rec.sample.task = item.task;
+      rec.sample.response_len = static_cast<int64_t>(g.token_ids.size());
+      rec.sample.max_len = options.generate.max_new_tokens;
+      rec.sample.reference_code = item.ground_truth;
+      auto code = render::extract_code(item.task, rec.answer);
+      std::future<render::RenderResult> render;
+      if (code) {
+        rec.sample.answer_code = code->code;
+        render = deps.pool.submit(render::make_request(deps.render_config, item.task, rec.answer, rec.sample.id));
+      }
+      local.response_tokens += rec.sample.response_len;
+      stage.add(&s, prompts[p]->reference, std::move(render));
+    };
+    const auto t = Clock::now();
+    policy::generate(deps.model, inputs, generate, &deps.tokenizer);
+    local.generate_s += seconds_since(t);
+  }
+  const auto times = stage.finish();
+  local.render_s = times.render_s;
+  local.critic_s = times.critic_s;
+  local.wall_s = seconds_since(start);
+  if (stats != nullptr) *stats = local;
+  return samples;
+}
+
+}  // namespace visrl::trainer

@@ -1,0 +1,55 @@
+// The rollout of one step on one rank, as a pipeline: prompts are decoded `chunk_prompts`
+// at a time; each answer, the moment it is complete, has its code extracted and queued in
+// the render pool (worker processes), and the critic stage (its own thread) scores renders
+// as they finish. Generation, rendering and scoring overlap instead of running as three
+// phases one after another.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/config.h"
+#include "policy/generate/engine.h"
+#include "policy/tokenizer/tokenizer.h"
+#include "render/render_pool.h"
+#include "reward/critic.h"
+#include "trainer/loop/prepared_prompt.h"
+#include "trainer/loop/rollout_sample.h"
+
+namespace visrl::trainer {
+
+struct RolloutOptions {
+  policy::GenerateOptions generate;  // group size, budget, sampling, eos/stop, pad (seed set per chunk)
+  int64_t chunk_prompts = 1;         // prompts per generate call (rollout.batch_size / G)
+  uint64_t seed = 0;
+  bool compute_ssim = false;  // the formula uses the ssim term
+};
+
+struct RolloutStats {
+  double generate_s = 0;  // inside generate
+  double render_s = 0;    // first render queued -> last render done
+  double critic_s = 0;    // inside the critic
+  double wall_s = 0;      // the whole rollout
+  int64_t response_tokens = 0;
+};
+
+struct RolloutDeps {
+  policy::Qwen3VLImpl& model;
+  const policy::Tokenizer& tokenizer;
+  render::RenderPool& pool;
+  reward::Critic& critic;
+  const RenderConfig& render_config;
+};
+
+// The seed of the generate call whose first prompt is global slot `slot` of step `step`: the
+// samples of a prompt do not depend on how prompts were split across ranks (as long as the
+// chunks are the same), so 1 and N processes sample the same answers.
+uint64_t chunk_seed(uint64_t seed, int64_t step, int64_t slot);
+
+// prompts[i] is global slot slots[i]. Returns prompts.size() * G samples, prompt-major.
+// Rethrows the critic's CriticUnavailable (the caller skips the step).
+std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOptions& options,
+                                        const std::vector<const PreparedPrompt*>& prompts,
+                                        const std::vector<int64_t>& slots, int64_t step, RolloutStats* stats);
+
+}  // namespace visrl::trainer

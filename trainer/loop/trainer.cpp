@@ -1,0 +1,416 @@
+#include "trainer/loop/trainer.h"
+
+#include <chrono>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "core/atomic_file.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "policy/model/hf_checkpoint.h"
+#include "render/png_io.h"
+#include "reward/make_critic.h"
+#include "trainer/algorithms/advantage.h"
+#include "trainer/algorithms/kl.h"
+#include "trainer/algorithms/shaping.h"
+#include "trainer/loop/batch_rewards.h"
+#include "trainer/loop/console.h"
+#include "trainer/loop/ppo_update.h"
+#include "trainer/loop/rollout_pipeline.h"
+#include "trainer/loop/sample_exchange.h"
+#include "trainer/loop/step_metrics.h"
+
+namespace visrl::trainer {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+at::Device training_device(const Config& config, const Communicator& comm) {
+  auto device = resolve_device(config.model.device, "model.device");
+  // One GPU per rank: a bare "cuda" / "auto" means this rank's local GPU.
+  if (device.is_cuda() && comm.world_size() > 1 && config.model.device.find(':') == std::string::npos) {
+    const char* local = std::getenv("LOCAL_RANK");
+    if (local == nullptr) local = std::getenv("SLURM_LOCALID");
+    device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(local ? std::atoi(local) : 0));
+  }
+  return device;
+}
+
+at::ScalarType training_dtype(const Config& config, const at::Device& device) {
+  if (config.model.dtype == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  return policy::dtype_from_name(config.model.dtype, "model.dtype");
+}
+
+// [first, last) of n items for rank r of w: contiguous, sizes differing by at most one.
+std::pair<int64_t, int64_t> slice_of(int64_t n, int r, int w) {
+  return {n * r / w, n * (r + 1) / w};
+}
+
+std::string file_safe(std::string id) {
+  for (auto& c : id) {
+    if (c == '/' || c == '\\' || c == ' ') c = '_';
+  }
+  return id;
+}
+
+policy::PolicyAssets load_assets(const Config& config) {
+  if (config.model.path.empty()) fail(ErrorKind::config, "model.path: the policy checkpoint directory is required");
+  return policy::PolicyAssets::load(config.model.path);
+}
+
+}  // namespace
+
+Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm)
+    : config_(config),
+      run_dir_(run_dir),
+      comm_(comm),
+      device_(training_device(config, comm)),
+      assets_(load_assets(config)) {
+  const auto& c = config_;
+  if (c.data.train.empty()) fail(ErrorKind::config, "data.train: at least one JSONL manifest is required");
+  if (c.algorithm.mini_batch_prompts < 1) fail(ErrorKind::config, "algorithm.mini_batch_prompts must be >= 1");
+  if (c.rollout.prompts_per_step < 1) fail(ErrorKind::config, "rollout.prompts_per_step must be >= 1");
+
+  items_ = load_manifests(c.data.train, parse_invalid_rows(c.data.invalid_rows));
+  instructions_ = TaskInstructions::load(c.data.prompt_dir);
+  sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), c.seed, c.data.shuffle);
+
+  policy::LoadOptions load;
+  load.device = device_;
+  load.dtype = training_dtype(c, device_);
+  policy_ = policy::load_pretrained(c.model.path, load);
+  policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
+  if (c.model.min_pixels > 0) assets_.image_processor.min_pixels = c.model.min_pixels;
+  if (c.model.max_pixels > 0) assets_.image_processor.max_pixels = c.model.max_pixels;
+  std::vector<std::pair<std::string, at::Tensor>> trainable;
+  int64_t frozen = 0;
+  for (auto& p : policy_->named_parameters()) {
+    // freeze_vision keeps the merger trainable: it maps vision features into the LM.
+    const bool vision = p.key().rfind("model.visual.", 0) == 0 && p.key().find("merger") == std::string::npos;
+    if (c.model.freeze_vision && vision) {
+      p.value().set_requires_grad(false);
+      frozen += p.value().numel();
+    } else {
+      trainable.emplace_back(p.key(), p.value());
+    }
+  }
+  if (c.algorithm.kl_coef != 0) {
+    reference_ = policy::load_pretrained(c.model.path, load);
+    for (auto& p : reference_->parameters()) p.set_requires_grad(false);
+  }
+  AdamWOptions adamw;
+  adamw.beta1 = c.optim.beta1;
+  adamw.beta2 = c.optim.beta2;
+  adamw.eps = c.optim.eps;
+  adamw.weight_decay = c.optim.weight_decay;
+  adamw.bucket_mb = static_cast<double>(c.distributed.bucket_mb);
+  std::vector<at::Tensor> params;
+  for (const auto& [name, p] : trainable) params.push_back(p);
+  optimizer_ = std::make_unique<ShardedAdamW>(trainable, adamw, comm_, c.distributed.shard_optimizer);
+  gradients_ = std::make_unique<GradientBuckets>(params, static_cast<double>(c.distributed.bucket_mb));
+
+  schedule_.lr = c.optim.lr;
+  schedule_.kind = c.optim.schedule;
+  schedule_.warmup_steps = c.optim.warmup_steps;
+  schedule_.min_lr_ratio = c.optim.min_lr_ratio;
+  schedule_.total_steps =
+      c.optim.total_steps > 0
+          ? c.optim.total_steps
+          : std::max<int64_t>(1, c.data.epochs * static_cast<int64_t>(items_.size()) / c.rollout.prompts_per_step);
+  validate(schedule_);
+
+  formula_.emplace(reward::RewardFormula::compile(reward::FormulaSpec::from_config(c.reward)));
+  pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
+  critic_ = reward::make_critic(c);
+  int64_t trainable_numel = 0;
+  for (const auto& p : params) trainable_numel += p.numel();
+  spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
+               c.model.path, device_.str(), policy::dtype_name(*load.dtype), trainable_numel,
+               frozen > 0 ? fmt::format(" ({} frozen in the vision tower)", frozen) : "", items_.size(),
+               schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
+}
+
+Trainer::~Trainer() {
+  if (pool_) pool_->shutdown();
+}
+
+const PreparedPrompt& Trainer::prepared(int64_t item) {
+  auto it = prepared_.find(item);
+  if (it == prepared_.end()) {
+    it = prepared_
+             .emplace(item, prepare_prompt(items_[static_cast<size_t>(item)], assets_, instructions_,
+                                           config_.data.max_prompt_tokens))
+             .first;
+  }
+  return it->second;
+}
+
+int64_t Trainer::run(const std::atomic<bool>& stop) {
+  Console console(config_.logging.progress_bar, schedule_.total_steps, comm_.is_main());
+  int64_t done = 0;
+  for (int64_t step = 1; step <= schedule_.total_steps; ++step) {
+    auto metrics = train_step(step);
+    ++done;
+    if (comm_.is_main()) {
+      write_metrics(metrics);
+      console.step(metrics);
+    }
+    // Every rank stops at the same step when any of them was asked to.
+    if (comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0) {
+      spdlog::warn("stop requested: stopping after step {}", step);
+      break;
+    }
+  }
+  console.finish();
+  if (comm_.is_main()) {
+    // The trained weights are never lost, whatever the checkpoint settings.
+    const auto final_dir = run_dir_.root() / "final";
+    policy::SaveOptions save;
+    save.copy_assets_from = config_.model.path;
+    policy::save_pretrained(*policy_, final_dir, save);
+    spdlog::info("policy after {} steps saved to {}", done, final_dir.string());
+  }
+  comm_.barrier();
+  return done;
+}
+
+nlohmann::json Trainer::train_step(int64_t step) {
+  const auto& c = config_;
+  const auto step_start = Clock::now();
+  const int64_t G = c.rollout.group_size, P = c.rollout.prompts_per_step;
+  nlohmann::json m;
+  m["step"] = step;
+  prepared_.clear();
+
+  RolloutOptions ro;
+  ro.generate.group_size = G;
+  ro.generate.max_new_tokens = c.rollout.max_new_tokens;
+  ro.generate.sampling.temperature = c.rollout.temperature;
+  ro.generate.sampling.top_p = c.rollout.top_p;
+  ro.generate.sampling.top_k = c.rollout.top_k;
+  ro.generate.sampling.min_p = c.rollout.min_p;
+  ro.generate.sampling.repetition_penalty = c.rollout.repetition_penalty;
+  ro.generate.sampling.presence_penalty = c.rollout.presence_penalty;
+  ro.generate.eos_token_ids = assets_.eos_token_ids;
+  ro.generate.stop_strings = c.rollout.stop;
+  ro.generate.pad_token_id = assets_.pad_token_id;
+  const auto& mc = policy_->config;
+  ro.generate.suppress_token_ids = {mc.image_token_id, mc.video_token_id, mc.vision_start_token_id,
+                                    mc.vision_end_token_id};
+  ro.chunk_prompts = std::max<int64_t>(1, c.rollout.batch_size / G);
+  ro.seed = c.seed;
+  ro.compute_ssim = c.reward.extra_terms.count("ssim") > 0;
+  const RolloutDeps deps{*policy_, assets_.tokenizer, *pool_, *critic_, c.render};
+
+  // Rollouts: one round, or (dynamic sampling) more rounds until enough groups carry signal.
+  std::vector<RolloutSample> samples;
+  std::vector<int64_t> slot_items;  // global slot -> item index
+  RolloutStats rollout_total;
+  BatchRewards rewards;
+  std::vector<int64_t> kept_groups;
+  const int64_t rounds = c.algorithm.dynamic_sampling ? 1 + c.algorithm.max_resample_rounds : 1;
+  int64_t rounds_done = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    ++rounds_done;
+    const int64_t want = round == 0 ? P : P - static_cast<int64_t>(kept_groups.size());
+    const auto items = sampler_->next(want);
+    const auto first_slot = static_cast<int64_t>(slot_items.size());
+    slot_items.insert(slot_items.end(), items.begin(), items.end());
+    const auto [lo, hi] = slice_of(want, comm_.rank(), comm_.world_size());
+    std::vector<const PreparedPrompt*> mine;
+    std::vector<int64_t> slots;
+    for (int64_t i = lo; i < hi; ++i) {
+      mine.push_back(&prepared(items[static_cast<size_t>(i)]));
+      slots.push_back(first_slot + i);
+    }
+    RolloutStats stats;
+    bool unavailable = false;
+    std::vector<RolloutSample> local;
+    try {
+      local = run_rollouts(deps, ro, mine, slots, step, &stats);
+    } catch (const reward::CriticUnavailable& e) {
+      spdlog::warn("step {}: critic unavailable ({}); the step is skipped", step, e.what());
+      unavailable = true;
+    }
+    if (comm_.all_reduce_max(unavailable ? 1.0 : 0.0) > 0) {
+      m["skipped"] = "critic_unavailable";
+      m["time_step_s"] = seconds_since(step_start);
+      return m;
+    }
+    rollout_total.generate_s += stats.generate_s;
+    rollout_total.render_s += stats.render_s;
+    rollout_total.critic_s += stats.critic_s;
+    rollout_total.wall_s += stats.wall_s;
+    auto gathered = gather_samples(comm_, std::move(local));
+    for (auto& s : gathered) samples.push_back(std::move(s));
+    rewards = score_samples(*formula_, samples, c.algorithm, c.rollout.max_new_tokens);
+    const auto groups = rewards.group_ids.max().item<int64_t>() + 1;
+    kept_groups.clear();
+    if (c.algorithm.dynamic_sampling) {
+      auto informative = informative_groups(rewards.rewards.to(at::kFloat), rewards.group_ids);
+      auto per_group = at::zeros({groups}, at::kLong).index_add_(0, rewards.group_ids, informative.to(at::kLong));
+      for (int64_t g = 0; g < groups && static_cast<int64_t>(kept_groups.size()) < P; ++g) {
+        if (per_group[g].item<int64_t>() > 0) kept_groups.push_back(g);
+      }
+      if (static_cast<int64_t>(kept_groups.size()) >= P) break;
+    } else {
+      for (int64_t g = 0; g < groups; ++g) kept_groups.push_back(g);
+    }
+  }
+  m["rollout_rounds"] = rounds_done;
+  add_sample_metrics(m, samples, rewards);
+  m["trained_groups"] = kept_groups.size();
+
+  // This rank's share of every mini-batch of kept groups.
+  const auto update_start = Clock::now();
+  const auto kept = samples_of_groups(rewards.group_ids, kept_groups);  // positions into samples
+  const int64_t M = std::min<int64_t>(c.algorithm.mini_batch_prompts, std::max<int64_t>(1, kept_groups.size()));
+  const int64_t num_mb = (static_cast<int64_t>(kept_groups.size()) + M - 1) / M;
+  std::vector<UpdateSequence> sequences;
+  std::vector<int64_t> sequence_sample;  // sequences[i] is samples[sequence_sample[i]]
+  std::vector<int64_t> sequence_mb;
+  sequences.reserve(kept.size());
+  for (int64_t j = 0; j < num_mb; ++j) {
+    const int64_t g0 = j * M, g1 = std::min<int64_t>(g0 + M, static_cast<int64_t>(kept_groups.size()));
+    const auto [lo, hi] = slice_of(g1 - g0, comm_.rank(), comm_.world_size());
+    for (int64_t k = g0 + lo; k < g0 + hi; ++k) {
+      for (int64_t pos : samples_of_groups(rewards.group_ids, {kept_groups[static_cast<size_t>(k)]})) {
+        const auto& s = samples[static_cast<size_t>(pos)];
+        UpdateSequence seq;
+        seq.ref = {&prepared(slot_items[static_cast<size_t>(s.prompt_slot)]).input, &s.response_ids};
+        sequences.push_back(seq);
+        sequence_sample.push_back(pos);
+        sequence_mb.push_back(j);
+      }
+    }
+  }
+  std::vector<SequenceRef> refs;
+  for (const auto& s : sequences) refs.push_back(s.ref);
+
+  // Old log-probs are needed once the policy has moved within the step (several mini-batches
+  // or epochs) and for a KL penalty in the reward; otherwise the loss uses the current ones.
+  const bool need_old = c.algorithm.ppo_epochs > 1 || num_mb > 1 || c.algorithm.kl_in_reward;
+  auto t = Clock::now();
+  if (need_old && !refs.empty()) {
+    auto old =
+        response_logprobs(*policy_, refs, c.algorithm.micro_batch_size, c.rollout.temperature, assets_.pad_token_id);
+    for (size_t i = 0; i < sequences.size(); ++i) sequences[i].old_logp = old[i];
+  }
+  m["time_old_logprobs_s"] = seconds_since(t);
+  t = Clock::now();
+  if (reference_ && !refs.empty()) {
+    auto ref =
+        response_logprobs(*reference_, refs, c.algorithm.micro_batch_size, c.rollout.temperature, assets_.pad_token_id);
+    for (size_t i = 0; i < sequences.size(); ++i) sequences[i].ref_logp = ref[i];
+  }
+  m["time_ref_logprobs_s"] = seconds_since(t);
+
+  // KL in the reward: r -= coef * sum_t kl_t (old policy vs reference), summed across ranks.
+  auto rewards_all = rewards.rewards.clone();
+  if (c.algorithm.kl_in_reward && reference_) {
+    auto kl_sums = at::zeros({static_cast<int64_t>(samples.size())}, at::kDouble);
+    const auto estimator = parse_kl_estimator(c.algorithm.kl_estimator);
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      kl_sums[sequence_sample[i]] =
+          kl_penalty(sequences[i].old_logp, sequences[i].ref_logp, estimator).sum().item<double>();
+    }
+    std::vector<at::Tensor> reduce{kl_sums};
+    comm_.all_reduce(reduce, ReduceOp::sum);
+    rewards_all -= c.algorithm.kl_coef * reduce[0];
+    for (int64_t pos : kept) {
+      auto& rec = samples[static_cast<size_t>(pos)].record;
+      rec.components["kl_penalty"] = -c.algorithm.kl_coef * reduce[0][pos].item<double>();
+      rec.reward = rewards_all[pos].item<double>();
+    }
+  }
+
+  // Advantages over the kept groups (the same numbers on every rank).
+  at::Tensor advantages;
+  if (!kept.empty()) {
+    auto index = at::tensor(kept, at::kLong);
+    auto group_ids = rewards.group_ids.index_select(0, index);
+    group_ids = std::get<1>(at::_unique2(group_ids, true, true));  // inverse: dense 0..k-1
+    advantages = group_advantages(c.algorithm.adv_estimator, rewards_all.index_select(0, index).to(at::kFloat),
+                                  group_ids, c.algorithm.adv_eps, rewards.lengths.index_select(0, index));
+    for (size_t k = 0; k < kept.size(); ++k) {
+      samples[static_cast<size_t>(kept[k])].record.advantage = advantages[static_cast<int64_t>(k)].item<double>();
+    }
+    add_advantage_metrics(m, advantages);
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      sequences[i].advantage = *samples[static_cast<size_t>(sequence_sample[i])].record.advantage;
+    }
+  } else {
+    spdlog::warn("step {}: no group with different rewards; no update", step);
+  }
+
+  UpdateOptions uo;
+  uo.micro_batch_size = c.algorithm.micro_batch_size;
+  uo.ppo_epochs = c.algorithm.ppo_epochs;
+  uo.policy_loss = c.algorithm.policy_loss;
+  uo.clip = {c.algorithm.clip_ratio_low, c.algorithm.clip_ratio_high, c.algorithm.dual_clip_c};
+  uo.loss_agg = parse_loss_agg(c.algorithm.loss_agg_mode);
+  uo.norm_constant = static_cast<double>(c.rollout.max_new_tokens);
+  uo.kl_coef = c.algorithm.kl_in_reward ? 0.0 : c.algorithm.kl_coef;
+  uo.kl_estimator = parse_kl_estimator(c.algorithm.kl_estimator);
+  uo.entropy_coef = c.algorithm.entropy_coef;
+  uo.temperature = c.rollout.temperature;
+  uo.grad_clip = c.optim.grad_clip;
+  uo.pad_token_id = assets_.pad_token_id;
+  std::vector<std::vector<const UpdateSequence*>> minibatches(static_cast<size_t>(kept.empty() ? 0 : num_mb));
+  for (size_t i = 0; i < sequences.size(); ++i)
+    minibatches[static_cast<size_t>(sequence_mb[i])].push_back(&sequences[i]);
+  const double lr = lr_at(schedule_, step - 1);
+  const auto local_stats = ppo_update(*policy_, *optimizer_, *gradients_, comm_, minibatches, uo, lr);
+  add_update_metrics(m, reduce_update_stats(comm_, local_stats), static_cast<bool>(reference_));
+  m["lr"] = lr;
+
+  // Times: the slowest rank's.
+  const double step_s = seconds_since(step_start);
+  m["time_generate_s"] = comm_.all_reduce_max(rollout_total.generate_s);
+  m["time_render_s"] = comm_.all_reduce_max(rollout_total.render_s);
+  m["time_critic_s"] = comm_.all_reduce_max(rollout_total.critic_s);
+  m["time_rollout_s"] = comm_.all_reduce_max(rollout_total.wall_s);
+  m["time_update_s"] = comm_.all_reduce_max(seconds_since(update_start));
+  m["time_forward_backward_s"] = comm_.all_reduce_max(local_stats.forward_backward_s);
+  m["time_optimizer_s"] = comm_.all_reduce_max(local_stats.optimizer_s);
+  m["time_step_s"] = comm_.all_reduce_max(step_s);
+  double response_tokens = 0;
+  for (const auto& s : samples) response_tokens += static_cast<double>(s.record.sample.response_len);
+  m["tokens_per_s"] = response_tokens / std::max(m["time_step_s"].get<double>(), 1e-9);
+  m["epoch"] = sampler_->state().epoch;
+
+  if (comm_.is_main()) write_rollouts(step, samples);
+  return m;
+}
+
+void Trainer::write_rollouts(int64_t step, const std::vector<RolloutSample>& samples) const {
+  const auto& log = config_.logging;
+  if (log.log_rollouts) {
+    std::string text;
+    for (const auto& s : samples) {
+      text += reward::to_json(s.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      text += '\n';
+    }
+    std::filesystem::create_directories(run_dir_.rollouts_dir());
+    write_file_atomically(run_dir_.rollouts_dir() / fmt::format("step_{}.jsonl", step), text);
+  }
+  if (log.images_every > 0 && step % log.images_every == 0) {
+    const auto dir = run_dir_.rollouts_dir() / "images" / fmt::format("step_{}", step);
+    std::filesystem::create_directories(dir);
+    for (const auto& s : samples) {
+      if (s.rendered) render::write_png(dir / (file_safe(s.record.sample.id) + ".png"), *s.rendered);
+    }
+  }
+}
+
+void Trainer::write_metrics(const nlohmann::json& metrics) const {
+  std::ofstream out(run_dir_.metrics_path(), std::ios::app);
+  out << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out.flush();
+  if (!out) fail(ErrorKind::io, "{}: cannot append the step's metrics", run_dir_.metrics_path().string());
+}
+
+}  // namespace visrl::trainer

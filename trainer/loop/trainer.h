@@ -1,0 +1,72 @@
+// One training run: owns the policy (and the frozen reference when KL is used), the data,
+// the render pool, the critic, the formula and the optimizer, and runs steps:
+//
+//   prompts -> rollout pipeline (generate | render | critic) -> gather across ranks ->
+//   formula + overlong penalty -> dynamic sampling -> old / reference log-probs ->
+//   advantages -> PPO epochs (mini-batches, micro-batches) -> metrics and rollout log
+//
+// Every rank computes rewards and advantages on the same global batch; each trains on its
+// own slice of every mini-batch, and gradients are all-reduced.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "core/config.h"
+#include "core/run_dir.h"
+#include "policy/generate/prompt.h"
+#include "policy/model/qwen3vl.h"
+#include "render/render_pool.h"
+#include "reward/critic.h"
+#include "reward/formula/reward_formula.h"
+#include "trainer/data/instructions.h"
+#include "trainer/data/manifest.h"
+#include "trainer/data/prompt_sampler.h"
+#include "trainer/distributed/communicator.h"
+#include "trainer/distributed/grad_sync.h"
+#include "trainer/distributed/sharded_adamw.h"
+#include "trainer/loop/prepared_prompt.h"
+#include "trainer/optim/lr_schedule.h"
+
+namespace visrl::trainer {
+
+class Trainer {
+ public:
+  Trainer(const Config& config, const RunDir& run_dir, Communicator& comm);
+  ~Trainer();
+
+  // Trains until the step budget is used or `stop` is set on any rank (checked between
+  // steps, so the current step always completes). Returns the number of steps done.
+  int64_t run(const std::atomic<bool>& stop);
+
+  int64_t total_steps() const { return schedule_.total_steps; }
+  policy::Qwen3VLImpl& policy() { return *policy_; }
+
+ private:
+  nlohmann::json train_step(int64_t step);
+  const PreparedPrompt& prepared(int64_t item);
+  void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
+  void write_metrics(const nlohmann::json& metrics) const;
+
+  const Config config_;
+  const RunDir& run_dir_;
+  Communicator& comm_;
+  at::Device device_;
+  policy::Qwen3VL policy_{nullptr};
+  policy::Qwen3VL reference_{nullptr};  // only when KL is used
+  policy::PolicyAssets assets_;
+  std::vector<DataItem> items_;
+  TaskInstructions instructions_;
+  std::unique_ptr<PromptSampler> sampler_;
+  std::map<int64_t, PreparedPrompt> prepared_;  // this step's prompts, by item index
+  std::unique_ptr<render::RenderPool> pool_;
+  std::unique_ptr<reward::Critic> critic_;
+  std::optional<reward::RewardFormula> formula_;
+  std::unique_ptr<ShardedAdamW> optimizer_;
+  std::unique_ptr<GradientBuckets> gradients_;
+  LrSchedule schedule_;
+};
+
+}  // namespace visrl::trainer
