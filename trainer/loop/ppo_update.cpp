@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "trainer/distributed/adamw.h"
+#include "trainer/loop/cuda_autocast.h"
 
 namespace visrl::trainer {
 namespace {
@@ -30,6 +31,7 @@ at::Tensor stack_padded(const std::vector<const UpdateSequence*>& seqs, at::Tens
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
                                           int64_t micro, double temperature, int64_t pad_token_id) {
   at::NoGradGuard no_grad;
+  CudaAutocast autocast(model.device(), model.dtype());
   std::vector<at::Tensor> out;
   out.reserve(sequences.size());
   for (size_t first = 0; first < sequences.size(); first += static_cast<size_t>(micro)) {
@@ -74,7 +76,11 @@ UpdateStats ppo_update(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Grad
         for (const auto* s : seqs) refs.push_back(s->ref);
         auto batch = make_sequence_batch(refs, o.pad_token_id);
         const int64_t B = static_cast<int64_t>(seqs.size()), L = batch.response_mask.size(1);
-        auto out = policy::forward_logprobs(model, batch.batch, o.temperature);
+        policy::TokenLogprobs out;
+        {
+          CudaAutocast autocast(device, model.dtype());
+          out = policy::forward_logprobs(model, batch.batch, o.temperature);
+        }
         auto logp = response_values(out.logprobs, batch);      // [B, L]
         auto entropy = response_values(out.entropies, batch);  // [B, L]
         auto mask = batch.response_mask.to(device);            // [B, L]

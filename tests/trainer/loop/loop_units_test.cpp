@@ -1,7 +1,11 @@
 // The trainer's pieces on their own: manifests, the prompt sampler, training sequences, the
 // sample exchange format and the render -> critic stage.
+#include <atomic>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include "render/render_pool.h"
 #include "reward/pixel/pixel_critic.h"
@@ -9,6 +13,7 @@
 #include "trainer/data/manifest.h"
 #include "trainer/data/prompt_sampler.h"
 #include "trainer/loop/critic_stage.h"
+#include "trainer/loop/cuda_autocast.h"
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/sequence_batch.h"
 
@@ -191,6 +196,75 @@ TEST(CriticStage, RendersAndScoresSamplesAsTheyArrive) {
   EXPECT_NE(samples[3].record.sample.render_status, render::RenderStatus::ok);
   EXPECT_EQ(samples[3].record.sample.critic_status, reward::CriticStatus::not_scored);
   EXPECT_FALSE(samples[3].record.render_reason.empty());
+}
+
+// A critic that counts its calls, to see when the stage scores.
+class CountingCritic : public reward::Critic {
+ public:
+  std::string name() const override { return "counting"; }
+  std::vector<reward::CriticResult> score(const std::vector<reward::CriticItem>& items) override {
+    calls += 1;
+    return inner.score(items);
+  }
+  std::atomic<int> calls{0};
+  reward::PixelCritic inner;
+};
+
+TEST(CriticStage, ScoresWhileTheCallerIsStillProducingSamples) {
+  const render::RenderPoolOptions options;
+  render::RenderPool pool(options);
+  CountingCritic critic;
+  const auto answer = std::string(
+      "```svg\n<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'>"
+      "<rect x='8' y='8' width='30' height='30' fill='red'/></svg>\n```");
+  auto reference = std::make_shared<render::RgbImage>(pool.render(svg_request(answer)).image);
+  std::vector<trainer::RolloutSample> samples(2);
+  trainer::CriticStage stage(critic, false);
+  stage.add(&samples[0], reference, pool.submit(svg_request(answer)));
+  // The first sample is rendered and scored while "generation" (this thread) goes on.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (critic.calls == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(critic.calls, 1) << "the stage waited for the end of the rollout";
+  stage.add(&samples[1], reference, pool.submit(svg_request(answer)));
+  stage.finish();
+  EXPECT_EQ(critic.calls, 2);
+  EXPECT_EQ(samples[1].record.sample.critic_status, reward::CriticStatus::scored);
+}
+
+TEST(CriticStage, RethrowsWhatTheCriticThrewAtFinish) {
+  class Down : public reward::Critic {
+   public:
+    std::string name() const override { return "down"; }
+    std::vector<reward::CriticResult> score(const std::vector<reward::CriticItem>&) override {
+      throw reward::CriticUnavailable("every endpoint is down");
+    }
+  } critic;
+  const render::RenderPoolOptions options;
+  render::RenderPool pool(options);
+  const auto answer = std::string(
+      "```svg\n<svg xmlns='http://www.w3.org/2000/svg' width='8' height='8'>"
+      "<rect width='4' height='4'/></svg>\n```");
+  auto reference = std::make_shared<render::RgbImage>(pool.render(svg_request(answer)).image);
+  trainer::RolloutSample sample;
+  trainer::CriticStage stage(critic, false);
+  stage.add(&sample, reference, pool.submit(svg_request(answer)));
+  EXPECT_THROW(stage.finish(), reward::CriticUnavailable);
+}
+
+TEST(CudaAutocast, OnlyForAFloat32PolicyOnCuda) {
+  EXPECT_FALSE(trainer::CudaAutocast(at::kCPU, at::kFloat).active());
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  EXPECT_FALSE(trainer::CudaAutocast(at::Device(at::kCUDA, 0), at::kBFloat16).active());
+  {
+    trainer::CudaAutocast autocast(at::Device(at::kCUDA, 0), at::kFloat);
+    EXPECT_TRUE(autocast.active());
+    auto a = at::ones({4, 4}, at::TensorOptions().device(at::kCUDA));
+    EXPECT_EQ(at::mm(a, a).scalar_type(), at::kBFloat16);
+  }
+  auto a = at::ones({4, 4}, at::TensorOptions().device(at::kCUDA));
+  EXPECT_EQ(at::mm(a, a).scalar_type(), at::kFloat);
 }
 
 }  // namespace

@@ -74,6 +74,56 @@ TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   EXPECT_TRUE(std::filesystem::exists(out / "config.yaml"));
 }
 
+// The other algorithm settings on the same run: they train, and they do what they say.
+TEST(TrainEndToEnd, GspoEpochsMiniBatchesDynamicSamplingKlInRewardFrozenVisionCheckpointing) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml");
+  const auto out = run.dir / "run";
+  std::vector<std::string> args = {"--config", config.string(), "--run-dir", out.string()};
+  for (const char* set :
+       {"algorithm.policy_loss=gspo", "algorithm.loss_agg_mode=seq-mean-token-mean", "algorithm.ppo_epochs=2",
+        "algorithm.mini_batch_prompts=2", "algorithm.micro_batch_size=3", "algorithm.dynamic_sampling=true",
+        "algorithm.kl_in_reward=true", "algorithm.adv_estimator=rloo", "algorithm.overlong_buffer=4",
+        "algorithm.entropy_coef=0.01", "model.freeze_vision=true", "model.gradient_checkpointing=true",
+        "optim.schedule=cosine", "optim.warmup_steps=1", "logging.images_every=1"}) {
+    args.push_back("--set");
+    args.push_back(set);
+  }
+  auto result = run_program_ranks(1, VISRL_TRAIN_BIN, args, std::chrono::seconds(240));
+  ASSERT_TRUE(result.ok()) << result.summary();
+  const auto metrics = metric_lines(out / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 3u);
+  EXPECT_EQ(metrics[0]["lr"].get<double>(), 0.0);  // warmup starts at 0
+  EXPECT_GT(metrics[1]["lr"].get<double>(), 0.0);
+  for (const auto& m : metrics) {
+    // Kept groups only: at most 4 prompts, in mini-batches of 2, two epochs.
+    const auto groups = m["trained_groups"].get<int64_t>();
+    EXPECT_LE(groups, 4) << m.dump();
+    EXPECT_EQ(m["optimizer_steps"].get<int64_t>(), groups == 0 ? 0 : 2 * ((groups + 1) / 2)) << m.dump();
+    EXPECT_GE(m["rollout_rounds"].get<int64_t>(), 1);
+  }
+  const auto records = reward::read_rollouts(out / "rollouts");
+  int64_t with_kl = 0;
+  for (const auto& r : records) {
+    EXPECT_TRUE(r.components.count("overlong_penalty")) << r.sample.id;
+    with_kl += r.components.count("kl_penalty");
+  }
+  EXPECT_GT(with_kl, 0);
+  // The vision tower (but not its merger) is frozen.
+  auto trained = policy::load_pretrained(out / "final");
+  auto initial = policy::load_pretrained(run.dir / "model");
+  auto initial_params = initial->named_parameters();
+  int64_t vision_checked = 0;
+  for (const auto& p : trained->named_parameters()) {
+    const bool vision = p.key().rfind("model.visual.", 0) == 0 && p.key().find("merger") == std::string::npos;
+    if (vision) {
+      EXPECT_TRUE(at::equal(p.value(), initial_params[p.key()])) << p.key() << " changed although frozen";
+      ++vision_checked;
+    }
+  }
+  EXPECT_GT(vision_checked, 5);
+}
+
 TEST(TrainEndToEnd, SigtermStopsCleanlyAfterTheCurrentStep) {
   TinyRun run;
   const auto config = run.write_config("config.yaml");
