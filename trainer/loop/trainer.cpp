@@ -58,6 +58,9 @@ std::string file_safe(std::string id) {
 
 policy::PolicyAssets load_assets(const Config& config) {
   if (config.model.path.empty()) fail(ErrorKind::config, "model.path: the policy checkpoint directory is required");
+  if (!std::filesystem::is_directory(config.model.path)) {
+    fail(ErrorKind::config, "model.path: {}: no such checkpoint directory", config.model.path);
+  }
   return policy::PolicyAssets::load(config.model.path);
 }
 
