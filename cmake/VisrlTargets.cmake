@@ -35,3 +35,18 @@ function(visrl_add_program name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   visrl_target_defaults(${name})
 endfunction()
+
+# visrl_embed_task_texts(<dir> <template.in> <output.cpp> <VAR_PREFIX>): compiles the per-task
+# texts <dir>/{chart,table,svg}.txt into a source file: <template.in> refers to them as
+# @<VAR_PREFIX>_CHART@ etc. (trailing newlines dropped). Editing a text re-runs CMake.
+function(visrl_embed_task_texts dir template output prefix)
+  foreach(task chart table svg)
+    set(_file ${dir}/${task}.txt)
+    file(READ ${_file} _text)
+    string(REGEX REPLACE "[\r\n]+$" "" _text "${_text}")
+    string(TOUPPER ${task} _upper)
+    set(${prefix}_${_upper} "${_text}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_file})
+  endforeach()
+  configure_file(${template} ${output} @ONLY)
+endfunction()
