@@ -114,6 +114,42 @@ TEST(Generate, LengthAndStopReasons) {
   EXPECT_EQ(s[0].token_ids, std::vector<int64_t>(expected.begin(), expected.begin() + 4));
 }
 
+TEST(Generate, OnFinishedSeesEverySampleAsItCompletes) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  auto expected = expected_greedy(fx, "text");
+  auto o = greedy_options(*model);
+  o.group_size = 2;
+  o.max_new_tokens = 8;
+  o.eos_token_ids = {expected[2]};               // the text prompt stops after 3 tokens, the image prompt runs to 8
+  std::vector<std::pair<int64_t, size_t>> seen;  // (row, tokens at the call)
+  o.on_finished = [&](int64_t row, const GeneratedSample& s) {
+    EXPECT_EQ(s.prompt_index, row / 2);
+    seen.emplace_back(row, s.token_ids.size());
+  };
+  auto samples = generate(*model, {prompt_of(fx, "text"), prompt_of(fx, "one_image")}, o);
+  ASSERT_EQ(seen.size(), 4u);
+  // The stopped text samples are reported first, at their stop, before the batch ends.
+  EXPECT_EQ(seen[0], std::make_pair(int64_t{0}, size_t{3}));
+  EXPECT_EQ(seen[1], std::make_pair(int64_t{1}, size_t{3}));
+  for (const auto& [row, tokens] : seen) EXPECT_EQ(tokens, samples[static_cast<size_t>(row)].token_ids.size());
+}
+
+TEST(Generate, SuppressedTokensAreNeverSampled) {
+  Qwen3VLFixture fx("untied");
+  auto model = load_pretrained(fx.model_dir);
+  auto expected = expected_greedy(fx, "text");
+  auto o = greedy_options(*model);
+  o.max_new_tokens = 6;
+  o.suppress_token_ids = {expected[0]};
+  auto s = generate(*model, {prompt_of(fx, "text")}, o);
+  EXPECT_NE(s[0].token_ids[0], expected[0]);
+  for (auto id : s[0].token_ids) EXPECT_NE(id, expected[0]);
+  o.suppress_token_ids = {model->config.text.vocab_size};
+  EXPECT_THAT(expected_error([&] { generate(*model, {prompt_of(fx, "text")}, o); }),
+              ::testing::HasSubstr("outside the vocabulary"));
+}
+
 TEST(Generate, PromptsBeyondTheContextAreNamed) {
   Qwen3VLFixture fx("tied");
   auto model = load_pretrained(fx.model_dir);
