@@ -75,7 +75,7 @@ int run(const Options& opt) {
     params.push_back(p.value());
   }
   trainer::AdamWOptions adamw;
-  adamw.weight_decay = 0.0;  // TRL / transformers' default
+  adamw.weight_decay = 0.01;  // as trl_peer.py configures TRL
   trainer::ShardedAdamW optimizer(named, adamw, *comm, false);
   trainer::GradientBuckets gradients(params);
 
