@@ -6,7 +6,9 @@
 // image + the policy_bench prompt) x G responses of exactly L fixed random ids; one no-grad
 // policy forward for the old log-probs, one no-grad reference forward, one forward + backward
 // of the PPO-clip loss with the k3 KL term (token-mean), one AdamW step. The whole batch is
-// one micro-batch. bench/trainer/grpo_update_bench.py runs it next to TRL.
+// one micro-batch. Each prompt gets its own copy of the image (one pixel changed), so the
+// vision tower encodes P distinct images per forward, as it would in training. bench/trainer/grpo_update_bench.py runs
+// it next to TRL.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -52,7 +54,16 @@ int run(const Options& opt) {
   auto reference = policy::load_pretrained(opt.model);
   for (auto& p : reference->parameters()) p.set_requires_grad(false);
   const auto assets = policy::PolicyAssets::load(opt.model);
-  const auto prompt = policy::build_prompt(assets, kPrompt, {policy::read_image(opt.image)}, "bench");
+  // One image per prompt, as in a real batch (the G answers of a prompt share its image): the
+  // P copies differ in one pixel, so the vision tower encodes P images, not one.
+  const auto image = policy::read_image(opt.image);  // [H, W, 3] uint8
+  std::vector<policy::PromptInput> prompts;
+  for (int64_t p = 0; p < opt.prompts; ++p) {
+    auto copy = image.clone();
+    copy[0][0][0] = static_cast<uint8_t>((image[0][0][0].item<int>() + 1 + p) % 256);
+    prompts.push_back(policy::build_prompt(assets, kPrompt, {copy}, fmt::format("bench{}", p)));
+  }
+  const auto& prompt = prompts.front();
 
   // Responses: fixed random ids below the vision special tokens (seed 0), rewards random.
   const int64_t N = opt.prompts * opt.group;
@@ -80,7 +91,9 @@ int run(const Options& opt) {
   trainer::GradientBuckets gradients(params);
 
   std::vector<trainer::SequenceRef> refs;
-  for (const auto& r : responses) refs.push_back({&prompt, &r});
+  for (int64_t i = 0; i < N; ++i) {
+    refs.push_back({&prompts[static_cast<size_t>(i / opt.group)], &responses[static_cast<size_t>(i)]});
+  }
   trainer::UpdateOptions uo;
   uo.micro_batch_size = N;
   uo.kl_coef = opt.kl_coef;
