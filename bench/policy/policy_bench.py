@@ -39,20 +39,20 @@ DEFAULT_PROMPT = ("Write Python matplotlib code that reproduces this chart exact
                   "data, colors, axis labels, ticks, legend and title.")
 
 
-def prepare(args, tmp: Path):
+def prepare(model: str, image: str, image_size: int, tmp: Path):
     """(model_dir, image_path) both sides use: the originals, or upscaled / uncapped copies."""
-    model_dir, image = Path(args.model), Path(args.image)
-    if not args.image_size:
+    model_dir, image = Path(model), Path(image)
+    if not image_size:
         return model_dir, image
     from PIL import Image
 
-    image = tmp / f"image_{args.image_size}.png"
-    Image.open(args.image).convert("RGB").resize((args.image_size, args.image_size), Image.BICUBIC).save(image)
+    out = tmp / f"image_{image_size}.png"
+    Image.open(image).convert("RGB").resize((image_size, image_size), Image.BICUBIC).save(out)
     copy = tmp / "model"
     copy.mkdir()
-    for f in Path(args.model).iterdir():
+    for f in model_dir.iterdir():
         (copy / f.name).symlink_to(f.resolve())
-    need = args.image_size * args.image_size
+    need = image_size * image_size
     for name in ("processor_config.json", "preprocessor_config.json"):
         src = model_dir / name
         if not src.exists():
@@ -65,7 +65,7 @@ def prepare(args, tmp: Path):
             proc["max_pixels"] = max(need, proc["max_pixels"])
         (copy / name).unlink()
         (copy / name).write_text(json.dumps(cfg, indent=2))
-    return copy, image
+    return copy, out
 
 
 def run_ours(exe: Path, model_dir: Path, image: Path, args, mode: str, threads: int, extra=()):
@@ -171,7 +171,7 @@ def main():
 
     tmp = Path(tempfile.mkdtemp(prefix="policy_bench_"))
     try:
-        model_dir, image = prepare(args, tmp)
+        model_dir, image = prepare(args.model, args.image, args.image_size, tmp)
         hf = HF(model_dir, image, args.prompt)
         vocab_hi = min(hf.model.config.image_token_id, hf.model.config.video_token_id,
                        hf.model.config.vision_start_token_id)

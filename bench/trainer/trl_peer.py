@@ -39,41 +39,14 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench/policy"))
+from policy_bench import prepare  # noqa: E402  (the model copy with the image cap raised, shared)
 DEFAULT_MODEL = ROOT / "tests/fixtures/qwen3vl/untied"
 DEFAULT_IMAGE = ROOT / "tests/fixtures/qwen3vl/images/a.png"
 # The same prompt as bench/policy/policy_bench.py (and the C++ side): the prompt token counts are compared.
 DEFAULT_PROMPT = ("Write Python matplotlib code that reproduces this chart exactly: the same chart type, "
                   "data, colors, axis labels, ticks, legend and title.")
 STEPS_PER_GENERATION = 2  # see the module docstring: the smallest value that makes TRL compute old log-probs
-
-
-def prepare(model: str, image: str, image_size: int, tmp: Path):
-    """(model_dir, image_path) both sides use: the originals, or upscaled / uncapped copies (as policy_bench.py)."""
-    model_dir, image = Path(model), Path(image)
-    if not image_size:
-        return model_dir, image
-    from PIL import Image
-
-    out = tmp / f"image_{image_size}.png"
-    Image.open(image).convert("RGB").resize((image_size, image_size), Image.BICUBIC).save(out)
-    copy = tmp / "model"
-    copy.mkdir()
-    for f in model_dir.iterdir():
-        (copy / f.name).symlink_to(f.resolve())
-    need = image_size * image_size
-    for name in ("processor_config.json", "preprocessor_config.json"):
-        src = model_dir / name
-        if not src.exists():
-            continue
-        cfg = json.loads(src.read_text())
-        proc = cfg.get("image_processor", cfg)
-        proc.setdefault("size", {})
-        proc["size"]["longest_edge"] = max(need, proc["size"].get("longest_edge", 0))
-        if "max_pixels" in proc:
-            proc["max_pixels"] = max(need, proc["max_pixels"])
-        (copy / name).unlink()
-        (copy / name).write_text(json.dumps(cfg, indent=2))
-    return copy, out
 
 
 def require_trl():
