@@ -21,6 +21,7 @@ visrl_require_package(muparser)
 visrl_require_package(Threads)
 visrl_require_package(PNG)    # policy/image: read_image
 visrl_require_package(JPEG)
+visrl_require_package(ZLIB)   # core: file checksums of checkpoints
 
 find_package(PkgConfig REQUIRED)
 macro(visrl_require_pkg target)

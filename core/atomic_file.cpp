@@ -48,12 +48,14 @@ void AtomicFile::commit() {
   if (::rename(temp_.c_str(), target_.c_str()) != 0) io_fail(target_, "rename failed");
   committed_ = true;
   // The rename itself is only durable once the directory entry is on disk.
-  auto dir = target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_directory(target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path());
+}
+
+void sync_directory(const std::filesystem::path& dir) {
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) io_fail(dir, "cannot open the directory to sync it");
+  ::fsync(dfd);
+  ::close(dfd);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {

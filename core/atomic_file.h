@@ -24,6 +24,10 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// fsync of a directory: makes the creation, rename or removal of its entries durable.
+// Throws Error(io) when the directory cannot be opened.
+void sync_directory(const std::filesystem::path& dir);
+
 // Replaces `path` with `text` atomically.
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 

@@ -3,11 +3,20 @@
 //   train --config configs/chart2code.yaml [--set key.path=value ...] [--run-dir DIR]
 //   train --config FILE --print-config     the resolved YAML, then exit 0
 //   train --describe-config                every key with its default and meaning
+//   train ... --resume auto                continue from the newest complete checkpoint of the
+//                                          run directory (from scratch when there is none yet;
+//                                          damaged ones are reported and skipped)
+//   train [--config FILE] --resume PATH    continue from a checkpoint (step_<N>) or the newest
+//                                          one of a run directory; without --config, the run
+//                                          directory's config.yaml
+//   train ... --max-steps N                stop after step N (with a checkpoint); the LR
+//                                          schedule still spans optim.total_steps
 //
 // Multi-process: started by torchrun or srun (trainer/distributed/launch_env.h), one process
-// per GPU, or per CPU slot with Gloo. Ctrl-C / SIGTERM: the current step completes, the
-// trained policy is saved to <run_dir>/final, and the program exits 0. A second signal
-// exits at once.
+// per GPU, or per CPU slot with Gloo; a resume may use another number of ranks. Ctrl-C,
+// SIGTERM or SIGUSR1 (Slurm's warning before preemption or the time limit): the current step
+// completes, a checkpoint and <run_dir>/final are saved, and the program exits 0. A second
+// signal exits at once.
 //
 // Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 #include <unistd.h>
@@ -16,9 +25,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/device.h"
@@ -26,6 +37,7 @@
 #include "core/logging.h"
 #include "core/program.h"
 #include "core/run_dir.h"
+#include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/launch_env.h"
 #include "trainer/loop/trainer.h"
@@ -36,7 +48,8 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_stop_signal(int) {
   if (g_stop.exchange(true)) _exit(130);  // a second signal: leave now
-  const char msg[] = "\nstop requested: finishing the current step (signal again to quit now)\n";
+  const char msg[] =
+      "\nstop requested: finishing the current step, then saving a checkpoint (signal again to quit now)\n";
   ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
   (void)ignored;
 }
@@ -45,9 +58,54 @@ struct Options {
   std::string config;
   std::vector<std::string> overrides;
   std::string run_dir;
+  std::string resume;
+  int64_t max_steps = 0;
   bool print_config = false;
   bool describe_config = false;
 };
+
+namespace fs = std::filesystem;
+
+// The run directory a checkpoint path belongs to: <run>/checkpoints/step_<N>, <run>/checkpoints
+// or <run> itself.
+fs::path run_dir_of(const fs::path& path) {
+  const auto clean = path.lexically_normal();
+  const auto p = clean.filename().empty() ? clean.parent_path() : clean;
+  if (visrl::trainer::checkpoint_step(p)) return p.parent_path().parent_path();
+  if (p.filename() == "checkpoints") return p.parent_path();
+  return p;
+}
+
+// Rank 0 picks the checkpoint to resume from (verifying it) and tells the others; every rank
+// throws rank 0's error. Empty: start from scratch.
+std::string choose_checkpoint(const std::string& resume, const visrl::RunDir& run_dir,
+                              visrl::trainer::Communicator& comm) {
+  using namespace visrl;
+  nlohmann::json choice = {{"path", ""}, {"error", ""}};
+  if (comm.is_main()) {
+    try {
+      if (resume == "auto") {
+        std::vector<std::string> skipped;
+        const auto found = trainer::newest_complete_checkpoint(run_dir.checkpoints_dir(), &skipped);
+        for (const auto& why : skipped) spdlog::warn("skipping a damaged checkpoint: {}", why);
+        if (found) {
+          choice["path"] = found->string();
+        } else {
+          spdlog::info("--resume auto: no complete checkpoint in {}; starting from step 0",
+                       run_dir.checkpoints_dir().string());
+        }
+      } else {
+        choice["path"] = trainer::resolve_checkpoint(resume).string();
+      }
+    } catch (const std::exception& e) {
+      choice["error"] = e.what();
+    }
+  }
+  choice = nlohmann::json::parse(comm.broadcast_string(choice.dump(), 0));
+  if (!choice["error"].get<std::string>().empty())
+    fail(ErrorKind::format, "--resume {}: {}", resume, choice["error"].get<std::string>());
+  return choice["path"].get<std::string>();
+}
 
 int run(const Options& opt) {
   using namespace visrl;
@@ -55,7 +113,20 @@ int run(const Options& opt) {
     std::cout << describe_config();
     return 0;
   }
-  LoadedConfig loaded = load_config(opt.config, opt.overrides);
+  std::string cli_run_dir = opt.run_dir;
+  std::string config_path = opt.config;
+  if (!opt.resume.empty() && opt.resume != "auto" && cli_run_dir.empty()) cli_run_dir = run_dir_of(opt.resume).string();
+  if (config_path.empty()) {
+    if (opt.resume.empty())
+      fail(ErrorKind::usage, "--config is required (or --resume, which reads the run's config.yaml)");
+    if (cli_run_dir.empty()) fail(ErrorKind::usage, "--resume auto without --config needs --run-dir");
+    config_path = (fs::path(cli_run_dir) / "config.yaml").string();
+  }
+  LoadedConfig loaded = load_config(config_path, opt.overrides);
+  if (opt.resume == "auto" && cli_run_dir.empty() && loaded.config.logging.run_dir.empty()) {
+    fail(ErrorKind::usage,
+         "--resume auto looks for checkpoints in the run directory: give --run-dir (or logging.run_dir)");
+  }
   if (opt.print_config) {
     std::cout << to_yaml(loaded.config);
     return 0;
@@ -67,7 +138,7 @@ int run(const Options& opt) {
   // differ between processes) and tells the others.
   auto comm = trainer::Communicator::create(env, loaded.config.distributed.backend, loaded.config.distributed.timeout_s,
                                             resolve_device(loaded.config.model.device, "model.device"));
-  const auto chosen = comm->broadcast_string(comm->is_main() ? RunDir::choose(opt.run_dir, loaded).string() : "", 0);
+  const auto chosen = comm->broadcast_string(comm->is_main() ? RunDir::choose(cli_run_dir, loaded).string() : "", 0);
   RunDir run_dir(chosen);
   if (comm->is_main()) {
     run_dir.write_config(to_yaml(loaded.config));
@@ -79,8 +150,14 @@ int run(const Options& opt) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  trainer::Trainer trainer(loaded.config, run_dir, *comm);
-  const auto steps = trainer.run(g_stop);
+  std::signal(SIGUSR1, on_stop_signal);
+  std::optional<fs::path> resume_from;
+  if (!opt.resume.empty()) {
+    const auto path = choose_checkpoint(opt.resume, run_dir, *comm);
+    if (!path.empty()) resume_from = path;
+  }
+  trainer::Trainer trainer(loaded.config, run_dir, *comm, resume_from);
+  const auto steps = trainer.run(g_stop, opt.max_steps);
   if (comm->is_main()) spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
   return 0;
 }
@@ -95,6 +172,10 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)  // one key=value per --set; repeat --set for more
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--run-dir", opt.run_dir, "Run directory (default: logging.run_dir, else runs/<config>-<time>)");
+  app.add_option("--resume", opt.resume,
+                 "auto (newest complete checkpoint of the run directory, if any) or a checkpoint / run directory");
+  app.add_option("--max-steps", opt.max_steps, "Stop after this step, with a checkpoint (0 = optim.total_steps)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--print-config", opt.print_config, "Print the resolved configuration as YAML and exit");
   app.add_flag("--describe-config", opt.describe_config, "Print every key with its default and meaning, and exit");
   try {

@@ -73,7 +73,7 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
 
 MultiProcessResult run(int world, const std::vector<std::string>& argv, std::chrono::seconds timeout,
                        const std::map<std::string, std::string>& scenario_env,
-                       const std::map<std::string, std::string>& extra_env) {
+                       const std::map<std::string, std::string>& extra_env, const KillWhen& kill_when) {
   if (world < 1) throw std::invalid_argument("run_ranks: world must be >= 1");
   const int port = free_tcp_port();
   const pid_t parent = getpid();
@@ -143,8 +143,10 @@ MultiProcessResult run(int world, const std::vector<std::string>& argv, std::chr
       --running;
     }
     if (running == 0) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      result.timed_out = true;
+    const bool kill_now = kill_when && kill_when();
+    if (kill_now || std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = !kill_now;
+      result.killed = kill_now;
       for (int r = 0; r < world; ++r) {
         if (pids[r] < 0) continue;
         kill(-pids[r], SIGKILL);
@@ -203,7 +205,7 @@ bool in_scenario(std::string_view scenario) {
 }
 
 MultiProcessResult run_ranks(int world, const std::string& scenario, std::chrono::seconds timeout,
-                             const std::map<std::string, std::string>& extra_env) {
+                             const std::map<std::string, std::string>& extra_env, const KillWhen& kill_when) {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (!info) throw std::logic_error("run_ranks must be called from inside a running test");
   std::vector<std::string> argv = {"/proc/self/exe",
@@ -214,15 +216,15 @@ MultiProcessResult run_ranks(int world, const std::string& scenario, std::chrono
   ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
   if (n <= 0) throw std::runtime_error(fmt::format("readlink /proc/self/exe: {}", strerror(errno)));
   argv[0].assign(path, static_cast<size_t>(n));
-  return run(world, argv, timeout, {{kScenarioVar, scenario}}, extra_env);
+  return run(world, argv, timeout, {{kScenarioVar, scenario}}, extra_env, kill_when);
 }
 
 MultiProcessResult run_program_ranks(int world, const std::string& program, const std::vector<std::string>& args,
-                                     std::chrono::seconds timeout,
-                                     const std::map<std::string, std::string>& extra_env) {
+                                     std::chrono::seconds timeout, const std::map<std::string, std::string>& extra_env,
+                                     const KillWhen& kill_when) {
   std::vector<std::string> argv = {program};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(world, argv, timeout, {}, extra_env);
+  return run(world, argv, timeout, {}, extra_env, kill_when);
 }
 
 int free_tcp_port() {

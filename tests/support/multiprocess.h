@@ -22,10 +22,13 @@
 //      run_program_ranks(2, train_path, {"--config", path}, std::chrono::seconds(120));
 //
 // On timeout every rank (and everything it started: each rank leads its own process group) is
-// killed with SIGKILL. Ranks also die with the test process (PR_SET_PDEATHSIG).
+// killed with SIGKILL. So are they once an optional `kill_when()`, polled every few
+// milliseconds, returns true (kill -9 at a chosen moment, for crash-safety tests). Ranks also die with the test process
+// (PR_SET_PDEATHSIG).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -45,6 +48,7 @@ struct RankResult {
 struct MultiProcessResult {
   std::vector<RankResult> ranks;  // index = rank
   bool timed_out = false;         // the deadline passed and the remaining ranks were killed
+  bool killed = false;            // kill_when() returned true and the remaining ranks were killed
   double seconds = 0;             // wall time until the last rank ended
 
   // Every rank exited with status 0 before the deadline.
@@ -61,13 +65,16 @@ bool in_scenario(std::string_view scenario);
 // Runs the current test (--gtest_filter=<suite>.<name>) in `world` copies of this binary with
 // VISRL_TEST_SCENARIO=scenario and the launcher environment. extra_env is added to every rank's
 // environment (it may override the launcher variables).
+using KillWhen = std::function<bool()>;
+
 MultiProcessResult run_ranks(int world, const std::string& scenario, std::chrono::seconds timeout,
-                             const std::map<std::string, std::string>& extra_env = {});
+                             const std::map<std::string, std::string>& extra_env = {}, const KillWhen& kill_when = {});
 
 // Runs `program args...` `world` times under the launcher environment.
 MultiProcessResult run_program_ranks(int world, const std::string& program, const std::vector<std::string>& args,
                                      std::chrono::seconds timeout,
-                                     const std::map<std::string, std::string>& extra_env = {});
+                                     const std::map<std::string, std::string>& extra_env = {},
+                                     const KillWhen& kill_when = {});
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int free_tcp_port();

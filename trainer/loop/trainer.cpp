@@ -14,6 +14,9 @@
 #include "trainer/algorithms/advantage.h"
 #include "trainer/algorithms/kl.h"
 #include "trainer/algorithms/shaping.h"
+#include "trainer/checkpoint/checkpoint_dir.h"
+#include "trainer/checkpoint/checkpoint_io.h"
+#include "trainer/checkpoint/resume.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/console.h"
 #include "trainer/loop/ppo_update.h"
@@ -56,6 +59,19 @@ std::string file_safe(std::string id) {
   return id;
 }
 
+// The reward formula as it decides rewards, to tell when a resume changes it.
+nlohmann::json formula_json(const RewardConfig& reward) {
+  const auto& f = reward.on_failure;
+  return {{"formula", reward.formula},
+          {"on_failure",
+           {{"no_code", f.no_code},
+            {"render_failure", f.render_failure},
+            {"blank_image", f.blank_image},
+            {"parse_failure", f.parse_failure},
+            {"critic_unavailable", f.critic_unavailable}}},
+          {"extra_terms", reward.extra_terms}};
+}
+
 policy::PolicyAssets load_assets(const Config& config) {
   if (config.model.path.empty()) fail(ErrorKind::config, "model.path: the policy checkpoint directory is required");
   if (!std::filesystem::is_directory(config.model.path)) {
@@ -66,7 +82,8 @@ policy::PolicyAssets load_assets(const Config& config) {
 
 }  // namespace
 
-Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm)
+Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm,
+                 const std::optional<std::filesystem::path>& resume_from)
     : config_(config),
       run_dir_(run_dir),
       comm_(comm),
@@ -84,7 +101,8 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   policy::LoadOptions load;
   load.device = device_;
   load.dtype = training_dtype(c, device_);
-  policy_ = policy::load_pretrained(c.model.path, load);
+  // A resumed run continues from the checkpoint's weights; the reference stays the initial policy.
+  policy_ = policy::load_pretrained(resume_from ? *resume_from / "model" : std::filesystem::path(c.model.path), load);
   policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
   if (c.model.min_pixels > 0) assets_.image_processor.min_pixels = c.model.min_pixels;
   if (c.model.max_pixels > 0) assets_.image_processor.max_pixels = c.model.max_pixels;
@@ -128,6 +146,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   formula_.emplace(reward::RewardFormula::compile(reward::FormulaSpec::from_config(c.reward)));
   pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
   critic_ = reward::make_critic(c);
+  if (resume_from) resume(*resume_from);
   int64_t trainable_numel = 0;
   for (const auto& p : params) trainable_numel += p.numel();
   spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
@@ -151,10 +170,88 @@ const PreparedPrompt& Trainer::prepared(int64_t item) {
   return it->second;
 }
 
-int64_t Trainer::run(const std::atomic<bool>& stop) {
+TrainerState Trainer::state_after(int64_t step) const {
+  TrainerState s;
+  s.step = step;
+  s.seed = config_.seed;
+  s.sampler = sampler_->state();
+  s.num_items = static_cast<int64_t>(items_.size());
+  s.shuffle = config_.data.shuffle;
+  s.schedule = schedule_;
+  std::error_code ec;
+  const auto metrics_bytes = std::filesystem::file_size(run_dir_.metrics_path(), ec);
+  s.metrics_offset = ec ? 0 : static_cast<int64_t>(metrics_bytes);  // rank 0's file, which is the one
+  s.world_size = comm_.world_size();
+  s.has_optimizer = !config_.checkpoint.model_only;
+  s.formula = formula_json(config_.reward);
+  return s;
+}
+
+void Trainer::resume(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  const auto ckpt = read_checkpoint(dir);
+  const auto& saved = ckpt.state;
+  const auto now = state_after(saved.step);
+  if (comm_.is_main()) {
+    for (const auto& d : resume_differences(saved, now, ckpt.config_yaml, to_yaml(config_))) {
+      spdlog::warn("resuming with a change: {}", d);
+    }
+  }
+  if (saved.step >= schedule_.total_steps) {
+    spdlog::warn("the checkpoint is at step {}, the run has {} steps: nothing left to train", saved.step,
+                 schedule_.total_steps);
+  }
+  SamplerState position = saved.sampler;
+  if (saved.num_items != now.num_items) position.cursor = std::min(position.cursor, now.num_items);
+  sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), config_.seed, config_.data.shuffle,
+                                             position);
+  if (saved.has_optimizer) {
+    load_optimizer_state(dir, *optimizer_);
+  } else {
+    spdlog::warn("{} holds weights only (checkpoint.model_only): AdamW's moments start from zero", dir.string());
+  }
+  start_step_ = saved.step;
+  std::error_code ec;
+  const bool same_run = fs::equivalent(dir.parent_path().parent_path(), run_dir_.root(), ec);
+  if (comm_.is_main() && same_run) {
+    // The run directory goes back to the checkpoint's step: later metrics lines and later
+    // checkpoints belong to a future that is being replaced (kept aside, not deleted).
+    const auto discarded = rewind_metrics(run_dir_.metrics_path(), saved.metrics_offset);
+    if (!discarded.empty()) spdlog::info("metrics after step {} moved to {}", saved.step, discarded.string());
+    for (const auto& moved : set_aside_newer_checkpoints(run_dir_.checkpoints_dir(), saved.step)) {
+      spdlog::warn("a checkpoint newer than the one resumed was moved to {}", moved.string());
+    }
+  }
+  comm_.barrier();
+  spdlog::info("resumed from {} (step {}, epoch {}, cursor {}, saved by {} rank(s)) on {} rank(s)", dir.string(),
+               saved.step, saved.sampler.epoch, saved.sampler.cursor, saved.world_size, comm_.world_size());
+}
+
+void Trainer::save_checkpoint(int64_t step) {
+  const auto start = Clock::now();
+  CheckpointContents contents;
+  contents.policy = policy_.get();
+  contents.optimizer = config_.checkpoint.model_only ? nullptr : optimizer_.get();
+  contents.state = state_after(step);
+  contents.config_yaml = to_yaml(config_);
+  contents.assets_from = config_.model.path;
+  contents.max_shard_bytes = static_cast<uint64_t>(config_.checkpoint.max_shard_mb) << 20;
+  const auto checkpoints = run_dir_.checkpoints_dir();
+  const auto dir = trainer::save_checkpoint(checkpoints, contents, comm_);
+  if (comm_.is_main()) {
+    for (const auto& removed :
+         prune_checkpoints(checkpoints, config_.checkpoint.keep_last, config_.checkpoint.milestone_every)) {
+      spdlog::debug("removed {}", removed.string());
+    }
+    spdlog::info("checkpoint {} saved in {:.1f} s", dir.string(), seconds_since(start));
+  }
+}
+
+int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
   Console console(config_.logging.progress_bar, schedule_.total_steps, comm_.is_main());
+  const int64_t every = config_.checkpoint.every_steps;
   int64_t done = 0;
-  for (int64_t step = 1; step <= schedule_.total_steps; ++step) {
+  for (int64_t step = start_step_ + 1; step <= schedule_.total_steps; ++step) {
     auto metrics = train_step(step);
     ++done;
     if (comm_.is_main()) {
@@ -162,19 +259,21 @@ int64_t Trainer::run(const std::atomic<bool>& stop) {
       console.step(metrics);
     }
     // Every rank stops at the same step when any of them was asked to.
-    if (comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0) {
-      spdlog::warn("stop requested: stopping after step {}", step);
+    const bool stopping = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0 || step == stop_after_step;
+    if ((every > 0 && step % every == 0) || stopping || step == schedule_.total_steps) save_checkpoint(step);
+    if (stopping) {
+      spdlog::warn("stopped after step {}; continue with --resume auto", step);
       break;
     }
   }
   console.finish();
   if (comm_.is_main()) {
-    // The trained weights are never lost, whatever the checkpoint settings.
+    // The trained weights as a plain Hugging Face directory, whatever the checkpoint settings.
     const auto final_dir = run_dir_.root() / "final";
     policy::SaveOptions save;
     save.copy_assets_from = config_.model.path;
     policy::save_pretrained(*policy_, final_dir, save);
-    spdlog::info("policy after {} steps saved to {}", done, final_dir.string());
+    spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
   }
   comm_.barrier();
   return done;

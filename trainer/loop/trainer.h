@@ -7,6 +7,10 @@
 //
 // Every rank computes rewards and advantages on the same global batch; each trains on its
 // own slice of every mini-batch, and gradients are all-reduced.
+//
+// Checkpoints (trainer/checkpoint): every checkpoint.every_steps steps, when stopped and at the
+// end. A trainer constructed from a checkpoint continues with the step after it, with the same
+// weights, optimizer state, data position and random streams, on any number of ranks.
 #pragma once
 
 #include <atomic>
@@ -21,6 +25,7 @@
 #include "render/render_pool.h"
 #include "reward/critic.h"
 #include "reward/formula/reward_formula.h"
+#include "trainer/checkpoint/trainer_state.h"
 #include "trainer/data/instructions.h"
 #include "trainer/data/manifest.h"
 #include "trainer/data/prompt_sampler.h"
@@ -34,14 +39,18 @@ namespace visrl::trainer {
 
 class Trainer {
  public:
-  Trainer(const Config& config, const RunDir& run_dir, Communicator& comm);
+  // resume_from: a verified checkpoint directory (resolve_checkpoint) to continue from.
+  Trainer(const Config& config, const RunDir& run_dir, Communicator& comm,
+          const std::optional<std::filesystem::path>& resume_from = std::nullopt);
   ~Trainer();
 
-  // Trains until the step budget is used or `stop` is set on any rank (checked between
-  // steps, so the current step always completes). Returns the number of steps done.
-  int64_t run(const std::atomic<bool>& stop);
+  // Trains until the step budget is used, step `stop_after_step` (> 0) is done, or `stop` is set
+  // on any rank (checked between steps, so the current step always completes), saving a
+  // checkpoint then. Returns the number of steps done by this call.
+  int64_t run(const std::atomic<bool>& stop, int64_t stop_after_step = 0);
 
   int64_t total_steps() const { return schedule_.total_steps; }
+  int64_t start_step() const { return start_step_; }  // the resumed checkpoint's step, or 0
   policy::Qwen3VLImpl& policy() { return *policy_; }
 
  private:
@@ -49,6 +58,9 @@ class Trainer {
   const PreparedPrompt& prepared(int64_t item);
   void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
   void write_metrics(const nlohmann::json& metrics) const;
+  TrainerState state_after(int64_t step) const;
+  void resume(const std::filesystem::path& dir);
+  void save_checkpoint(int64_t step);
 
   const Config config_;
   const RunDir& run_dir_;
@@ -67,6 +79,7 @@ class Trainer {
   std::unique_ptr<ShardedAdamW> optimizer_;
   std::unique_ptr<GradientBuckets> gradients_;
   LrSchedule schedule_;
+  int64_t start_step_ = 0;
 };
 
 }  // namespace visrl::trainer

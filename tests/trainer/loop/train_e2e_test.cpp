@@ -16,6 +16,7 @@
 #include "reward/formula/rollout_record.h"
 #include "tests/support/multiprocess.h"
 #include "tests/trainer/loop/tiny_run.h"
+#include "trainer/checkpoint/checkpoint_dir.h"
 
 extern char** environ;
 
@@ -124,7 +125,8 @@ TEST(TrainEndToEnd, GspoEpochsMiniBatchesDynamicSamplingKlInRewardFrozenVisionCh
   EXPECT_GT(vision_checked, 5);
 }
 
-TEST(TrainEndToEnd, SigtermStopsCleanlyAfterTheCurrentStep) {
+// SIGTERM and SIGUSR1 (Slurm's warning) both stop after the current step with a checkpoint.
+void stops_cleanly_with_a_checkpoint(int signal) {
   TinyRun run;
   const auto config = run.write_config("config.yaml");
   const auto out = run.dir / "run";
@@ -142,7 +144,7 @@ TEST(TrainEndToEnd, SigtermStopsCleanlyAfterTheCurrentStep) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_FALSE(metric_lines(out / "metrics.jsonl").empty()) << "no step finished in time";
-  kill(pid, SIGTERM);
+  kill(pid, signal);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
@@ -152,6 +154,17 @@ TEST(TrainEndToEnd, SigtermStopsCleanlyAfterTheCurrentStep) {
   // Every finished step is logged whole, and the policy is saved.
   EXPECT_TRUE(std::filesystem::exists(out / fmt::format("rollouts/step_{}.jsonl", steps)));
   EXPECT_TRUE(std::filesystem::exists(out / "final/model.safetensors"));
+  const auto checkpoint = out / fmt::format("checkpoints/step_{}", steps);
+  EXPECT_NO_THROW(trainer::verify_checkpoint(checkpoint));
+  EXPECT_EQ(read_file(out / "checkpoints/latest"), fmt::format("step_{}\n", steps));
+}
+
+TEST(TrainEndToEnd, SigtermStopsCleanlyAfterTheCurrentStepWithACheckpoint) {
+  stops_cleanly_with_a_checkpoint(SIGTERM);
+}
+
+TEST(TrainEndToEnd, Sigusr1StopsCleanlyAfterTheCurrentStepWithACheckpoint) {
+  stops_cleanly_with_a_checkpoint(SIGUSR1);
 }
 
 }  // namespace

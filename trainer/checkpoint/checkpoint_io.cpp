@@ -1,0 +1,169 @@
+#include "trainer/checkpoint/checkpoint_io.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/safetensors.h"
+#include "policy/model/hf_checkpoint.h"
+#include "trainer/checkpoint/checkpoint_dir.h"
+
+namespace visrl::trainer {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kOptimizerIndex = "optimizer.safetensors.index.json";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::io, "{}: cannot read", path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs `body` on this rank; afterwards every rank learns whether any rank failed, and all of
+// them throw the first failing rank's error, so nobody waits in a later collective.
+template <typename F>
+void on_every_rank(Communicator& comm, const char* what, F&& body) {
+  std::string error;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto errors = comm.gather_strings(error);
+  for (size_t r = 0; r < errors.size(); ++r) {
+    if (errors[r].empty()) continue;
+    fail(ErrorKind::io, "saving the checkpoint failed while {} on rank {}: {}", what, r, errors[r]);
+  }
+}
+
+// The optimizer state this rank owns, as named tensors (sorted by name).
+safetensors::NamedTensors owned_state(const ShardedAdamW& optimizer, int rank) {
+  safetensors::NamedTensors out;
+  for (const auto& [name, st] : optimizer.state_dict()) {
+    if (optimizer.owner_of(name) != rank) continue;  // unsharded: every rank holds it, rank 0 writes it
+    out.emplace_back(name + ".exp_avg", st.exp_avg.detach().cpu().contiguous());
+    out.emplace_back(name + ".exp_avg_sq", st.exp_avg_sq.detach().cpu().contiguous());
+    if (st.master.defined()) out.emplace_back(name + ".master", st.master.detach().cpu().contiguous());
+    out.emplace_back(name + ".step", at::full({1}, st.step, at::kLong));
+  }
+  return out;
+}
+
+}  // namespace
+
+fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointContents& contents, Communicator& comm) {
+  const int64_t step = contents.state.step;
+  const auto final_dir = checkpoint_path(checkpoints_dir, step);
+  auto tmp = final_dir;
+  tmp += ".tmp";
+  on_every_rank(comm, "preparing the directory", [&] {
+    if (!comm.is_main()) return;
+    fs::remove_all(tmp);  // a save that was killed earlier
+    fs::create_directories(tmp / "optimizer");
+    sync_directory(checkpoints_dir);
+  });
+
+  // Rank 0 writes the weights while every rank writes its share of the optimizer state.
+  std::string keys;  // this rank's optimizer keys, one per line
+  on_every_rank(comm, "writing the weights and optimizer state", [&] {
+    if (comm.is_main()) {
+      policy::SaveOptions save;
+      save.max_shard_bytes = contents.max_shard_bytes;
+      save.copy_assets_from = contents.assets_from;
+      policy::save_pretrained(*contents.policy, tmp / "model", save);
+      write_file_atomically(tmp / "config.yaml", contents.config_yaml);
+      write_file_atomically(tmp / "trainer_state.json", to_json(contents.state).dump(2) + "\n");
+    }
+    if (contents.optimizer == nullptr) return;
+    const auto tensors = owned_state(*contents.optimizer, comm.rank());
+    if (tensors.empty()) return;
+    const auto file = fmt::format("optimizer-{:05d}-of-{:05d}.safetensors", comm.rank() + 1, comm.world_size());
+    safetensors::save_file(tmp / "optimizer" / file, tensors, {{"format", "visrl-adamw"}});
+    for (const auto& [key, tensor] : tensors) keys += key + '\t' + file + '\n';
+  });
+
+  const auto all_keys = comm.gather_strings(keys);  // every rank's files are on disk past this point
+  on_every_rank(comm, "committing", [&] {
+    if (!comm.is_main()) return;
+    if (contents.optimizer != nullptr) {
+      nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+      for (const auto& part : all_keys) {
+        std::istringstream lines(part);
+        std::string line;
+        while (std::getline(lines, line)) {
+          const auto tab = line.find('\t');
+          weight_map[line.substr(0, tab)] = line.substr(tab + 1);
+        }
+      }
+      const nlohmann::ordered_json index = {{"metadata", {{"world_size", comm.world_size()}}},
+                                            {"weight_map", weight_map}};
+      write_file_atomically(tmp / "optimizer" / kOptimizerIndex, index.dump(1) + "\n");
+    } else {
+      fs::remove(tmp / "optimizer");
+    }
+    write_manifest(tmp, step);
+    sync_directory(tmp);
+    std::error_code ec;
+    if (fs::exists(final_dir, ec)) fs::remove_all(final_dir);  // the same step saved again
+    fs::rename(tmp, final_dir);
+    sync_directory(checkpoints_dir);
+    write_latest(checkpoints_dir, step);
+  });
+  return final_dir;
+}
+
+OpenedCheckpoint open_checkpoint(const fs::path& dir) {
+  verify_checkpoint(dir);
+  return read_checkpoint(dir);
+}
+
+OpenedCheckpoint read_checkpoint(const fs::path& dir) {
+  OpenedCheckpoint out;
+  out.dir = dir;
+  const auto state_path = dir / "trainer_state.json";
+  auto j = nlohmann::json::parse(read_text(state_path), nullptr, false);
+  if (j.is_discarded()) fail(ErrorKind::format, "{}: not valid JSON", state_path.string());
+  out.state = trainer_state_from_json(j, state_path.string());
+  out.config_yaml = read_text(dir / "config.yaml");
+  return out;
+}
+
+void load_optimizer_state(const fs::path& dir, ShardedAdamW& optimizer) {
+  const auto index = dir / "optimizer" / kOptimizerIndex;
+  std::error_code ec;
+  if (!fs::is_regular_file(index, ec)) {
+    fail(ErrorKind::format, "checkpoint {}: no optimizer state ({} is missing)", dir.string(),
+         index.lexically_relative(dir).string());
+  }
+  const auto file = safetensors::Checkpoint::open(index);
+  std::map<std::string, AdamWState> states;
+  for (const auto& name : optimizer.held_names()) {
+    if (!file.contains(name + ".exp_avg") || !file.contains(name + ".exp_avg_sq") || !file.contains(name + ".step")) {
+      fail(ErrorKind::format,
+           "checkpoint {}: no optimizer state for the trainable parameter {} (did the trainable parameters change, "
+           "e.g. model.freeze_vision?)",
+           dir.string(), name);
+    }
+    AdamWState st;
+    st.exp_avg = file.tensor(name + ".exp_avg");
+    st.exp_avg_sq = file.tensor(name + ".exp_avg_sq");
+    if (file.contains(name + ".master")) st.master = file.tensor(name + ".master");
+    st.step = file.tensor(name + ".step").item<int64_t>();
+    states.emplace(name, std::move(st));
+  }
+  try {
+    optimizer.load_state_dict(states);
+  } catch (const Error& e) {
+    throw e.with_context(fmt::format("checkpoint {}", dir.string()));
+  }
+}
+
+}  // namespace visrl::trainer

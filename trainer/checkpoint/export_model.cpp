@@ -1,0 +1,63 @@
+#include "trainer/checkpoint/export_model.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "policy/model/hf_checkpoint.h"
+#include "trainer/checkpoint/checkpoint_dir.h"
+#include "trainer/checkpoint/checkpoint_io.h"
+
+namespace visrl::trainer {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has_chat_template(const fs::path& dir) {
+  if (fs::exists(dir / "chat_template.jinja") || fs::exists(dir / "chat_template.json")) return true;
+  std::ifstream in(dir / "tokenizer_config.json");
+  if (!in) return false;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  return !j.is_discarded() && j.is_object() && j.contains("chat_template");
+}
+
+}  // namespace
+
+ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& out, const ExportOptions& options) {
+  std::error_code ec;
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !options.overwrite) {
+    fail(ErrorKind::usage, "{}: exists and is not empty (pass --overwrite to replace it)", out.string());
+  }
+  ExportResult result;
+  result.checkpoint = resolve_checkpoint(checkpoint);
+  const auto ckpt = read_checkpoint(result.checkpoint);
+  result.step = ckpt.state.step;
+
+  policy::LoadOptions load;
+  load.dtype = options.dtype;
+  auto model = policy::load_pretrained(ckpt.model_dir(), load);
+  auto tmp = out;
+  tmp += ".tmp";
+  fs::remove_all(tmp);
+  policy::SaveOptions save;
+  save.dtype = options.dtype;
+  save.max_shard_bytes = options.max_shard_bytes;
+  save.copy_assets_from = ckpt.model_dir();
+  policy::save_pretrained(*model, tmp, save);
+  sync_directory(tmp);
+  if (fs::exists(out, ec)) fs::remove_all(out);
+  if (!out.parent_path().empty()) fs::create_directories(out.parent_path());
+  fs::rename(tmp, out);
+  sync_directory(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+
+  result.tensors = static_cast<int64_t>(model->named_parameters().size());
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (entry.path().extension() == ".safetensors") result.bytes += entry.file_size();
+  }
+  result.has_chat_template = has_chat_template(out);
+  return result;
+}
+
+}  // namespace visrl::trainer
