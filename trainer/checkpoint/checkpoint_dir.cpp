@@ -91,13 +91,15 @@ std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& check
   return out;
 }
 
-void write_manifest(const fs::path& dir, int64_t step) {
+void write_manifest(const fs::path& dir, int64_t step, const std::map<std::string, uint32_t>& known_crc32) {
   nlohmann::json files = nlohmann::json::object();
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     const auto rel = entry.path().lexically_relative(dir).generic_string();
     if (rel == kManifest) continue;
-    files[rel] = {{"bytes", entry.file_size()}, {"crc32", hex32(file_crc32(entry.path()))}};
+    const auto known = known_crc32.find(rel);
+    const uint32_t crc = known != known_crc32.end() ? known->second : file_crc32(entry.path());
+    files[rel] = {{"bytes", entry.file_size()}, {"crc32", hex32(crc)}};
   }
   const nlohmann::json manifest = {{"format", kFormat}, {"version", kVersion}, {"step", step}, {"files", files}};
   write_file_atomically(dir / kManifest, manifest.dump(1) + "\n");

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,7 +32,10 @@ std::optional<int64_t> checkpoint_step(const std::filesystem::path& dir);
 std::vector<std::pair<int64_t, std::filesystem::path>> list_checkpoints(const std::filesystem::path& checkpoints_dir);
 
 // Records every file under `dir` with its size and CRC-32 in dir/checkpoint.json (atomically).
-void write_manifest(const std::filesystem::path& dir, int64_t step);
+// `known_crc32` (path relative to `dir` -> CRC-32) spares re-reading files whose writer already
+// computed it: each rank checksums its own optimizer shard, in parallel.
+void write_manifest(const std::filesystem::path& dir, int64_t step,
+                    const std::map<std::string, uint32_t>& known_crc32 = {});
 // Checks that `dir` is a complete, undamaged checkpoint; throws Error(format) naming the
 // checkpoint and the file that is missing, truncated or corrupted, or the manifest problem.
 void verify_checkpoint(const std::filesystem::path& dir);

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_crc32.h"
 #include "core/safetensors.h"
 #include "policy/model/hf_checkpoint.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
@@ -71,8 +72,9 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
     sync_directory(checkpoints_dir);
   });
 
-  // Rank 0 writes the weights while every rank writes its share of the optimizer state.
-  std::string keys;  // this rank's optimizer keys, one per line
+  // Rank 0 writes the weights while every rank writes (and checksums) its share of the
+  // optimizer state: {"file", "crc32", "keys"}.
+  nlohmann::json part = {{"file", ""}, {"crc32", 0}, {"keys", nlohmann::json::array()}};
   on_every_rank(comm, "writing the weights and optimizer state", [&] {
     if (comm.is_main()) {
       policy::SaveOptions save;
@@ -87,21 +89,23 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
     if (tensors.empty()) return;
     const auto file = fmt::format("optimizer-{:05d}-of-{:05d}.safetensors", comm.rank() + 1, comm.world_size());
     safetensors::save_file(tmp / "optimizer" / file, tensors, {{"format", "visrl-adamw"}});
-    for (const auto& [key, tensor] : tensors) keys += key + '\t' + file + '\n';
+    part["file"] = file;
+    part["crc32"] = file_crc32(tmp / "optimizer" / file);
+    for (const auto& [key, tensor] : tensors) part["keys"].push_back(key);
   });
 
-  const auto all_keys = comm.gather_strings(keys);  // every rank's files are on disk past this point
+  const auto parts = comm.gather_strings(part.dump());  // every rank's files are on disk past this point
   on_every_rank(comm, "committing", [&] {
     if (!comm.is_main()) return;
+    std::map<std::string, uint32_t> known_crc32;
     if (contents.optimizer != nullptr) {
       nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
-      for (const auto& part : all_keys) {
-        std::istringstream lines(part);
-        std::string line;
-        while (std::getline(lines, line)) {
-          const auto tab = line.find('\t');
-          weight_map[line.substr(0, tab)] = line.substr(tab + 1);
-        }
+      for (const auto& text : parts) {
+        const auto p = nlohmann::json::parse(text);
+        const auto file = p["file"].get<std::string>();
+        if (file.empty()) continue;
+        known_crc32["optimizer/" + file] = p["crc32"].get<uint32_t>();
+        for (const auto& key : p["keys"]) weight_map[key.get<std::string>()] = file;
       }
       const nlohmann::ordered_json index = {{"metadata", {{"world_size", comm.world_size()}}},
                                             {"weight_map", weight_map}};
@@ -109,7 +113,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
     } else {
       fs::remove(tmp / "optimizer");
     }
-    write_manifest(tmp, step);
+    write_manifest(tmp, step, known_crc32);
     sync_directory(tmp);
     std::error_code ec;
     if (fs::exists(final_dir, ec)) fs::remove_all(final_dir);  // the same step saved again
