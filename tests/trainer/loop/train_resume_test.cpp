@@ -166,6 +166,21 @@ TEST_F(TrainResume, ExportWritesAServableModelDirectory) {
   const auto a = tensors(straight() / "final"), b = tensors(out);
   for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
   EXPECT_NO_THROW(policy::load_pretrained(out));
+  // transformers serves it: model, tokenizer and processor load, the weights are the file's,
+  // a forward with an image runs (tests/policy/model/transformers_loads.py, peers venv).
+  const char* cache = std::getenv("VISRL_CACHE");
+  const char* home = std::getenv("HOME");
+  const fs::path python =
+      (cache ? fs::path(cache) : fs::path(home ? home : "/root") / ".cache/visrl") / "venv-peers/bin/python";
+  if (fs::exists(python)) {
+    auto loads = run_program_ranks(1, python.string(),
+                                   {(source_dir() / "tests/policy/model/transformers_loads.py").string(),
+                                    (source_dir() / "tests/fixtures/qwen3vl").string(), "tiny:" + out.string()},
+                                   std::chrono::seconds(300), {{"HF_HUB_OFFLINE", "1"}, {"TRANSFORMERS_OFFLINE", "1"}});
+    EXPECT_TRUE(loads.ok()) << loads.summary();
+  } else {
+    std::cout << "transformers check skipped: no " << python << " (./scripts/setup --peers)\n";
+  }
   // bf16 on request; an existing directory is not replaced without --overwrite.
   auto again = run_program_ranks(1, VISRL_EXPORT_BIN, {"--checkpoint", straight().string(), "--out", out.string()},
                                  std::chrono::seconds(120));
