@@ -117,10 +117,15 @@ int run(const Options& opt) {
   std::string config_path = opt.config;
   if (!opt.resume.empty() && opt.resume != "auto" && cli_run_dir.empty()) cli_run_dir = run_dir_of(opt.resume).string();
   if (config_path.empty()) {
+    // Without --config: the checkpoint's own config.yaml, else the run directory's.
     if (opt.resume.empty())
       fail(ErrorKind::usage, "--config is required (or --resume, which reads the run's config.yaml)");
-    if (cli_run_dir.empty()) fail(ErrorKind::usage, "--resume auto without --config needs --run-dir");
-    config_path = (fs::path(cli_run_dir) / "config.yaml").string();
+    if (opt.resume == "auto" && cli_run_dir.empty()) {
+      fail(ErrorKind::usage, "--resume auto without --config needs --run-dir");
+    }
+    auto from = (opt.resume == "auto" ? fs::path(cli_run_dir) : fs::path(opt.resume)).lexically_normal();
+    if (from.filename().empty()) from = from.parent_path();  // a trailing slash
+    config_path = ((trainer::checkpoint_step(from) ? from : run_dir_of(from)) / "config.yaml").string();
   }
   LoadedConfig loaded = load_config(config_path, opt.overrides);
   if (opt.resume == "auto" && cli_run_dir.empty() && loaded.config.logging.run_dir.empty()) {

@@ -153,6 +153,23 @@ TEST_F(TrainResume, TwoRanksThenOneRankMatchesTheStraightRun) {
   }
 }
 
+// A checkpoint as the start of a new run directory, with its own config.yaml (no --config).
+TEST_F(TrainResume, ACheckpointStartsABranchInAnotherRunDirectory) {
+  const auto branch = run_->dir / "branch";
+  auto result = run_program_ranks(
+      1, VISRL_TRAIN_BIN, {"--resume", (straight() / "checkpoints/step_3/").string(), "--run-dir", branch.string()},
+      std::chrono::seconds(400));
+  ASSERT_TRUE(result.ok()) << result.summary();
+  const auto m = metric_lines(branch / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0]["step"], 4);
+  const auto a = tensors(straight() / "final"), b = tensors(branch / "final");
+  for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
+  // The source run is untouched.
+  EXPECT_EQ(metric_lines(straight() / "metrics.jsonl").size(), 6u);
+  EXPECT_TRUE(fs::exists(straight() / "checkpoints/step_6/checkpoint.json"));
+}
+
 TEST_F(TrainResume, ExportWritesAServableModelDirectory) {
   const auto out = run_->dir / "exported";
   auto result = run_program_ranks(1, VISRL_EXPORT_BIN, {"--checkpoint", straight().string(), "--out", out.string()},
