@@ -250,8 +250,9 @@ void Trainer::save_checkpoint(int64_t step) {
 int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
   Console console(config_.logging.progress_bar, schedule_.total_steps, comm_.is_main());
   const int64_t every = config_.checkpoint.every_steps;
+  const int64_t last = stop_after_step > 0 ? std::min(stop_after_step, schedule_.total_steps) : schedule_.total_steps;
   int64_t done = 0;
-  for (int64_t step = start_step_ + 1; step <= schedule_.total_steps; ++step) {
+  for (int64_t step = start_step_ + 1; step <= last; ++step) {
     auto metrics = train_step(step);
     ++done;
     if (comm_.is_main()) {
@@ -259,12 +260,12 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
       console.step(metrics);
     }
     // Every rank stops at the same step when any of them was asked to.
-    const bool stopping = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0 || step == stop_after_step;
-    if ((every > 0 && step % every == 0) || stopping || step == schedule_.total_steps) save_checkpoint(step);
-    if (stopping) {
-      spdlog::warn("stopped after step {}; continue with --resume auto", step);
-      break;
+    const bool signalled = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0;
+    if ((every > 0 && step % every == 0) || signalled || step == last) save_checkpoint(step);
+    if (signalled || (step == last && last < schedule_.total_steps)) {
+      spdlog::warn("stopped after step {} of {}; continue with --resume auto", step, schedule_.total_steps);
     }
+    if (signalled) break;
   }
   console.finish();
   if (comm_.is_main()) {
