@@ -26,6 +26,9 @@ class RunDir {
   // the same directory) is kept as config.<YYYYmmdd-HHMMSS>.yaml first, never overwritten.
   void write_config(const std::string& yaml) const;
 
+  // Local time as YYYYmmdd-HHMMSS: the stamp of default run directories and of files kept aside.
+  static std::string timestamp();
+
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path config_path() const { return root_ / "config.yaml"; }
   std::filesystem::path metrics_path() const { return root_ / "metrics.jsonl"; }

@@ -1,10 +1,6 @@
 #include "trainer/checkpoint/checkpoint_dir.h"
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +9,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/file_crc32.h"
+#include "core/run_dir.h"
+#include "core/text_file.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -37,10 +35,7 @@ nlohmann::json read_manifest(const fs::path& dir) {
   if (!fs::is_regular_file(path, ec)) {
     damaged(dir, fmt::format("no {}: the save did not finish, or the directory was copied incompletely", kManifest));
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  auto j = nlohmann::json::parse(read_text_file(path, "checkpoint manifest"), nullptr, false);
   if (j.is_discarded() || !j.is_object()) damaged(dir, fmt::format("{} is not valid JSON", kManifest));
   if (j.value("format", "") != kFormat) damaged(dir, fmt::format("{} is not a visrl checkpoint manifest", kManifest));
   if (j.value("version", 0) != kVersion) {
@@ -51,15 +46,6 @@ nlohmann::json read_manifest(const fs::path& dir) {
     damaged(dir, fmt::format("{} lists no files", kManifest));
   }
   return j;
-}
-
-std::string timestamp() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -195,7 +181,7 @@ std::vector<fs::path> set_aside_newer_checkpoints(const fs::path& checkpoints_di
   for (const auto& [s, dir] : list_checkpoints(checkpoints_dir)) {
     if (s <= step) continue;
     if (aside.empty()) {
-      aside = checkpoints_dir / ("abandoned-" + timestamp());
+      aside = checkpoints_dir / ("abandoned-" + RunDir::timestamp());
       fs::create_directories(aside);
     }
     fs::rename(dir, aside / dir.filename());

@@ -1,8 +1,5 @@
 #include "trainer/checkpoint/checkpoint_io.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +7,7 @@
 #include "core/error.h"
 #include "core/file_crc32.h"
 #include "core/safetensors.h"
+#include "core/text_file.h"
 #include "policy/model/hf_checkpoint.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
 
@@ -19,14 +17,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kOptimizerIndex = "optimizer.safetensors.index.json";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "{}: cannot read", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Runs `body` on this rank; afterwards every rank learns whether any rank failed, and all of
 // them throw the first failing rank's error, so nobody waits in a later collective.
@@ -133,10 +123,10 @@ OpenedCheckpoint read_checkpoint(const fs::path& dir) {
   OpenedCheckpoint out;
   out.dir = dir;
   const auto state_path = dir / "trainer_state.json";
-  auto j = nlohmann::json::parse(read_text(state_path), nullptr, false);
+  auto j = nlohmann::json::parse(read_text_file(state_path, "trainer state"), nullptr, false);
   if (j.is_discarded()) fail(ErrorKind::format, "{}: not valid JSON", state_path.string());
   out.state = trainer_state_from_json(j, state_path.string());
-  out.config_yaml = read_text(dir / "config.yaml");
+  out.config_yaml = read_text_file(dir / "config.yaml", "checkpoint config");
   return out;
 }
 

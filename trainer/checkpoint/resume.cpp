@@ -1,8 +1,5 @@
 #include "trainer/checkpoint/resume.h"
 
-#include <chrono>
-#include <ctime>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -10,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/atomic_file.h"
+#include "core/run_dir.h"
+#include "core/text_file.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -78,14 +77,9 @@ fs::path rewind_metrics(const fs::path& metrics, int64_t offset) {
     return {};
   }
   if (size == offset) return {};
-  std::ifstream in(metrics, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  auto discarded = metrics.parent_path() / fmt::format("{}.discarded-{}.jsonl", metrics.stem().string(), stamp);
+  const auto text = read_text_file(metrics, "metrics log");
+  auto discarded =
+      metrics.parent_path() / fmt::format("{}.discarded-{}.jsonl", metrics.stem().string(), RunDir::timestamp());
   write_file_atomically(discarded, std::string_view(text).substr(static_cast<size_t>(offset)));
   write_file_atomically(metrics, std::string_view(text).substr(0, static_cast<size_t>(offset)));
   return discarded;
