@@ -51,11 +51,28 @@ void AtomicFile::commit() {
   sync_directory(target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path());
 }
 
+namespace {
+void sync_path(const std::filesystem::path& path, int flags) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
+  if (fd < 0) io_fail(path, "cannot open to fsync");
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  if (rc != 0) io_fail(path, "fsync failed");
+}
+}  // namespace
+
 void sync_directory(const std::filesystem::path& dir) {
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) io_fail(dir, "cannot open the directory to sync it");
-  ::fsync(dfd);
-  ::close(dfd);
+  sync_path(dir, O_DIRECTORY);
+}
+
+void sync_tree(const std::filesystem::path& dir) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) sync_path(entry.path(), 0);
+    if (entry.is_directory()) sync_path(entry.path(), O_DIRECTORY);
+  }
+  sync_path(dir, O_DIRECTORY);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {

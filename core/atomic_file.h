@@ -27,6 +27,9 @@ class AtomicFile {
 // fsync of a directory: makes the creation, rename or removal of its entries durable.
 // Throws Error(io) when the directory cannot be opened.
 void sync_directory(const std::filesystem::path& dir);
+// fsync of every file and directory under `dir` (and `dir` itself): makes a tree written by
+// plain copies durable before something declares it complete.
+void sync_tree(const std::filesystem::path& dir);
 
 // Replaces `path` with `text` atomically.
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);

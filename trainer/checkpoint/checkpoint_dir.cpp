@@ -128,9 +128,11 @@ std::optional<fs::path> newest_complete_checkpoint(const fs::path& checkpoints_d
   return std::nullopt;
 }
 
-fs::path resolve_checkpoint(const fs::path& path) {
+fs::path resolve_checkpoint(const fs::path& given) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail(ErrorKind::usage, "{}: no such checkpoint or run directory", path.string());
+  auto path = fs::absolute(given).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();  // a trailing slash
+  if (!fs::exists(path, ec)) fail(ErrorKind::usage, "{}: no such checkpoint or run directory", given.string());
   if (checkpoint_step(path) || fs::exists(path / kManifest, ec)) {
     verify_checkpoint(path);
     return path;
@@ -152,6 +154,15 @@ void write_latest(const fs::path& checkpoints_dir, int64_t step) {
 
 std::vector<fs::path> prune_checkpoints(const fs::path& checkpoints_dir, int64_t keep_last, int64_t milestone_every) {
   std::vector<fs::path> removed;
+  // Leftovers of killed saves and removals first: a step_<N>.deleting would block removing a
+  // new step_<N>.
+  for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
+    const auto ext = entry.path().extension();
+    if (entry.is_directory() && (ext == ".tmp" || ext == ".deleting")) {
+      fs::remove_all(entry.path());
+      removed.push_back(entry.path());
+    }
+  }
   const auto all = list_checkpoints(checkpoints_dir);
   const auto keep_from = static_cast<int64_t>(all.size()) - std::max<int64_t>(keep_last, 1);
   for (int64_t i = 0; i < keep_from; ++i) {
@@ -165,13 +176,6 @@ std::vector<fs::path> prune_checkpoints(const fs::path& checkpoints_dir, int64_t
     fs::remove_all(doomed);
     removed.push_back(dir);
   }
-  for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
-    const auto ext = entry.path().extension();
-    if (entry.is_directory() && (ext == ".tmp" || ext == ".deleting")) {
-      fs::remove_all(entry.path());
-      removed.push_back(entry.path());
-    }
-  }
   return removed;
 }
 
@@ -181,7 +185,9 @@ std::vector<fs::path> set_aside_newer_checkpoints(const fs::path& checkpoints_di
   for (const auto& [s, dir] : list_checkpoints(checkpoints_dir)) {
     if (s <= step) continue;
     if (aside.empty()) {
-      aside = checkpoints_dir / ("abandoned-" + RunDir::timestamp());
+      const auto stamp = RunDir::timestamp();
+      aside = checkpoints_dir / ("abandoned-" + stamp);
+      for (int k = 2; fs::exists(aside); ++k) aside = checkpoints_dir / fmt::format("abandoned-{}-{}", stamp, k);
       fs::create_directories(aside);
     }
     fs::rename(dir, aside / dir.filename());

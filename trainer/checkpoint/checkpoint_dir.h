@@ -45,8 +45,8 @@ void verify_checkpoint(const std::filesystem::path& dir);
 std::optional<std::filesystem::path> newest_complete_checkpoint(const std::filesystem::path& checkpoints_dir,
                                                                 std::vector<std::string>* skipped);
 // `path` is a checkpoint (step_<N>), a checkpoints directory or a run directory (its newest
-// complete checkpoint). Throws Error(format) when the checkpoint is damaged or none is found;
-// damaged newer ones that were skipped are logged as warnings.
+// complete checkpoint); the result is absolute and normalised. Throws Error(format) when the checkpoint is damaged or
+// none is found; damaged newer ones that were skipped are logged as warnings.
 std::filesystem::path resolve_checkpoint(const std::filesystem::path& path);
 
 // checkpoints/latest, written atomically after step_<N> is complete; read by people and tools.

@@ -10,6 +10,7 @@
 #include "core/text_file.h"
 #include "policy/model/hf_checkpoint.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
+#include "trainer/distributed/rank_errors.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -17,23 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kOptimizerIndex = "optimizer.safetensors.index.json";
-
-// Runs `body` on this rank; afterwards every rank learns whether any rank failed, and all of
-// them throw the first failing rank's error, so nobody waits in a later collective.
-template <typename F>
-void on_every_rank(Communicator& comm, const char* what, F&& body) {
-  std::string error;
-  try {
-    body();
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  const auto errors = comm.gather_strings(error);
-  for (size_t r = 0; r < errors.size(); ++r) {
-    if (errors[r].empty()) continue;
-    fail(ErrorKind::io, "saving the checkpoint failed while {} on rank {}: {}", what, r, errors[r]);
-  }
-}
 
 // The optimizer state this rank owns, as named tensors (sorted by name).
 safetensors::NamedTensors owned_state(const ShardedAdamW& optimizer, int rank) {
@@ -55,62 +39,79 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
   const auto final_dir = checkpoint_path(checkpoints_dir, step);
   auto tmp = final_dir;
   tmp += ".tmp";
-  on_every_rank(comm, "preparing the directory", [&] {
-    if (!comm.is_main()) return;
-    fs::remove_all(tmp);  // a save that was killed earlier
-    fs::create_directories(tmp / "optimizer");
-    sync_directory(checkpoints_dir);
-  });
+  on_every_rank(
+      comm, "saving the checkpoint: preparing the directory",
+      [&] {
+        if (!comm.is_main()) return;
+        fs::remove_all(tmp);  // a save that was killed earlier
+        fs::create_directories(tmp / "optimizer");
+        sync_directory(checkpoints_dir);
+      },
+      ErrorKind::io);
 
   // Rank 0 writes the weights while every rank writes (and checksums) its share of the
   // optimizer state: {"file", "crc32", "keys"}.
   nlohmann::json part = {{"file", ""}, {"crc32", 0}, {"keys", nlohmann::json::array()}};
-  on_every_rank(comm, "writing the weights and optimizer state", [&] {
-    if (comm.is_main()) {
-      policy::SaveOptions save;
-      save.max_shard_bytes = contents.max_shard_bytes;
-      save.copy_assets_from = contents.assets_from;
-      policy::save_pretrained(*contents.policy, tmp / "model", save);
-      write_file_atomically(tmp / "config.yaml", contents.config_yaml);
-      write_file_atomically(tmp / "trainer_state.json", to_json(contents.state).dump(2) + "\n");
-    }
-    if (contents.optimizer == nullptr) return;
-    const auto tensors = owned_state(*contents.optimizer, comm.rank());
-    if (tensors.empty()) return;
-    const auto file = fmt::format("optimizer-{:05d}-of-{:05d}.safetensors", comm.rank() + 1, comm.world_size());
-    safetensors::save_file(tmp / "optimizer" / file, tensors, {{"format", "visrl-adamw"}});
-    part["file"] = file;
-    part["crc32"] = file_crc32(tmp / "optimizer" / file);
-    for (const auto& [key, tensor] : tensors) part["keys"].push_back(key);
-  });
+  on_every_rank(
+      comm, "saving the checkpoint: writing the weights and optimizer state",
+      [&] {
+        if (comm.is_main()) {
+          policy::SaveOptions save;
+          save.max_shard_bytes = contents.max_shard_bytes;
+          save.copy_assets_from = contents.assets_from;
+          policy::save_pretrained(*contents.policy, tmp / "model", save);
+          write_file_atomically(tmp / "config.yaml", contents.config_yaml);
+          write_file_atomically(tmp / "trainer_state.json", to_json(contents.state).dump(2) + "\n");
+        }
+        if (contents.optimizer == nullptr) return;
+        const auto tensors = owned_state(*contents.optimizer, comm.rank());
+        if (tensors.empty()) return;
+        const auto file = fmt::format("optimizer-{:05d}-of-{:05d}.safetensors", comm.rank() + 1, comm.world_size());
+        safetensors::save_file(tmp / "optimizer" / file, tensors, {{"format", "visrl-adamw"}});
+        part["file"] = file;
+        part["crc32"] = file_crc32(tmp / "optimizer" / file);
+        for (const auto& [key, tensor] : tensors) part["keys"].push_back(key);
+      },
+      ErrorKind::io);
 
   const auto parts = comm.gather_strings(part.dump());  // every rank's files are on disk past this point
-  on_every_rank(comm, "committing", [&] {
-    if (!comm.is_main()) return;
-    std::map<std::string, uint32_t> known_crc32;
-    if (contents.optimizer != nullptr) {
-      nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
-      for (const auto& text : parts) {
-        const auto p = nlohmann::json::parse(text);
-        const auto file = p["file"].get<std::string>();
-        if (file.empty()) continue;
-        known_crc32["optimizer/" + file] = p["crc32"].get<uint32_t>();
-        for (const auto& key : p["keys"]) weight_map[key.get<std::string>()] = file;
-      }
-      const nlohmann::ordered_json index = {{"metadata", {{"world_size", comm.world_size()}}},
-                                            {"weight_map", weight_map}};
-      write_file_atomically(tmp / "optimizer" / kOptimizerIndex, index.dump(1) + "\n");
-    } else {
-      fs::remove(tmp / "optimizer");
-    }
-    write_manifest(tmp, step, known_crc32);
-    sync_directory(tmp);
-    std::error_code ec;
-    if (fs::exists(final_dir, ec)) fs::remove_all(final_dir);  // the same step saved again
-    fs::rename(tmp, final_dir);
-    sync_directory(checkpoints_dir);
-    write_latest(checkpoints_dir, step);
-  });
+  on_every_rank(
+      comm, "saving the checkpoint: committing",
+      [&] {
+        if (!comm.is_main()) return;
+        std::map<std::string, uint32_t> known_crc32;
+        if (contents.optimizer != nullptr) {
+          nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+          for (const auto& text : parts) {
+            const auto p = nlohmann::json::parse(text);
+            const auto file = p["file"].get<std::string>();
+            if (file.empty()) continue;
+            known_crc32["optimizer/" + file] = p["crc32"].get<uint32_t>();
+            for (const auto& key : p["keys"]) weight_map[key.get<std::string>()] = file;
+          }
+          const nlohmann::ordered_json index = {{"metadata", {{"world_size", comm.world_size()}}},
+                                                {"weight_map", weight_map}};
+          write_file_atomically(tmp / "optimizer" / kOptimizerIndex, index.dump(1) + "\n");
+        } else {
+          fs::remove(tmp / "optimizer");
+        }
+        sync_tree(tmp);  // also the tokenizer and config files save_pretrained copied
+        write_manifest(tmp, step, known_crc32);
+        // The same step saved again (a resume from elsewhere into this run): the old one is moved
+        // out of the way first, so that a kill never leaves a half-deleted step_<N>.
+        auto old = final_dir;
+        old += ".deleting";
+        std::error_code ec;
+        if (fs::exists(final_dir, ec)) {
+          fs::remove_all(old);
+          fs::rename(final_dir, old);
+        }
+        fs::rename(tmp, final_dir);
+        sync_directory(checkpoints_dir);
+        write_latest(checkpoints_dir, step);
+        fs::remove_all(old);
+      },
+      ErrorKind::io);
   return final_dir;
 }
 

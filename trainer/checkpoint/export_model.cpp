@@ -25,8 +25,10 @@ bool has_chat_template(const fs::path& dir) {
 
 }  // namespace
 
-ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& out, const ExportOptions& options) {
+ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& given_out, const ExportOptions& options) {
   std::error_code ec;
+  auto out = fs::absolute(given_out).lexically_normal();
+  if (out.filename().empty()) out = out.parent_path();  // a trailing slash
   if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !options.overwrite) {
     fail(ErrorKind::usage, "{}: exists and is not empty (pass --overwrite to replace it)", out.string());
   }
@@ -41,16 +43,16 @@ ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& out, 
   auto tmp = out;
   tmp += ".tmp";
   fs::remove_all(tmp);
+  fs::create_directories(out.parent_path());
   policy::SaveOptions save;
   save.dtype = options.dtype;
   save.max_shard_bytes = options.max_shard_bytes;
   save.copy_assets_from = ckpt.model_dir();
   policy::save_pretrained(*model, tmp, save);
-  sync_directory(tmp);
+  sync_tree(tmp);
   if (fs::exists(out, ec)) fs::remove_all(out);
-  if (!out.parent_path().empty()) fs::create_directories(out.parent_path());
   fs::rename(tmp, out);
-  sync_directory(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+  sync_directory(out.parent_path());
 
   result.tensors = static_cast<int64_t>(model->named_parameters().size());
   for (const auto& entry : fs::directory_iterator(out)) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/run_dir.h"
@@ -67,21 +68,35 @@ std::vector<std::string> resume_differences(const TrainerState& saved, const Tra
   return out;
 }
 
-fs::path rewind_metrics(const fs::path& metrics, int64_t offset) {
+fs::path rewind_metrics(const fs::path& metrics, int64_t step) {
   std::error_code ec;
-  if (!fs::exists(metrics, ec)) return {};  // checkpoints copied to a new run directory
-  const auto size = static_cast<int64_t>(fs::file_size(metrics));
-  if (size < offset) {
-    spdlog::warn("{}: {} bytes, shorter than the {} the checkpoint includes (edited?); left as it is", metrics.string(),
-                 size, offset);
-    return {};
-  }
-  if (size == offset) return {};
+  if (!fs::exists(metrics, ec)) return {};
   const auto text = read_text_file(metrics, "metrics log");
+  std::string kept, later;
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    const bool whole = end != std::string::npos;
+    if (!whole) end = text.size();
+    const auto line = std::string_view(text).substr(start, end - start + (whole ? 1 : 0));
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    // Kept: whole lines of steps up to `step`. Moved out: later steps, and a line cut short
+    // by a kill or that is not a step's object at all.
+    const bool keep = whole && j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+                      j["step"].get<int64_t>() <= step;
+    (keep ? kept : later) += line;
+    if (!whole && !later.empty() && later.back() != '\n') later += '\n';
+    start = end + 1;
+  }
+  if (later.empty()) return {};
   auto discarded =
       metrics.parent_path() / fmt::format("{}.discarded-{}.jsonl", metrics.stem().string(), RunDir::timestamp());
-  write_file_atomically(discarded, std::string_view(text).substr(static_cast<size_t>(offset)));
-  write_file_atomically(metrics, std::string_view(text).substr(0, static_cast<size_t>(offset)));
+  for (int k = 2; fs::exists(discarded, ec); ++k) {
+    discarded = metrics.parent_path() /
+                fmt::format("{}.discarded-{}-{}.jsonl", metrics.stem().string(), RunDir::timestamp(), k);
+  }
+  write_file_atomically(discarded, later);  // first: a kill in between loses nothing
+  write_file_atomically(metrics, kept);
   return discarded;
 }
 

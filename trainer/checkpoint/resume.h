@@ -17,11 +17,12 @@ namespace visrl::trainer {
 std::vector<std::string> resume_differences(const TrainerState& saved, const TrainerState& now,
                                             const std::string& saved_config_yaml, const std::string& config_yaml);
 
-// Cuts `metrics` back to its first `offset` bytes (the steps the checkpoint includes). Lines of
-// later steps, written before the run was killed, are moved to `<stem>.discarded-<time>.jsonl`
-// next to it rather than lost. Returns that file, or an empty path when nothing was cut (also
-// when the file is missing or shorter than `offset`, which is only warned about: a log file
-// never stops a resume).
-std::filesystem::path rewind_metrics(const std::filesystem::path& metrics, int64_t offset);
+// Takes `metrics` back to the steps a checkpoint includes: lines of steps after `step` (written
+// before the run was killed, or by a future being replaced) and a last line cut short are moved
+// to `<stem>.discarded-<time>.jsonl` next to it rather than lost. By step number, not by the
+// checkpoint's byte offset, so that it also holds for a log that is not the one the checkpoint
+// was taken with (checkpoints copied between run directories). Returns the file the lines went
+// to, or an empty path when nothing was moved (or there is no log).
+std::filesystem::path rewind_metrics(const std::filesystem::path& metrics, int64_t step);
 
 }  // namespace visrl::trainer

@@ -27,6 +27,7 @@ struct TrainerState {
   bool shuffle = true;         // data.shuffle when it was taken
   LrSchedule schedule;         // the schedule steps 1..step followed
   int64_t metrics_offset = 0;  // bytes of metrics.jsonl once the line of `step` was written
+                               // (for tools; a resume rewinds the log by step number)
   int world_size = 1;          // ranks of the run that wrote it (resume works on any number)
   bool has_optimizer = true;   // false when checkpoint.model_only was set
   nlohmann::json formula;      // the reward formula's spec, so that a resume can tell a change

@@ -17,6 +17,7 @@
 #include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/checkpoint/checkpoint_io.h"
 #include "trainer/checkpoint/resume.h"
+#include "trainer/distributed/rank_errors.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/console.h"
 #include "trainer/loop/ppo_update.h"
@@ -205,24 +206,32 @@ void Trainer::resume(const std::filesystem::path& dir) {
   if (saved.num_items != now.num_items) position.cursor = std::min(position.cursor, now.num_items);
   sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), config_.seed, config_.data.shuffle,
                                              position);
-  if (saved.has_optimizer) {
-    load_optimizer_state(dir, *optimizer_);
-  } else {
-    spdlog::warn("{} holds weights only (checkpoint.model_only): AdamW's moments start from zero", dir.string());
-  }
+  // Each rank loads the state of the parameters it holds; a missing one fails every rank.
+  on_every_rank(
+      comm_, "loading the optimizer state",
+      [&] {
+        if (saved.has_optimizer) {
+          load_optimizer_state(dir, *optimizer_);
+        } else if (comm_.is_main()) {
+          spdlog::warn("{} holds weights only (checkpoint.model_only): AdamW's moments start from zero", dir.string());
+        }
+      },
+      ErrorKind::format);
   start_step_ = saved.step;
-  std::error_code ec;
-  const bool same_run = fs::equivalent(dir.parent_path().parent_path(), run_dir_.root(), ec);
-  if (comm_.is_main() && same_run) {
-    // The run directory goes back to the checkpoint's step: later metrics lines and later
-    // checkpoints belong to a future that is being replaced (kept aside, not deleted).
-    const auto discarded = rewind_metrics(run_dir_.metrics_path(), saved.metrics_offset);
-    if (!discarded.empty()) spdlog::info("metrics after step {} moved to {}", saved.step, discarded.string());
-    for (const auto& moved : set_aside_newer_checkpoints(run_dir_.checkpoints_dir(), saved.step)) {
-      spdlog::warn("a checkpoint newer than the one resumed was moved to {}", moved.string());
-    }
-  }
-  comm_.barrier();
+  on_every_rank(
+      comm_, "rewinding the run directory",
+      [&] {
+        if (!comm_.is_main()) return;
+        // The run directory goes back to the checkpoint's step: its checkpoints and metrics lines
+        // after that step belong to a future that is being replaced. Both are kept aside, not
+        // deleted; checkpoints first, so that a kill in between cannot resume from that future.
+        for (const auto& moved : set_aside_newer_checkpoints(run_dir_.checkpoints_dir(), saved.step)) {
+          spdlog::warn("a checkpoint newer than the one resumed was moved to {}", moved.string());
+        }
+        const auto discarded = rewind_metrics(run_dir_.metrics_path(), saved.step);
+        if (!discarded.empty()) spdlog::info("metrics after step {} moved to {}", saved.step, discarded.string());
+      },
+      ErrorKind::io);
   spdlog::info("resumed from {} (step {}, epoch {}, cursor {}, saved by {} rank(s)) on {} rank(s)", dir.string(),
                saved.step, saved.sampler.epoch, saved.sampler.cursor, saved.world_size, comm_.world_size());
 }
@@ -239,9 +248,13 @@ void Trainer::save_checkpoint(int64_t step) {
   const auto checkpoints = run_dir_.checkpoints_dir();
   const auto dir = trainer::save_checkpoint(checkpoints, contents, comm_);
   if (comm_.is_main()) {
-    for (const auto& removed :
-         prune_checkpoints(checkpoints, config_.checkpoint.keep_last, config_.checkpoint.milestone_every)) {
-      spdlog::debug("removed {}", removed.string());
+    try {
+      for (const auto& removed :
+           prune_checkpoints(checkpoints, config_.checkpoint.keep_last, config_.checkpoint.milestone_every)) {
+        spdlog::debug("removed {}", removed.string());
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("removing old checkpoints failed (training goes on; they stay): {}", e.what());
     }
     spdlog::info("checkpoint {} saved in {:.1f} s", dir.string(), seconds_since(start));
   }
@@ -268,15 +281,27 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
     if (signalled) break;
   }
   console.finish();
-  if (comm_.is_main()) {
-    // The trained weights as a plain Hugging Face directory, whatever the checkpoint settings.
-    const auto final_dir = run_dir_.root() / "final";
-    policy::SaveOptions save;
-    save.copy_assets_from = config_.model.path;
-    policy::save_pretrained(*policy_, final_dir, save);
-    spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
-  }
-  comm_.barrier();
+  on_every_rank(
+      comm_, "saving the final policy",
+      [&] {
+        if (!comm_.is_main()) return;
+        // The trained weights as a plain Hugging Face directory, whatever the checkpoint settings;
+        // written aside and renamed, so that a kill never leaves a final/ that looks whole.
+        namespace fs = std::filesystem;
+        const auto final_dir = run_dir_.root() / "final";
+        auto tmp = final_dir;
+        tmp += ".tmp";
+        fs::remove_all(tmp);
+        policy::SaveOptions save;
+        save.copy_assets_from = config_.model.path;
+        policy::save_pretrained(*policy_, tmp, save);
+        sync_tree(tmp);
+        fs::remove_all(final_dir);
+        fs::rename(tmp, final_dir);
+        sync_directory(run_dir_.root());
+        spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
+      },
+      ErrorKind::io);
   return done;
 }
 

@@ -253,6 +253,17 @@ TEST_F(DamagedCheckpoint, AFlippedByteInTheOptimizerState) {
 }
 
 TEST_F(DamagedCheckpoint, ACorruptedTrainerState) {
+  // Same size, one digit changed: only the checksum can tell.
+  auto text = read(newest / "trainer_state.json");
+  const auto at = text.find("\"step\": 2");
+  ASSERT_NE(at, std::string::npos);
+  text[at + 8] = '5';
+  write(newest / "trainer_state.json", text);
+  EXPECT_THAT(verify_error(), HasSubstr("trainer_state.json is corrupted: its CRC-32"));
+  expect_skipped_to_step_1("trainer_state.json is corrupted");
+}
+
+TEST_F(DamagedCheckpoint, ATruncatedTrainerState) {
   write(newest / "trainer_state.json", "{\"step\": 2, \"garbage");
   EXPECT_THAT(verify_error(), HasSubstr("trainer_state.json has"));
   expect_skipped_to_step_1("trainer_state.json");
@@ -268,6 +279,8 @@ TEST_F(DamagedCheckpoint, AnInterruptedSaveHasNoManifest) {
   fs::remove(newest / "checkpoint.json");
   EXPECT_THAT(verify_error(), HasSubstr("no checkpoint.json: the save did not finish"));
   expect_skipped_to_step_1("did not finish");
+  // Named with a trailing slash, it is still that checkpoint (not a directory to search).
+  EXPECT_THAT(error_of([&] { resolve_checkpoint(newest.string() + "/"); }), HasSubstr("did not finish"));
 }
 
 TEST_F(DamagedCheckpoint, AGarbledManifest) {
@@ -309,17 +322,29 @@ TEST(CheckpointDir, NewerCheckpointsAreSetAsideNotDeleted) {
   EXPECT_TRUE(fs::is_directory(moved[0]));
   EXPECT_THAT(moved[0].parent_path().filename().string(), HasSubstr("abandoned-"));
   EXPECT_EQ(list_checkpoints(d.path()).size(), 1u);
+  // The same step set aside again within the same second goes to a second directory.
+  fs::create_directories(d / "step_2");
+  const auto again = set_aside_newer_checkpoints(d.path(), 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_NE(again[0].parent_path(), moved[0].parent_path());
+  EXPECT_TRUE(fs::is_directory(moved[0]));
 }
 
-TEST(Resume, MetricsAreRewoundAndTheCutLinesKept) {
+TEST(Resume, MetricsAreRewoundByStepAndTheCutLinesKept) {
   TempDir d;
-  const auto metrics = d.write("metrics.jsonl", "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n");
-  const auto discarded = rewind_metrics(metrics, 22);
+  // Step 4's line was being written when the run was killed.
+  const auto metrics = d.write("metrics.jsonl", "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"step\":4,\"rew");
+  const auto discarded = rewind_metrics(metrics, 2);
   EXPECT_EQ(read(metrics), "{\"step\":1}\n{\"step\":2}\n");
-  EXPECT_EQ(read(discarded), "{\"step\":3}\n");
-  EXPECT_TRUE(rewind_metrics(metrics, 22).empty());
-  EXPECT_TRUE(rewind_metrics(metrics, 100).empty());  // shorter: left alone
+  EXPECT_EQ(read(discarded), "{\"step\":3}\n{\"step\":4,\"rew\n");
+  EXPECT_TRUE(rewind_metrics(metrics, 2).empty());  // nothing later: untouched
   EXPECT_EQ(read(metrics), "{\"step\":1}\n{\"step\":2}\n");
+  // A second rewind in the same second keeps the first file's lines.
+  d.write("metrics.jsonl", "{\"step\":1}\n{\"step\":5}\n");
+  const auto second = rewind_metrics(metrics, 1);
+  EXPECT_NE(second, discarded);
+  EXPECT_EQ(read(second), "{\"step\":5}\n");
+  EXPECT_EQ(read(discarded), "{\"step\":3}\n{\"step\":4,\"rew\n");
   EXPECT_TRUE(rewind_metrics(d / "absent.jsonl", 10).empty());
 }
 
@@ -360,6 +385,8 @@ TEST(Checkpoint, OptimizerStateWrittenByTwoShardedRanksLoadsOnOneAndOnThree) {
     load_optimizer_state(fs::path(dir_var) / "step_2", opt);
     EXPECT_FALSE(opt.held_names().empty());
     for (const auto& name : opt.held_names()) {
+      EXPECT_EQ(opt.state(name).step, 2) << name;
+      EXPECT_TRUE(at::equal(opt.state(name).exp_avg, reference.state(name).exp_avg)) << name;
       EXPECT_TRUE(at::equal(opt.state(name).exp_avg_sq, reference.state(name).exp_avg_sq)) << name;
     }
     return;

@@ -1,8 +1,9 @@
-// (c) kill -9 at random moments during saves: a child process does nothing but save
-// checkpoints (keeping the last 2, so it also prunes) into one directory, continuing after its
-// predecessors; it is SIGKILLed at a random moment, 50 times. After every kill the newest
-// complete checkpoint is found, verifies, and is consistent with itself: weights, optimizer
-// steps and trainer state all from the same save.
+// (c) kill -9 at random moments during saves: a 2-rank job (ZeRO-1: each rank writes its
+// optimizer shard) does nothing but save checkpoints (keeping the last 2, so it also prunes)
+// into one directory, continuing after its predecessors; both ranks are SIGKILLed at a random
+// moment, 50 times. After every kill the newest complete checkpoint is found, verifies, and is
+// consistent with itself (weights, every optimizer step and the trainer state from the same
+// save, loaded on 1 rank), and `latest` names a complete checkpoint.
 #include <fstream>
 #include <random>
 
@@ -30,10 +31,10 @@ std::vector<std::pair<std::string, at::Tensor>> named_params(policy::Qwen3VL& mo
 // The child: save step k = (newest complete) + 1, k + 1, ... with every weight equal to k and
 // AdamW having taken k steps, until killed.
 void save_forever(const fs::path& model_dir, const fs::path& checkpoints, const fs::path& alive) {
-  auto comm = testing::single_communicator();
+  auto comm = testing::rank_communicator();
   auto model = policy::load_pretrained(model_dir);
   auto named = named_params(model);
-  ShardedAdamW opt(named, AdamWOptions{}, *comm, /*shard=*/false);
+  ShardedAdamW opt(named, AdamWOptions{}, *comm, /*shard=*/true);
   int64_t step = 1;
   if (auto newest = newest_complete_checkpoint(checkpoints, nullptr)) {
     load_optimizer_state(*newest, opt);
@@ -54,7 +55,7 @@ void save_forever(const fs::path& model_dir, const fs::path& checkpoints, const 
     c.config_yaml = "seed: 1\n";
     c.assets_from = model_dir;
     save_checkpoint(checkpoints, c, *comm);
-    prune_checkpoints(checkpoints, 2, 0);
+    if (comm->is_main()) prune_checkpoints(checkpoints, 2, 0);
   }
 }
 
@@ -101,6 +102,9 @@ TEST(CheckpointKill, FiftyKillsDuringSavesAlwaysLeaveACompleteCheckpoint) {
     const auto newest = newest_complete_checkpoint(checkpoints, &skipped);
     ASSERT_TRUE(newest.has_value()) << "kill " << i << ": no complete checkpoint";
     EXPECT_TRUE(skipped.empty()) << "kill " << i << ": a step_<N> directory is damaged: " << skipped.front();
+    auto latest = visrl::test::read_file(checkpoints / "latest");
+    if (!latest.empty() && latest.back() == '\n') latest.pop_back();
+    EXPECT_NO_THROW(verify_checkpoint(checkpoints / latest)) << "kill " << i << ": latest names " << latest;
     const auto opened = open_checkpoint(*newest);
     const int64_t step = opened.state.step;
     EXPECT_EQ(checkpoint_step(*newest), step);

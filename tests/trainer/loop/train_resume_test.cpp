@@ -57,6 +57,16 @@ std::map<std::string, at::Tensor> tensors(const fs::path& path) {
   return out;
 }
 
+// The checkpoints kept aside in abandoned-<time>/ directories of a run.
+std::vector<fs::path> abandoned(const fs::path& run_dir) {
+  std::vector<fs::path> out;
+  for (const auto& d : fs::directory_iterator(run_dir / "checkpoints")) {
+    if (d.path().filename().string().rfind("abandoned-", 0) != 0) continue;
+    for (const auto& c : fs::directory_iterator(d.path())) out.push_back(c.path());
+  }
+  return out;
+}
+
 // The straight 6-step run both resumes are compared with, trained once per test program.
 class TrainResume : public ::testing::Test {
  protected:
@@ -84,7 +94,7 @@ TEST_F(TrainResume, KillNineAfterStepThreeThenResumeIsBitwiseIdentical) {
   const auto straight_metrics = metric_lines(straight() / "metrics.jsonl");
   ASSERT_EQ(straight_metrics.size(), 6u);
   // kill -9 at a random moment of step 4, once step 3's checkpoint is complete.
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng(20261121);
   const double step_s = straight_metrics[3]["time_step_s"].get<double>();
   const auto delay = std::chrono::duration<double>(std::uniform_real_distribution<double>(0.0, step_s)(rng));
   std::optional<Clock::time_point> kill_at;
@@ -172,8 +182,9 @@ TEST_F(TrainResume, ACheckpointStartsABranchInAnotherRunDirectory) {
 
 TEST_F(TrainResume, ExportWritesAServableModelDirectory) {
   const auto out = run_->dir / "exported";
-  auto result = run_program_ranks(1, VISRL_EXPORT_BIN, {"--checkpoint", straight().string(), "--out", out.string()},
-                                  std::chrono::seconds(120));
+  auto result =
+      run_program_ranks(1, VISRL_EXPORT_BIN, {"--checkpoint", straight().string(), "--out", out.string() + "/"},
+                        std::chrono::seconds(120));
   ASSERT_TRUE(result.ok()) << result.summary();
   EXPECT_THAT(result.ranks[0].out, HasSubstr("step_6 (step 6)"));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
@@ -241,10 +252,23 @@ TEST_F(TrainResume, ADamagedCheckpointIsRefusedOrSkipped) {
   const auto said = resumed.ranks[0].out + resumed.ranks[0].err;
   EXPECT_THAT(said, HasSubstr("skipping a damaged checkpoint"));
   EXPECT_THAT(said, HasSubstr("resumed from " + (dir / "checkpoints/step_3").string()));
-  // Steps 4-6 again, the same as the straight run; the damaged step_6 is replaced.
+  // Steps 4-6 again, the same as the straight run; the damaged step_6 was kept aside.
   const auto a = tensors(straight() / "final"), b = tensors(dir / "final");
   for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
   EXPECT_NO_THROW(trainer::verify_checkpoint(dir / "checkpoints/step_6"));
+  EXPECT_EQ(abandoned(dir).size(), 1u);
+
+  // Back to step 3 of the same run, named with a trailing slash: step_6 is set aside again and
+  // the metrics of steps 4-6 are moved out before they are written anew.
+  auto again = run_program_ranks(1, VISRL_TRAIN_BIN,
+                                 args(config_, dir, {"--resume", (dir / "checkpoints/step_3").string() + "/"}),
+                                 std::chrono::seconds(400));
+  ASSERT_TRUE(again.ok()) << again.summary();
+  EXPECT_EQ(abandoned(dir).size(), 2u);
+  const auto m = metric_lines(dir / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 3u);  // this run directory's metrics hold the resumed steps only
+  EXPECT_EQ(m[0]["step"], 4);
+  EXPECT_THAT(again.ranks[0].out + again.ranks[0].err, HasSubstr("metrics after step 3 moved to"));
 }
 
 }  // namespace
