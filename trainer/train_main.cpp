@@ -7,8 +7,9 @@
 //                                          run directory (from scratch when there is none yet;
 //                                          damaged ones are reported and skipped)
 //   train [--config FILE] --resume PATH    continue from a checkpoint (step_<N>) or the newest
-//                                          one of a run directory; without --config, the run
-//                                          directory's config.yaml
+//                                          one of a run directory, in that run directory unless
+//                                          --run-dir names another; without --config, with the
+//                                          checkpoint's (or the run directory's) config.yaml
 //   train ... --max-steps N                stop after step N (with a checkpoint); the LR
 //                                          schedule still spans optim.total_steps
 //

@@ -189,7 +189,6 @@ TrainerState Trainer::state_after(int64_t step) const {
 }
 
 void Trainer::resume(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
   const auto ckpt = read_checkpoint(dir);
   const auto& saved = ckpt.state;
   const auto now = state_after(saved.step);
