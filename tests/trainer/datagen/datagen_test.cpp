@@ -1,0 +1,130 @@
+// Synthetic data: items are a function of (seed, task, index); the generators cover every
+// kind they promise (five chart kinds, Markdown and HTML tables with merged cells, every SVG
+// shape and text); tables parse to the grid they describe; and a written data set renders
+// through the real renderers and loads as training manifests.
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "render/table/html_table.h"
+#include "render/table/markdown_table.h"
+#include "tests/test_util.h"
+#include "trainer/data/manifest.h"
+#include "trainer/datagen/chart_gen.h"
+#include "trainer/datagen/svg_gen.h"
+#include "trainer/datagen/synthetic.h"
+#include "trainer/datagen/table_gen.h"
+
+namespace visrl::trainer::datagen {
+namespace {
+using render::RenderKind;
+using ::testing::HasSubstr;
+
+TEST(Datagen, ItemsDependOnlyOnSeedTaskAndIndex) {
+  for (auto task : {RenderKind::chart, RenderKind::table, RenderKind::svg}) {
+    const auto a = synthetic_item(task, 7, 3);
+    EXPECT_EQ(a.code, synthetic_item(task, 7, 3).code);
+    EXPECT_NE(a.code, synthetic_item(task, 7, 4).code);
+    EXPECT_NE(a.code, synthetic_item(task, 8, 3).code);
+    EXPECT_EQ(a.id, fmt::format("{}-000003", render::to_string(task)));
+  }
+}
+
+TEST(Datagen, ChartsCoverEveryKindWithTitlesLabelsLegendsAndColours) {
+  std::set<std::string> kinds;
+  int legends = 0;
+  for (uint64_t i = 0; i < 80; ++i) {
+    Rng rng(i);
+    const auto spec = random_chart(rng);
+    kinds.insert(to_string(spec.kind));
+    const auto code = chart_code(spec);
+    EXPECT_THAT(code, HasSubstr("ax.set_title('" + spec.title + "')"));
+    EXPECT_THAT(code, HasSubstr("color"));
+    if (spec.kind != ChartKind::pie) {
+      EXPECT_THAT(code, HasSubstr("ax.set_ylabel('" + spec.y_label + "')"));
+    }
+    if (spec.legend) ++legends;
+    for (const auto& s : spec.series) {
+      EXPECT_EQ(s.values.size(), spec.kind == ChartKind::scatter ? s.x.size() : spec.categories.size());
+    }
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"bar", "grouped_bar", "line", "scatter", "pie"}));
+  EXPECT_GT(legends, 20);
+  EXPECT_LT(legends, 80);
+}
+
+TEST(Datagen, TablesParseToTheGridTheyDescribe) {
+  int html = 0, colspans = 0, rowspans = 0;
+  for (uint64_t i = 0; i < 60; ++i) {
+    Rng rng(i);
+    const auto spec = random_table(rng);
+    const auto code = table_code(spec);
+    const auto parsed = spec.html ? render::parse_html_table(code, render::TableLimits{})
+                                  : render::find_table(code, render::TableLimits{});
+    ASSERT_EQ(parsed.status, render::TableParse::Status::found) << code;
+    EXPECT_EQ(parsed.table.columns, static_cast<int>(spec.header.size())) << code;
+    const size_t header_rows = spec.groups.empty() ? 1 : 2;
+    EXPECT_EQ(parsed.table.rows.size(), header_rows + spec.rows.size()) << code;
+    if (spec.html) {
+      ++html;
+      colspans += code.find("colspan=") != std::string::npos;
+      rowspans += code.find("rowspan=") != std::string::npos;
+    } else {
+      EXPECT_THAT(code, HasSubstr("| " + spec.rows[0][0] + " |"));
+    }
+  }
+  EXPECT_GT(html, 10);
+  EXPECT_LT(html, 50);
+  EXPECT_GT(colspans, 3);
+  EXPECT_GT(rowspans, 3);
+}
+
+TEST(Datagen, SvgsCoverEveryShapeAndText) {
+  std::set<std::string> kinds;
+  for (uint64_t i = 0; i < 40; ++i) {
+    Rng rng(i);
+    const auto spec = random_svg(rng);
+    for (const auto& s : spec.shapes) kinds.insert(to_string(s.kind));
+    const auto code = svg_code(spec);
+    EXPECT_EQ(code.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+    EXPECT_THAT(code, HasSubstr("</svg>"));
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"rect", "circle", "ellipse", "line", "polygon", "path", "text"}));
+}
+
+TEST(Datagen, EscapesGeneratedText) {
+  EXPECT_EQ(python_string("it's a\\b"), "'it\\'s a\\\\b'");
+  EXPECT_EQ(xml_escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+}
+
+// Every item of a small data set renders (charts through the sandboxed matplotlib server) and
+// the manifests load as training data.
+TEST(Datagen, AWrittenDataSetRendersAndLoads) {
+  visrl::test::TempDir dir;
+  Config config;
+  config.render.workers = 2;
+  render::RenderPool pool(render::pool_options_from(config.render));
+  DatasetOptions options;
+  options.out = dir.path();
+  options.train = 6;
+  options.eval = 2;
+  options.seed = 11;
+  const auto counts = write_synthetic_dataset(options, pool, config.render);
+  pool.shutdown();
+  ASSERT_EQ(counts.size(), 3u);
+  for (const char* task : {"chart", "table", "svg"}) {
+    const auto train = load_manifests({(dir / task / "train.jsonl").string()}, InvalidRows::error);
+    const auto eval = load_manifests({(dir / task / "eval.jsonl").string()}, InvalidRows::error);
+    ASSERT_EQ(train.size(), 6u) << task;
+    ASSERT_EQ(eval.size(), 2u) << task;
+    EXPECT_EQ(eval[0].id, fmt::format("{}-000006", task));
+    EXPECT_EQ(render::to_string(train[0].task), std::string(task));
+    ASSERT_TRUE(train[0].ground_truth.has_value());
+    EXPECT_EQ(*train[0].ground_truth, synthetic_item(train[0].task, 11, 0).code);
+    EXPECT_TRUE(std::filesystem::exists(train[0].image)) << train[0].image;
+  }
+}
+
+}  // namespace
+}  // namespace visrl::trainer::datagen

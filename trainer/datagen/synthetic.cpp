@@ -1,0 +1,94 @@
+#include "trainer/datagen/synthetic.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "render/png_io.h"
+#include "trainer/datagen/chart_gen.h"
+#include "trainer/datagen/svg_gen.h"
+#include "trainer/datagen/table_gen.h"
+
+namespace visrl::trainer::datagen {
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index) {
+  Rng rng(splitmix(splitmix(seed ^ (static_cast<uint64_t>(task) + 1) * 0x51ED27ull) + static_cast<uint64_t>(index)));
+  SyntheticItem item;
+  item.task = task;
+  item.id = fmt::format("{}-{:06d}", render::to_string(task), index);
+  switch (task) {
+    case render::RenderKind::chart:
+      item.code = chart_code(random_chart(rng));
+      break;
+    case render::RenderKind::table:
+      item.code = table_code(random_table(rng));
+      break;
+    case render::RenderKind::svg:
+      item.code = svg_code(random_svg(rng));
+      break;
+  }
+  return item;
+}
+
+std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options, render::RenderPool& pool,
+                                                   const RenderConfig& render) {
+  std::vector<DatasetCounts> out;
+  for (const auto task : options.tasks) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto dir = options.out / std::string(render::to_string(task));
+    fs::create_directories(dir / "images");
+    std::vector<SyntheticItem> items;
+    std::vector<render::RenderRequest> requests;
+    for (int64_t i = 0; i < options.train + options.eval; ++i) {
+      items.push_back(synthetic_item(task, options.seed, i));
+      requests.push_back(render::make_request(render, task, items.back().code, items.back().id));
+    }
+    auto futures = pool.submit_batch(std::move(requests));
+    std::string train, eval, failures;
+    int64_t failed = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto result = futures[i].get();
+      const auto& item = items[i];
+      if (result.status != render::RenderStatus::ok) {
+        if (++failed <= 5)
+          failures += fmt::format("\n  {}: {}: {}", item.id, render::to_string(result.status), result.reason);
+        continue;
+      }
+      const auto image = fs::path("images") / (item.id + ".png");
+      render::write_png(dir / image, result.image);
+      const nlohmann::json row = {
+          {"id", item.id}, {"task", render::to_string(task)}, {"image", image.string()}, {"ground_truth", item.code}};
+      (static_cast<int64_t>(i) < options.train ? train : eval) += row.dump() + "\n";
+    }
+    if (failed > 0) {
+      fail(ErrorKind::runtime, "datagen: {} of {} {} items did not render:{}", failed, items.size(),
+           render::to_string(task), failures);
+    }
+    write_file_atomically(dir / "train.jsonl", train);
+    write_file_atomically(dir / "eval.jsonl", eval);
+    DatasetCounts counts;
+    counts.task = task;
+    counts.train = options.train;
+    counts.eval = options.eval;
+    counts.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.push_back(counts);
+  }
+  return out;
+}
+
+}  // namespace visrl::trainer::datagen
