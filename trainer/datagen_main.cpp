@@ -3,6 +3,9 @@
 //
 //   datagen --out data/synthetic [--tasks chart,table,svg] [--train 64] [--eval 16] [--seed 0]
 //           [--config FILE] [--set render.workers=2 ...]   render settings of a training config
+//           [--triples N]   also N (reference, light, heavy) triples per task with annotated
+//                           errors, in VC-RewardBench format, under <out>/vc_rewardbench/
+//                           (reward/eval/synthetic.h), for evaluating critics
 //
 // Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 #include <iostream>
@@ -14,6 +17,7 @@
 #include "core/error.h"
 #include "core/program.h"
 #include "render/render_pool.h"
+#include "reward/eval/synthetic.h"
 #include "trainer/datagen/synthetic.h"
 
 namespace {
@@ -24,6 +28,7 @@ struct Options {
   int64_t train = 64;
   int64_t eval = 16;
   uint64_t seed = 0;
+  int triples = 0;
   std::string config;
   std::vector<std::string> overrides;
 };
@@ -54,6 +59,19 @@ int run(const Options& opt) {
                              render::to_string(c.task), c.train, c.eval, c.seconds, dir.string());
   }
   pool.shutdown();
+  if (opt.triples > 0) {
+    const auto dir = options.out / "vc_rewardbench";
+    bool append = false;
+    for (const auto task : options.tasks) {
+      reward::eval::TripleWriteOptions write;
+      write.append = append;
+      append = true;
+      const auto path =
+          reward::eval::write_triples(dir, reward::eval::generate_triples(task, opt.triples, opt.seed), write);
+      std::cout << fmt::format("{}: {} triples (light and heavy corruptions) -> {}\n", render::to_string(task),
+                               opt.triples, path.string());
+    }
+  }
   return 0;
 }
 
@@ -67,6 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--train", opt.train, "Training items per task")->check(CLI::NonNegativeNumber);
   app.add_option("--eval", opt.eval, "Held-out items per task")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", opt.seed, "Seed: the same seed gives the same items");
+  app.add_option("--triples", opt.triples, "Also write N critic-evaluation triples per task (VC-RewardBench format)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--config", opt.config, "A training config whose render settings to use");
   app.add_option("--set", opt.overrides, "Override one key, e.g. --set render.workers=2 (repeatable)")
       ->allow_extra_args(false)

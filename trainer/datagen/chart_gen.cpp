@@ -18,10 +18,10 @@ std::string python_list(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::vector<double> random_values(Rng& rng, size_t n, double lo, double hi, int decimals) {
+std::vector<double> random_values(Random& rng, size_t n, double lo, double hi, int decimals) {
   std::vector<double> out(n);
   for (auto& v : out) {
-    v = uniform_real(rng, lo, hi);
+    v = rng.real(lo, hi);
     if (decimals == 0) v = static_cast<double>(static_cast<int64_t>(v));
   }
   return out;
@@ -45,22 +45,22 @@ const char* to_string(ChartKind kind) {
   return "bar";
 }
 
-ChartSpec random_chart(Rng& rng) {
+ChartSpec random_chart(Random& rng) {
   ChartSpec s;
-  s.kind = static_cast<ChartKind>(uniform_int(rng, 0, 4));
+  s.kind = static_cast<ChartKind>(rng.integer(0, 4));
   s.title = random_title(rng);
-  s.decimals = chance(rng, 0.5) ? 0 : 1;
-  s.grid = s.kind != ChartKind::pie && chance(rng, 0.3);
-  const double hi = pick(rng, std::vector<double>{10, 50, 100, 1000});
-  int64_t n_series = 1, n_categories = uniform_int(rng, 3, 7);
-  if (s.kind == ChartKind::grouped_bar) n_series = uniform_int(rng, 2, 3);
-  if (s.kind == ChartKind::line || s.kind == ChartKind::scatter) n_series = uniform_int(rng, 1, 3);
-  if (s.kind == ChartKind::pie) n_categories = uniform_int(rng, 3, 6);
+  s.decimals = rng.chance(0.5) ? 0 : 1;
+  s.grid = s.kind != ChartKind::pie && rng.chance(0.3);
+  const double hi = rng.pick(std::vector<double>{10, 50, 100, 1000});
+  int64_t n_series = 1, n_categories = rng.integer(3, 7);
+  if (s.kind == ChartKind::grouped_bar) n_series = rng.integer(2, 3);
+  if (s.kind == ChartKind::line || s.kind == ChartKind::scatter) n_series = rng.integer(1, 3);
+  if (s.kind == ChartKind::pie) n_categories = rng.integer(3, 6);
   if (s.kind != ChartKind::scatter) s.categories = random_categories(rng, n_categories);
   if (s.kind != ChartKind::pie) {
     s.x_label = s.kind == ChartKind::scatter
                     ? random_word(rng)
-                    : pick(rng, std::vector<std::string>{"Category", "Period", "Group", random_word(rng)});
+                    : rng.pick(std::vector<std::string>{"Category", "Period", "Group", random_word(rng)});
     s.y_label = random_word(rng);
   }
   const auto colours = distinct_colours(rng, std::max<int64_t>(n_series, n_categories));
@@ -69,7 +69,7 @@ ChartSpec random_chart(Rng& rng) {
     series.label = random_word(rng) + (n_series > 1 ? fmt::format(" {}", i + 1) : "");
     series.colour = colours[static_cast<size_t>(i)];
     if (s.kind == ChartKind::scatter) {
-      const auto points = static_cast<size_t>(uniform_int(rng, 5, 12));
+      const auto points = static_cast<size_t>(rng.integer(5, 12));
       series.x = random_values(rng, points, 0, 10, 1);
       series.values = random_values(rng, points, 0, hi, s.decimals);
     } else {
@@ -78,8 +78,8 @@ ChartSpec random_chart(Rng& rng) {
     s.series.push_back(std::move(series));
   }
   if (s.kind == ChartKind::pie) s.wedge_colours = colours;
-  s.legend = s.kind == ChartKind::grouped_bar || n_series > 1 || chance(rng, 0.4);
-  s.legend_loc = pick(rng, std::vector<std::string>{"best", "upper right", "upper left", "lower right"});
+  s.legend = s.kind == ChartKind::grouped_bar || n_series > 1 || rng.chance(0.4);
+  s.legend_loc = rng.pick(std::vector<std::string>{"best", "upper right", "upper left", "lower right"});
   return s;
 }
 

@@ -32,7 +32,7 @@ struct ChartSpec {
   bool grid = false;
 };
 
-ChartSpec random_chart(Rng& rng);
+ChartSpec random_chart(Random& rng);
 // Plain matplotlib (pyplot + numpy), ending with plt.tight_layout(); the renderer saves the
 // current figure.
 std::string chart_code(const ChartSpec& spec);

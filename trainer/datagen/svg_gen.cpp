@@ -74,45 +74,45 @@ const char* to_string(SvgShapeKind kind) {
   return "rect";
 }
 
-SvgSpec random_svg(Rng& rng) {
+SvgSpec random_svg(Random& rng) {
   SvgSpec s;
-  s.background = chance(rng, 0.7) ? "#ffffff" : pick(rng, std::vector<std::string>{"#f4f1de", "#eef4fb", "#f2f2f2"});
+  s.background = rng.chance(0.7) ? "#ffffff" : rng.pick(std::vector<std::string>{"#f4f1de", "#eef4fb", "#f2f2f2"});
   const double size = s.size;
-  auto coord = [&](double margin) { return uniform_real(rng, margin, size - margin); };
-  const auto n = uniform_int(rng, 2, 6);
+  auto coord = [&](double margin) { return rng.real(margin, size - margin); };
+  const auto n = rng.integer(2, 6);
   for (int64_t i = 0; i < n; ++i) {
     SvgShape shape;
-    shape.kind = static_cast<SvgShapeKind>(uniform_int(rng, 0, 5));
-    const bool filled = shape.kind != SvgShapeKind::line && (shape.kind != SvgShapeKind::path || chance(rng, 0.5));
+    shape.kind = static_cast<SvgShapeKind>(rng.integer(0, 5));
+    const bool filled = shape.kind != SvgShapeKind::line && (shape.kind != SvgShapeKind::path || rng.chance(0.5));
     if (filled) shape.fill = random_colour(rng);
-    if (!filled || chance(rng, 0.4)) {
+    if (!filled || rng.chance(0.4)) {
       shape.stroke = random_colour(rng);
-      shape.stroke_width = static_cast<double>(uniform_int(rng, 2, 6));
+      shape.stroke_width = static_cast<double>(rng.integer(2, 6));
     }
-    if (chance(rng, 0.2)) shape.opacity = 0.6;
+    if (rng.chance(0.2)) shape.opacity = 0.6;
     switch (shape.kind) {
       case SvgShapeKind::rect: {
-        const double w = uniform_real(rng, 30, 110), h = uniform_real(rng, 30, 110);
-        shape.geometry = {uniform_real(rng, 5, size - w - 5), uniform_real(rng, 5, size - h - 5), w, h,
-                          chance(rng, 0.3) ? uniform_real(rng, 4, 15) : 0.0};
+        const double w = rng.real(30, 110), h = rng.real(30, 110);
+        shape.geometry = {rng.real(5, size - w - 5), rng.real(5, size - h - 5), w, h,
+                          rng.chance(0.3) ? rng.real(4, 15) : 0.0};
         break;
       }
       case SvgShapeKind::circle: {
-        const double r = uniform_real(rng, 12, 45);
+        const double r = rng.real(12, 45);
         shape.geometry = {coord(r + 2), coord(r + 2), r};
         break;
       }
       case SvgShapeKind::ellipse: {
-        const double rx = uniform_real(rng, 15, 60), ry = uniform_real(rng, 10, 40);
-        shape.geometry = {uniform_real(rng, rx + 2, size - rx - 2), uniform_real(rng, ry + 2, size - ry - 2), rx, ry};
+        const double rx = rng.real(15, 60), ry = rng.real(10, 40);
+        shape.geometry = {rng.real(rx + 2, size - rx - 2), rng.real(ry + 2, size - ry - 2), rx, ry};
         break;
       }
       case SvgShapeKind::line:
         shape.geometry = {coord(10), coord(10), coord(10), coord(10)};
         break;
       case SvgShapeKind::polygon: {
-        const auto corners = uniform_int(rng, 3, 6);
-        const double cx = coord(50), cy = coord(50), r = uniform_real(rng, 20, 45);
+        const auto corners = rng.integer(3, 6);
+        const double cx = coord(50), cy = coord(50), r = rng.real(20, 45);
         for (int64_t k = 0; k < corners; ++k) {
           const double a = 2 * M_PI * static_cast<double>(k) / static_cast<double>(corners);
           shape.geometry.push_back(cx + r * std::cos(a));
@@ -122,7 +122,7 @@ SvgSpec random_svg(Rng& rng) {
       }
       case SvgShapeKind::path:
         shape.geometry = {coord(10), coord(10)};
-        for (int64_t k = uniform_int(rng, 1, 3); k > 0; --k) {
+        for (int64_t k = rng.integer(1, 3); k > 0; --k) {
           for (int j = 0; j < 4; ++j) shape.geometry.push_back(coord(10));
         }
         break;
@@ -131,13 +131,12 @@ SvgSpec random_svg(Rng& rng) {
     }
     s.shapes.push_back(std::move(shape));
   }
-  if (chance(rng, 0.5)) {  // a label on top
+  if (rng.chance(0.5)) {  // a label on top
     SvgShape label;
     label.kind = SvgShapeKind::text;
     label.text = random_word(rng);
-    label.fill = pick(rng, std::vector<std::string>{"#000000", "#333333", random_colour(rng)});
-    label.geometry = {uniform_real(rng, 8, 80), uniform_real(rng, 25, size - 10),
-                      static_cast<double>(uniform_int(rng, 14, 24))};
+    label.fill = rng.pick(std::vector<std::string>{"#000000", "#333333", random_colour(rng)});
+    label.geometry = {rng.real(8, 80), rng.real(25, size - 10), static_cast<double>(rng.integer(14, 24))};
     s.shapes.push_back(std::move(label));
   }
   return s;

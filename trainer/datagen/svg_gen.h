@@ -29,7 +29,7 @@ struct SvgSpec {
   std::vector<SvgShape> shapes;  // painted in order
 };
 
-SvgSpec random_svg(Rng& rng);
+SvgSpec random_svg(Random& rng);
 std::string svg_code(const SvgSpec& spec);
 
 }  // namespace visrl::trainer::datagen

@@ -15,19 +15,8 @@
 namespace visrl::trainer::datagen {
 namespace fs = std::filesystem;
 
-namespace {
-
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index) {
-  Rng rng(splitmix(splitmix(seed ^ (static_cast<uint64_t>(task) + 1) * 0x51ED27ull) + static_cast<uint64_t>(index)));
+  Random rng(mix_seed(mix_seed(seed ^ (static_cast<uint64_t>(task) + 1) * 0x51ED27ull) + static_cast<uint64_t>(index)));
   SyntheticItem item;
   item.task = task;
   item.id = fmt::format("{}-{:06d}", render::to_string(task), index);

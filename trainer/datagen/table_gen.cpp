@@ -60,38 +60,37 @@ std::string html(const TableSpec& s) {
 
 }  // namespace
 
-TableSpec random_table(Rng& rng) {
+TableSpec random_table(Random& rng) {
   TableSpec s;
-  s.html = chance(rng, 0.4);
-  const auto columns = uniform_int(rng, 3, 5);
-  const auto rows = uniform_int(rng, 3, 7);
+  s.html = rng.chance(0.4);
+  const auto columns = rng.integer(3, 5);
+  const auto rows = rng.integer(3, 7);
   const auto names = random_categories(rng, rows);
-  const int decimals = chance(rng, 0.5) ? 0 : 1;
-  s.header.push_back(pick(rng, std::vector<std::string>{"Name", "Item", "Region", "Period", "Group"}));
+  const int decimals = rng.chance(0.5) ? 0 : 1;
+  s.header.push_back(rng.pick(std::vector<std::string>{"Name", "Item", "Region", "Period", "Group"}));
   s.align.push_back('l');
   std::vector<bool> numeric{false};
   for (int64_t c = 1; c < columns; ++c) {
-    s.header.push_back(random_word(rng) + (chance(rng, 0.3) ? " (%)" : ""));
-    numeric.push_back(chance(rng, 0.75));
-    s.align.push_back(numeric.back() ? (chance(rng, 0.7) ? 'r' : 'c') : pick(rng, std::vector<char>{'l', 'c'}));
+    s.header.push_back(random_word(rng) + (rng.chance(0.3) ? " (%)" : ""));
+    numeric.push_back(rng.chance(0.75));
+    s.align.push_back(numeric.back() ? (rng.chance(0.7) ? 'r' : 'c') : rng.pick(std::vector<char>{'l', 'c'}));
   }
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<std::string> row{names[static_cast<size_t>(r)]};
     for (int64_t c = 1; c < columns; ++c) {
-      row.push_back(numeric[static_cast<size_t>(c)] ? format_number(uniform_real(rng, 0, 1000), decimals)
-                                                    : random_word(rng));
+      row.push_back(numeric[static_cast<size_t>(c)] ? format_number(rng.real(0, 1000), decimals) : random_word(rng));
     }
     s.rows.push_back(std::move(row));
   }
   if (s.html) {
-    if (chance(rng, 0.6)) {  // a group over two or more of the value columns
+    if (rng.chance(0.6)) {  // a group over two or more of the value columns
       TableSpec::Group g;
       g.label = random_word(rng);
       g.start = 1;
-      g.span = static_cast<int>(uniform_int(rng, 2, columns - 1));
+      g.span = static_cast<int>(rng.integer(2, columns - 1));
       s.groups.push_back(g);
     }
-    if (chance(rng, 0.4)) s.first_column_rowspan = 2;
+    if (rng.chance(0.4)) s.first_column_rowspan = 2;
   }
   return s;
 }

@@ -26,7 +26,7 @@ struct TableSpec {
   int first_column_rowspan = 1;  // HTML only: first-column cells span this many rows (1 = none)
 };
 
-TableSpec random_table(Rng& rng);
+TableSpec random_table(Random& rng);
 std::string table_code(const TableSpec& spec);  // Markdown (a GFM pipe table) or HTML
 
 }  // namespace visrl::trainer::datagen

@@ -1,6 +1,5 @@
 #include "trainer/datagen/vocabulary.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -31,47 +30,35 @@ const std::vector<std::string> kPalette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d6
 
 }  // namespace
 
-int64_t uniform_int(Rng& rng, int64_t lo, int64_t hi) {
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+std::string random_word(Random& rng) {
+  return rng.pick(kWords);
 }
 
-double uniform_real(Rng& rng, double lo, double hi) {
-  return std::uniform_real_distribution<double>(lo, hi)(rng);
-}
-
-bool chance(Rng& rng, double p) {
-  return uniform_real(rng, 0.0, 1.0) < p;
-}
-
-std::string random_word(Rng& rng) {
-  return pick(rng, kWords);
-}
-
-std::string random_title(Rng& rng) {
-  const auto n = uniform_int(rng, 2, 4);
+std::string random_title(Random& rng) {
+  const auto n = rng.integer(2, 4);
   std::string title;
   for (int64_t i = 0; i < n; ++i) title += fmt::format("{}{}", i ? " " : "", random_word(rng));
   return title;
 }
 
-std::vector<std::string> random_categories(Rng& rng, int64_t n) {
+std::vector<std::string> random_categories(Random& rng, int64_t n) {
   std::vector<const std::vector<std::string>*> fits;
   for (const auto& family : kCategoryFamilies) {
     if (static_cast<int64_t>(family.size()) >= n) fits.push_back(&family);
   }
-  const auto& family = *fits[static_cast<size_t>(uniform_int(rng, 0, static_cast<int64_t>(fits.size()) - 1))];
+  const auto& family = *fits[static_cast<size_t>(rng.integer(0, static_cast<int>(fits.size()) - 1))];
   // A contiguous run keeps ordered families (months, years) in order.
-  const auto start = uniform_int(rng, 0, static_cast<int64_t>(family.size()) - n);
+  const auto start = rng.integer(0, static_cast<int>(static_cast<int64_t>(family.size()) - n));
   return {family.begin() + start, family.begin() + start + n};
 }
 
-std::string random_colour(Rng& rng) {
-  return pick(rng, kPalette);
+std::string random_colour(Random& rng) {
+  return rng.pick(kPalette);
 }
 
-std::vector<std::string> distinct_colours(Rng& rng, int64_t n) {
+std::vector<std::string> distinct_colours(Random& rng, int64_t n) {
   auto colours = kPalette;
-  std::shuffle(colours.begin(), colours.end(), rng);
+  rng.shuffle(colours);
   colours.resize(static_cast<size_t>(std::min<int64_t>(n, static_cast<int64_t>(colours.size()))));
   return colours;
 }

@@ -2,13 +2,17 @@
 // kind they promise (five chart kinds, Markdown and HTML tables with merged cells, every SVG
 // shape and text); tables parse to the grid they describe; and a written data set renders
 // through the real renderers and loads as training manifests.
+#include <fstream>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "render/table/html_table.h"
 #include "render/table/markdown_table.h"
+#include "tests/support/multiprocess.h"
 #include "tests/test_util.h"
 #include "trainer/data/manifest.h"
 #include "trainer/datagen/chart_gen.h"
@@ -35,7 +39,7 @@ TEST(Datagen, ChartsCoverEveryKindWithTitlesLabelsLegendsAndColours) {
   std::set<std::string> kinds;
   int legends = 0;
   for (uint64_t i = 0; i < 80; ++i) {
-    Rng rng(i);
+    Random rng(i);
     const auto spec = random_chart(rng);
     kinds.insert(to_string(spec.kind));
     const auto code = chart_code(spec);
@@ -57,7 +61,7 @@ TEST(Datagen, ChartsCoverEveryKindWithTitlesLabelsLegendsAndColours) {
 TEST(Datagen, TablesParseToTheGridTheyDescribe) {
   int html = 0, colspans = 0, rowspans = 0;
   for (uint64_t i = 0; i < 60; ++i) {
-    Rng rng(i);
+    Random rng(i);
     const auto spec = random_table(rng);
     const auto code = table_code(spec);
     const auto parsed = spec.html ? render::parse_html_table(code, render::TableLimits{})
@@ -83,7 +87,7 @@ TEST(Datagen, TablesParseToTheGridTheyDescribe) {
 TEST(Datagen, SvgsCoverEveryShapeAndText) {
   std::set<std::string> kinds;
   for (uint64_t i = 0; i < 40; ++i) {
-    Rng rng(i);
+    Random rng(i);
     const auto spec = random_svg(rng);
     for (const auto& s : spec.shapes) kinds.insert(to_string(s.kind));
     const auto code = svg_code(spec);
@@ -124,6 +128,37 @@ TEST(Datagen, AWrittenDataSetRendersAndLoads) {
     EXPECT_EQ(*train[0].ground_truth, synthetic_item(train[0].task, 11, 0).code);
     EXPECT_TRUE(std::filesystem::exists(train[0].image)) << train[0].image;
   }
+}
+
+// build/bin/datagen: manifests per task plus VC-RewardBench triples for critic evaluation.
+TEST(Datagen, TheProgramWritesManifestsAndCriticTriples) {
+  visrl::test::TempDir dir;
+  auto result = visrl::test::run_program_ranks(
+      1, VISRL_DATAGEN_BIN,
+      {"--out", dir.path().string(), "--tasks", "table,svg", "--train", "2", "--eval", "1", "--triples", "2"},
+      std::chrono::seconds(120));
+  ASSERT_TRUE(result.ok()) << result.summary();
+  EXPECT_EQ(load_manifests({(dir / "svg/train.jsonl").string()}, InvalidRows::error).size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "chart"));
+  std::ifstream in(dir / "vc_rewardbench/triples.jsonl");
+  std::string line;
+  std::set<std::string> categories;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    ++lines;
+    categories.insert(j["category"].get<std::string>());
+    EXPECT_TRUE(std::filesystem::exists(dir / "vc_rewardbench" / j["gt_img_path"].get<std::string>())) << line;
+    EXPECT_TRUE(std::filesystem::exists(dir / "vc_rewardbench" / j["pred_img_path"].get<std::string>())) << line;
+    ASSERT_FALSE(j["human_errors"].empty()) << line;
+    for (const auto& e : j["human_errors"]) {
+      EXPECT_GE(e["severity"].get<int>(), 1);
+      EXPECT_LE(e["severity"].get<int>(), 3);
+      EXPECT_FALSE(e["description"].get<std::string>().empty());
+    }
+  }
+  EXPECT_EQ(lines, 2 * 2 * 2);  // 2 triples x (light, heavy) x 2 tasks
+  EXPECT_EQ(categories, (std::set<std::string>{"table", "svg"}));
 }
 
 }  // namespace
