@@ -48,10 +48,14 @@ DataItem parse_row(const std::string& line, const fs::path& base, const std::str
   item.task = *kind;
   fs::path image = required_string(row, "image");
   item.image = image.is_absolute() ? image : base / image;
-  if (!fs::is_regular_file(item.image)) {
-    throw std::invalid_argument(fmt::format("\"image\": no such file {}", item.image.string()));
-  }
   item.ground_truth = optional_string(row, "ground_truth");
+  if (!fs::is_regular_file(item.image)) {
+    if (!item.ground_truth) {
+      throw std::invalid_argument(
+          fmt::format("\"image\": no such file {} (and no ground_truth to render it from)", item.image.string()));
+    }
+    item.image_missing = true;
+  }
   item.prompt = optional_string(row, "prompt");
   return item;
 }

@@ -17,6 +17,8 @@
 #include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/checkpoint/checkpoint_io.h"
 #include "trainer/checkpoint/resume.h"
+#include "trainer/data/folder_dataset.h"
+#include "trainer/data/reference_images.h"
 #include "trainer/distributed/rank_errors.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/console.h"
@@ -95,7 +97,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   if (c.algorithm.mini_batch_prompts < 1) fail(ErrorKind::config, "algorithm.mini_batch_prompts must be >= 1");
   if (c.rollout.prompts_per_step < 1) fail(ErrorKind::config, "rollout.prompts_per_step must be >= 1");
 
-  items_ = load_manifests(c.data.train, parse_invalid_rows(c.data.invalid_rows));
+  items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows));
   instructions_ = TaskInstructions::load(c.data.prompt_dir);
   sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), c.seed, c.data.shuffle);
 
@@ -146,6 +148,16 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
 
   formula_.emplace(reward::RewardFormula::compile(reward::FormulaSpec::from_config(c.reward)));
   pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
+  // Items without an image get one drawn from their ground truth: rank 0 renders into the run
+  // directory, the others use the files.
+  const auto references = run_dir_.root() / "references";
+  on_every_rank(
+      comm_, "rendering reference images",
+      [&] {
+        if (comm_.is_main()) render_missing_references(items_, *pool_, c.render, references);
+      },
+      ErrorKind::format);
+  use_rendered_references(items_, references);
   critic_ = reward::make_critic(c);
   if (resume_from) resume(*resume_from);
   int64_t trainable_numel = 0;

@@ -125,6 +125,30 @@ TEST(TrainEndToEnd, GspoEpochsMiniBatchesDynamicSamplingKlInRewardFrozenVisionCh
   EXPECT_GT(vision_checked, 5);
 }
 
+// A folder of SVG code without images: the references are rendered into the run directory
+// before training.
+TEST(TrainEndToEnd, TrainsOnAFolderOfCodeWhoseReferencesItRenders) {
+  TinyRun run;
+  for (int i = 0; i < 4; ++i) {
+    run.dir.write(fmt::format("svgs/s{}.svg", i),
+                  fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"64\" height=\"64\"><rect x=\"{}\" "
+                              "y=\"8\" width=\"30\" height=\"30\" fill=\"#1f77b4\"/></svg>\n",
+                              4 + 6 * i));
+  }
+  const auto config = run.write_config("config.yaml");
+  const auto out = run.dir / "run";
+  auto result = run_program_ranks(1, VISRL_TRAIN_BIN,
+                                  {"--config", config.string(), "--run-dir", out.string(), "--set",
+                                   "data.train=[" + (run.dir / "svgs").string() + "]", "--set", "optim.total_steps=1"},
+                                  std::chrono::seconds(240));
+  ASSERT_TRUE(result.ok()) << result.summary();
+  int rendered = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out / "references/svg"))
+    rendered += e.path().extension() == ".png";
+  EXPECT_EQ(rendered, 4);
+  EXPECT_EQ(metric_lines(out / "metrics.jsonl").size(), 1u);
+}
+
 // SIGTERM and SIGUSR1 (Slurm's warning) both stop after the current step with a checkpoint.
 void stops_cleanly_with_a_checkpoint(int signal) {
   TinyRun run;

@@ -1,0 +1,78 @@
+#include "trainer/data/reference_images.h"
+
+#include <functional>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "render/png_io.h"
+
+namespace visrl::trainer {
+namespace fs = std::filesystem;
+
+fs::path reference_path(const DataItem& item, const fs::path& cache_dir) {
+  std::string name = item.id;
+  for (auto& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
+  }
+  const auto hash = std::hash<std::string>{}(item.ground_truth.value_or(""));
+  return cache_dir / std::string(render::to_string(item.task)) / fmt::format("{}-{:016x}.png", name, hash);
+}
+
+int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPool& pool, const RenderConfig& render,
+                                  const fs::path& cache_dir) {
+  std::vector<size_t> todo;
+  std::vector<render::RenderRequest> requests;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    if (!item.image_missing) continue;
+    const auto path = reference_path(item, cache_dir);
+    if (fs::exists(path)) {  // rendered by an earlier run
+      item.image = path;
+      item.image_missing = false;
+      continue;
+    }
+    todo.push_back(i);
+    requests.push_back(render::make_request(render, item.task, *item.ground_truth, item.id));
+  }
+  if (todo.empty()) return 0;
+  spdlog::info("rendering {} reference images from ground-truth code into {}", todo.size(), cache_dir.string());
+  auto futures = pool.submit_batch(std::move(requests));
+  std::string failures;
+  int64_t failed = 0;
+  for (size_t k = 0; k < todo.size(); ++k) {
+    auto& item = items[todo[k]];
+    const auto result = futures[k].get();
+    if (!result.ok()) {
+      if (++failed <= 10) {
+        failures +=
+            fmt::format("\n  {} ({}): {}: {}", item.where, item.id, render::to_string(result.status), result.reason);
+      }
+      continue;
+    }
+    const auto path = reference_path(item, cache_dir);
+    fs::create_directories(path.parent_path());
+    write_file_atomically(path, render::encode_png(result.image));  // a killed run leaves no half image
+    item.image = path;
+    item.image_missing = false;
+  }
+  if (failed > 0) {
+    fail(ErrorKind::format, "{} of {} items have no image and their ground truth did not render:{}", failed,
+         todo.size(), failures);
+  }
+  return static_cast<int64_t>(todo.size());
+}
+
+void use_rendered_references(std::vector<DataItem>& items, const fs::path& cache_dir) {
+  for (auto& item : items) {
+    if (!item.image_missing) continue;
+    item.image = reference_path(item, cache_dir);
+    if (!fs::exists(item.image))
+      fail(ErrorKind::io, "{}: the rendered reference {} is missing", item.where, item.image.string());
+    item.image_missing = false;
+  }
+}
+
+}  // namespace visrl::trainer
