@@ -17,6 +17,19 @@ check "print-config shows the paper's lr" grep -q '^  lr: 1e-06$' "$work/out"
 check "print-config shows the k3 KL" grep -q '^  kl_estimator: k3$' "$work/out"
 cp "$work/out" "$work/resolved.yaml"
 
+# The table and SVG recipes extend it with their released reward settings.
+run --config "$src/configs/table2md.yaml" --print-config
+check "table2md resolves" test "$code" -eq 0
+check "table2md: released table reward" grep -q '^  formula: released_table$' "$work/out"
+check "table2md: 768-pixel critic images" grep -q '^  max_image_side: 768$' "$work/out"
+check "table2md: table data" grep -q 'data/table2md/train.jsonl' "$work/out"
+check "table2md: the paper's G and lr" grep -q '^  group_size: 8$' "$work/out"
+run --config "$src/configs/svg2code.yaml" --print-config
+check "svg2code resolves" test "$code" -eq 0
+check "svg2code: chart/SVG reward" grep -q '^  formula: released_chart_svg$' "$work/out"
+check "svg2code: svg data" grep -q 'data/svg2code/train.jsonl' "$work/out"
+check "svg2code: 256 prompts per step" grep -q '^  prompts_per_step: 256$' "$work/out"
+
 # The printed config is itself a valid config that resolves to the same thing.
 run --config "$work/resolved.yaml" --print-config
 check "printed config loads back unchanged" cmp -s "$work/out" "$work/resolved.yaml"
