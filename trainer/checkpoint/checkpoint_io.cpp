@@ -115,6 +115,17 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
   return final_dir;
 }
 
+void save_policy_atomically(policy::Qwen3VLImpl& policy, const fs::path& dir, const policy::SaveOptions& options) {
+  auto tmp = dir;
+  tmp += ".tmp";
+  fs::remove_all(tmp);
+  policy::save_pretrained(policy, tmp, options);
+  sync_tree(tmp);
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+  sync_directory(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
+}
+
 OpenedCheckpoint open_checkpoint(const fs::path& dir) {
   verify_checkpoint(dir);
   return read_checkpoint(dir);

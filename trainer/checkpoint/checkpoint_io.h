@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "policy/model/hf_checkpoint.h"
 #include "policy/model/qwen3vl.h"
 #include "trainer/checkpoint/trainer_state.h"
 #include "trainer/distributed/communicator.h"
@@ -34,6 +35,11 @@ struct CheckpointContents {
 // any rank failed (the previous checkpoints are untouched). Returns the checkpoint directory.
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, const CheckpointContents& contents,
                                       Communicator& comm);
+
+// save_pretrained into <dir>.tmp, fsynced, then renamed onto `dir` (replacing it): a kill never
+// leaves a `dir` that looks whole and is not.
+void save_policy_atomically(policy::Qwen3VLImpl& policy, const std::filesystem::path& dir,
+                            const policy::SaveOptions& options);
 
 struct OpenedCheckpoint {
   std::filesystem::path dir;

@@ -40,19 +40,12 @@ ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& given
   policy::LoadOptions load;
   load.dtype = options.dtype;
   auto model = policy::load_pretrained(ckpt.model_dir(), load);
-  auto tmp = out;
-  tmp += ".tmp";
-  fs::remove_all(tmp);
   fs::create_directories(out.parent_path());
   policy::SaveOptions save;
   save.dtype = options.dtype;
   save.max_shard_bytes = options.max_shard_bytes;
   save.copy_assets_from = ckpt.model_dir();
-  policy::save_pretrained(*model, tmp, save);
-  sync_tree(tmp);
-  if (fs::exists(out, ec)) fs::remove_all(out);
-  fs::rename(tmp, out);
-  sync_directory(out.parent_path());
+  save_policy_atomically(*model, out, save);
 
   result.tensors = static_cast<int64_t>(model->named_parameters().size());
   for (const auto& entry : fs::directory_iterator(out)) {

@@ -22,6 +22,7 @@
 #include "trainer/distributed/rank_errors.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/console.h"
+#include "trainer/loop/policy_setup.h"
 #include "trainer/loop/ppo_update.h"
 #include "trainer/loop/rollout_pipeline.h"
 #include "trainer/loop/sample_exchange.h"
@@ -32,27 +33,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-at::Device training_device(const Config& config, const Communicator& comm) {
-  auto device = resolve_device(config.model.device, "model.device");
-  // One GPU per rank: a bare "cuda" / "auto" means this rank's local GPU.
-  if (device.is_cuda() && comm.world_size() > 1 && config.model.device.find(':') == std::string::npos) {
-    const char* local = std::getenv("LOCAL_RANK");
-    if (local == nullptr) local = std::getenv("SLURM_LOCALID");
-    device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(local ? std::atoi(local) : 0));
-  }
-  return device;
-}
-
-at::ScalarType training_dtype(const Config& config, const at::Device& device) {
-  if (config.model.dtype == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
-  return policy::dtype_from_name(config.model.dtype, "model.dtype");
-}
-
-// [first, last) of n items for rank r of w: contiguous, sizes differing by at most one.
-std::pair<int64_t, int64_t> slice_of(int64_t n, int r, int w) {
-  return {n * r / w, n * (r + 1) / w};
 }
 
 std::string file_safe(std::string id) {
@@ -75,14 +55,6 @@ nlohmann::json formula_json(const RewardConfig& reward) {
           {"extra_terms", reward.extra_terms}};
 }
 
-policy::PolicyAssets load_assets(const Config& config) {
-  if (config.model.path.empty()) fail(ErrorKind::config, "model.path: the policy checkpoint directory is required");
-  if (!std::filesystem::is_directory(config.model.path)) {
-    fail(ErrorKind::config, "model.path: {}: no such checkpoint directory", config.model.path);
-  }
-  return policy::PolicyAssets::load(config.model.path);
-}
-
 }  // namespace
 
 Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm,
@@ -91,7 +63,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
       run_dir_(run_dir),
       comm_(comm),
       device_(training_device(config, comm)),
-      assets_(load_assets(config)) {
+      assets_(load_policy_assets(config)) {
   const auto& c = config_;
   if (c.data.train.empty()) fail(ErrorKind::config, "data.train: at least one JSONL manifest is required");
   if (c.algorithm.mini_batch_prompts < 1) fail(ErrorKind::config, "algorithm.mini_batch_prompts must be >= 1");
@@ -107,44 +79,17 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   // A resumed run continues from the checkpoint's weights; the reference stays the initial policy.
   policy_ = policy::load_pretrained(resume_from ? *resume_from / "model" : std::filesystem::path(c.model.path), load);
   policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
-  if (c.model.min_pixels > 0) assets_.image_processor.min_pixels = c.model.min_pixels;
-  if (c.model.max_pixels > 0) assets_.image_processor.max_pixels = c.model.max_pixels;
-  std::vector<std::pair<std::string, at::Tensor>> trainable;
-  int64_t frozen = 0;
-  for (auto& p : policy_->named_parameters()) {
-    // freeze_vision keeps the merger trainable: it maps vision features into the LM.
-    const bool vision = p.key().rfind("model.visual.", 0) == 0 && p.key().find("merger") == std::string::npos;
-    if (c.model.freeze_vision && vision) {
-      p.value().set_requires_grad(false);
-      frozen += p.value().numel();
-    } else {
-      trainable.emplace_back(p.key(), p.value());
-    }
-  }
+  auto trainable = trainable_parameters(*policy_, c.model.freeze_vision);
+  const int64_t frozen = trainable.frozen_numel;
   if (c.algorithm.kl_coef != 0) {
     reference_ = policy::load_pretrained(c.model.path, load);
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
   }
-  AdamWOptions adamw;
-  adamw.beta1 = c.optim.beta1;
-  adamw.beta2 = c.optim.beta2;
-  adamw.eps = c.optim.eps;
-  adamw.weight_decay = c.optim.weight_decay;
-  adamw.bucket_mb = static_cast<double>(c.distributed.bucket_mb);
   std::vector<at::Tensor> params;
-  for (const auto& [name, p] : trainable) params.push_back(p);
-  optimizer_ = std::make_unique<ShardedAdamW>(trainable, adamw, comm_, c.distributed.shard_optimizer);
+  for (const auto& [name, p] : trainable.named) params.push_back(p);
+  optimizer_ = std::make_unique<ShardedAdamW>(trainable.named, adamw_options(c), comm_, c.distributed.shard_optimizer);
   gradients_ = std::make_unique<GradientBuckets>(params, static_cast<double>(c.distributed.bucket_mb));
-
-  schedule_.lr = c.optim.lr;
-  schedule_.kind = c.optim.schedule;
-  schedule_.warmup_steps = c.optim.warmup_steps;
-  schedule_.min_lr_ratio = c.optim.min_lr_ratio;
-  schedule_.total_steps =
-      c.optim.total_steps > 0
-          ? c.optim.total_steps
-          : std::max<int64_t>(1, c.data.epochs * static_cast<int64_t>(items_.size()) / c.rollout.prompts_per_step);
-  validate(schedule_);
+  schedule_ = lr_schedule(c, static_cast<int64_t>(items_.size()), c.rollout.prompts_per_step);
 
   formula_.emplace(reward::RewardFormula::compile(reward::FormulaSpec::from_config(c.reward)));
   pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
@@ -296,20 +241,11 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
       comm_, "saving the final policy",
       [&] {
         if (!comm_.is_main()) return;
-        // The trained weights as a plain Hugging Face directory, whatever the checkpoint settings;
-        // written aside and renamed, so that a kill never leaves a final/ that looks whole.
-        namespace fs = std::filesystem;
+        // The trained weights as a plain Hugging Face directory, whatever the checkpoint settings.
         const auto final_dir = run_dir_.root() / "final";
-        auto tmp = final_dir;
-        tmp += ".tmp";
-        fs::remove_all(tmp);
         policy::SaveOptions save;
         save.copy_assets_from = config_.model.path;
-        policy::save_pretrained(*policy_, tmp, save);
-        sync_tree(tmp);
-        fs::remove_all(final_dir);
-        fs::rename(tmp, final_dir);
-        sync_directory(run_dir_.root());
+        save_policy_atomically(*policy_, final_dir, save);
         spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
       },
       ErrorKind::io);
@@ -358,7 +294,7 @@ nlohmann::json Trainer::train_step(int64_t step) {
     const auto items = sampler_->next(want);
     const auto first_slot = static_cast<int64_t>(slot_items.size());
     slot_items.insert(slot_items.end(), items.begin(), items.end());
-    const auto [lo, hi] = slice_of(want, comm_.rank(), comm_.world_size());
+    const auto [lo, hi] = rank_slice(want, comm_.rank(), comm_.world_size());
     std::vector<const PreparedPrompt*> mine;
     std::vector<int64_t> slots;
     for (int64_t i = lo; i < hi; ++i) {
@@ -414,7 +350,7 @@ nlohmann::json Trainer::train_step(int64_t step) {
   sequences.reserve(kept.size());
   for (int64_t j = 0; j < num_mb; ++j) {
     const int64_t g0 = j * M, g1 = std::min<int64_t>(g0 + M, static_cast<int64_t>(kept_groups.size()));
-    const auto [lo, hi] = slice_of(g1 - g0, comm_.rank(), comm_.world_size());
+    const auto [lo, hi] = rank_slice(g1 - g0, comm_.rank(), comm_.world_size());
     for (int64_t k = g0 + lo; k < g0 + hi; ++k) {
       for (int64_t pos : samples_of_groups(rewards.group_ids, {kept_groups[static_cast<size_t>(k)]})) {
         const auto& s = samples[static_cast<size_t>(pos)];
