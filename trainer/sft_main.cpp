@@ -9,9 +9,6 @@
 // and the fine-tuned policy as a Hugging Face directory in <run_dir>/final/, which
 // `train --set model.path=<run_dir>/final` starts from. Ctrl-C / SIGTERM stops after the
 // current step and saves. Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
-#include <unistd.h>
-#include <atomic>
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -26,17 +23,9 @@
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/launch_env.h"
 #include "trainer/sft/sft_runner.h"
+#include "trainer/stop_signal.h"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) {
-  if (g_stop.exchange(true)) _exit(130);
-  const char msg[] = "\nstop requested: finishing the current step, then saving (signal again to quit now)\n";
-  ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-  (void)ignored;
-}
 
 struct Options {
   std::string config;
@@ -61,11 +50,9 @@ int run(const Options& opt) {
   } else {
     spdlog::set_level(spdlog::level::warn);
   }
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGUSR1, on_stop_signal);
+  const auto& stop = trainer::install_stop_signals();
   trainer::SftRunner sft(loaded.config, run_dir, *comm, opt.sft);
-  const auto steps = sft.run(g_stop);
+  const auto steps = sft.run(stop);
   if (comm->is_main()) spdlog::info("done: {} steps; the policy is in {}", steps, (run_dir.root() / "final").string());
   return 0;
 }

@@ -20,9 +20,6 @@
 // signal exits at once.
 //
 // Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
-#include <unistd.h>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -42,18 +39,9 @@
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/launch_env.h"
 #include "trainer/loop/trainer.h"
+#include "trainer/stop_signal.h"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) {
-  if (g_stop.exchange(true)) _exit(130);  // a second signal: leave now
-  const char msg[] =
-      "\nstop requested: finishing the current step, then saving a checkpoint (signal again to quit now)\n";
-  ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-  (void)ignored;
-}
 
 struct Options {
   std::string config;
@@ -154,16 +142,14 @@ int run(const Options& opt) {
   } else {
     spdlog::set_level(spdlog::level::warn);  // rank 0 speaks for the job
   }
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGUSR1, on_stop_signal);
+  const auto& stop = trainer::install_stop_signals();
   std::optional<fs::path> resume_from;
   if (!opt.resume.empty()) {
     const auto path = choose_checkpoint(opt.resume, run_dir, *comm);
     if (!path.empty()) resume_from = path;
   }
   trainer::Trainer trainer(loaded.config, run_dir, *comm, resume_from);
-  const auto steps = trainer.run(g_stop, opt.max_steps);
+  const auto steps = trainer.run(stop, opt.max_steps);
   if (comm->is_main()) spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
   return 0;
 }

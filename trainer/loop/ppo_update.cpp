@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "trainer/distributed/adamw.h"
+#include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
 
 namespace visrl::trainer {
@@ -115,13 +116,7 @@ UpdateStats ppo_update(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Grad
       stats.forward_backward_s += seconds_since(t);
 
       t = Clock::now();
-      gradients.all_reduce(comm, 1.0);
-      stats.grad_norm = clip_grad_norm(params, o.grad_clip);
-      if (std::isfinite(stats.grad_norm)) {
-        optimizer.step(lr);
-      } else {
-        spdlog::warn("gradient norm is {}: optimizer step skipped", stats.grad_norm);
-      }
+      stats.grad_norm = apply_gradients(gradients, optimizer, comm, o.grad_clip, lr);
       ++stats.optimizer_steps;
       stats.optimizer_s += seconds_since(t);
     }

@@ -1,13 +1,10 @@
 #include "trainer/sft/sft_step.h"
 
 #include <chrono>
-#include <cmath>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "policy/generate/logprobs.h"
-#include "trainer/distributed/adamw.h"
+#include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
 
 namespace visrl::trainer {
@@ -49,13 +46,7 @@ SftStepStats sft_step(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Gradi
   stats.forward_backward_s = seconds_since(t);
 
   t = Clock::now();
-  gradients.all_reduce(comm, 1.0);
-  stats.grad_norm = clip_grad_norm(params, o.grad_clip);
-  if (std::isfinite(stats.grad_norm)) {
-    optimizer.step(lr);
-  } else {
-    spdlog::warn("gradient norm is {}: optimizer step skipped", stats.grad_norm);
-  }
+  stats.grad_norm = apply_gradients(gradients, optimizer, comm, o.grad_clip, lr);
   stats.optimizer_s = seconds_since(t);
   stats.tokens = global_tokens;
   stats.loss = comm.all_reduce_sum({nll_sum})[0] / global_tokens;
