@@ -38,6 +38,7 @@ std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options
                                                    const RenderConfig& render) {
   std::vector<DatasetCounts> out;
   for (const auto task : options.tasks) {
+    if (options.train + options.eval == 0) break;  // e.g. only critic triples are wanted
     const auto start = std::chrono::steady_clock::now();
     const auto dir = options.out / std::string(render::to_string(task));
     fs::create_directories(dir / "images");

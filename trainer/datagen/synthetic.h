@@ -41,7 +41,8 @@ struct DatasetCounts {
 };
 
 // Renders every item with `pool` (sizes from `render`) and writes images and manifests
-// (atomically). Throws Error naming the items whose code failed to render (a generator bug).
+// (atomically); nothing when train + eval is 0. Throws Error naming the items whose code
+// failed to render (a generator bug).
 std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options, render::RenderPool& pool,
                                                    const RenderConfig& render);
 
