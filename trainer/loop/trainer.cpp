@@ -27,6 +27,7 @@
 #include "trainer/loop/rollout_pipeline.h"
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/step_metrics.h"
+#include "trainer/report/training_curves.h"
 
 namespace visrl::trainer {
 namespace {
@@ -246,6 +247,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
         policy::SaveOptions save;
         save.copy_assets_from = config_.model.path;
         save_policy_atomically(*policy_, final_dir, save);
+        if (std::filesystem::exists(run_dir_.metrics_path())) write_training_curves(run_dir_.root());
         spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
       },
       ErrorKind::io);
