@@ -73,6 +73,7 @@ TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   EXPECT_FALSE(at::equal(trained->lm_head_weight(), initial->lm_head_weight()));
   EXPECT_TRUE(std::filesystem::exists(out / "final/tokenizer.json"));
   EXPECT_TRUE(std::filesystem::exists(out / "config.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(out / "training_curves.png"));
 }
 
 // The other algorithm settings on the same run: they train, and they do what they say.
