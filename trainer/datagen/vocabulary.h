@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "core/xml_escape.h"
 
 namespace visrl::trainer::datagen {
 
@@ -21,8 +22,7 @@ std::vector<std::string> distinct_colours(Random& rng, int64_t n);
 // A value with `decimals` decimals (0 or 1), formatted the way it is written in the code.
 std::string format_number(double value, int decimals);
 
-// Escapes for embedding generated text: a Python single-quoted string, XML text/attributes.
+// A Python single-quoted string literal of `text`. (XML text: core/xml_escape.h.)
 std::string python_string(const std::string& text);
-std::string xml_escape(const std::string& text);
 
 }  // namespace visrl::trainer::datagen

@@ -27,6 +27,7 @@
 #include "trainer/loop/rollout_pipeline.h"
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/step_metrics.h"
+#include "trainer/report/gallery.h"
 #include "trainer/report/training_curves.h"
 
 namespace visrl::trainer {
@@ -34,13 +35,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string file_safe(std::string id) {
-  for (auto& c : id) {
-    if (c == '/' || c == '\\' || c == ' ') c = '_';
-  }
-  return id;
 }
 
 // The reward formula as it decides rewards, to tell when a resume changes it.
@@ -248,6 +242,11 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
         save.copy_assets_from = config_.model.path;
         save_policy_atomically(*policy_, final_dir, save);
         if (std::filesystem::exists(run_dir_.metrics_path())) write_training_curves(run_dir_.root());
+        if (config_.logging.log_rollouts) {
+          std::map<std::string, std::filesystem::path> references;
+          for (const auto& item : items_) references[item.id] = item.image;
+          write_gallery(run_dir_.root(), references);
+        }
         spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
       },
       ErrorKind::io);
@@ -475,10 +474,11 @@ void Trainer::write_rollouts(int64_t step, const std::vector<RolloutSample>& sam
     write_file_atomically(run_dir_.rollouts_dir() / fmt::format("step_{}.jsonl", step), text);
   }
   if (log.images_every > 0 && step % log.images_every == 0) {
-    const auto dir = run_dir_.rollouts_dir() / "images" / fmt::format("step_{}", step);
-    std::filesystem::create_directories(dir);
     for (const auto& s : samples) {
-      if (s.rendered) render::write_png(dir / (file_safe(s.record.sample.id) + ".png"), *s.rendered);
+      if (!s.rendered) continue;
+      const auto path = rollout_image_path(run_dir_.rollouts_dir(), step, s.record.sample.id);
+      std::filesystem::create_directories(path.parent_path());
+      render::write_png(path, *s.rendered);
     }
   }
 }

@@ -74,6 +74,7 @@ TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   EXPECT_TRUE(std::filesystem::exists(out / "final/tokenizer.json"));
   EXPECT_TRUE(std::filesystem::exists(out / "config.yaml"));
   EXPECT_TRUE(std::filesystem::exists(out / "training_curves.png"));
+  EXPECT_THAT(read_file(out / "gallery.html"), ::testing::HasSubstr("data:image/png;base64,"));  // the references
 }
 
 // The other algorithm settings on the same run: they train, and they do what they say.
