@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/xml_escape.h"
 #include "render/render_types.h"
 #include "render/table/table_layout.h"
 #include "render/table/table_model.h"
@@ -15,26 +16,7 @@
 namespace visrl::render::test {
 
 inline std::string escape_html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return visrl::xml_escape(text);
 }
 
 // Runs as cmark-gfm writes inlines: <strong> outside <em> outside <del> outside <code>.
