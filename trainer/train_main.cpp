@@ -58,8 +58,7 @@ namespace fs = std::filesystem;
 // The run directory a checkpoint path belongs to: <run>/checkpoints/step_<N>, <run>/checkpoints
 // or <run> itself.
 fs::path run_dir_of(const fs::path& path) {
-  const auto clean = fs::absolute(path).lexically_normal();
-  const auto p = clean.filename().empty() ? clean.parent_path() : clean;
+  const auto p = visrl::trainer::absolute_dir(path);
   if (visrl::trainer::checkpoint_step(p)) return p.parent_path().parent_path();
   if (p.filename() == "checkpoints") return p.parent_path();
   return p;
@@ -112,8 +111,7 @@ int run(const Options& opt) {
     if (opt.resume == "auto" && cli_run_dir.empty()) {
       fail(ErrorKind::usage, "--resume auto without --config needs --run-dir");
     }
-    auto from = fs::absolute(opt.resume == "auto" ? fs::path(cli_run_dir) : fs::path(opt.resume)).lexically_normal();
-    if (from.filename().empty()) from = from.parent_path();  // a trailing slash
+    const auto from = trainer::absolute_dir(opt.resume == "auto" ? cli_run_dir : opt.resume);
     config_path = ((trainer::checkpoint_step(from) ? from : run_dir_of(from)) / "config.yaml").string();
   }
   LoadedConfig loaded = load_config(config_path, opt.overrides);

@@ -50,6 +50,11 @@ nlohmann::json read_manifest(const fs::path& dir) {
 
 }  // namespace
 
+fs::path absolute_dir(const fs::path& path) {
+  auto out = fs::absolute(path).lexically_normal();
+  return out.filename().empty() ? out.parent_path() : out;
+}
+
 fs::path checkpoint_path(const fs::path& checkpoints_dir, int64_t step) {
   return checkpoints_dir / fmt::format("step_{}", step);
 }
@@ -130,8 +135,7 @@ std::optional<fs::path> newest_complete_checkpoint(const fs::path& checkpoints_d
 
 fs::path resolve_checkpoint(const fs::path& given) {
   std::error_code ec;
-  auto path = fs::absolute(given).lexically_normal();
-  if (path.filename().empty()) path = path.parent_path();  // a trailing slash
+  const auto path = absolute_dir(given);
   if (!fs::exists(path, ec)) fail(ErrorKind::usage, "{}: no such checkpoint or run directory", given.string());
   if (checkpoint_step(path) || fs::exists(path / kManifest, ec)) {
     verify_checkpoint(path);

@@ -25,6 +25,10 @@
 
 namespace visrl::trainer {
 
+// `path` made absolute and normal, without a trailing separator ("runs/a/" -> "/cwd/runs/a"),
+// so that its filename and parents are what the user meant.
+std::filesystem::path absolute_dir(const std::filesystem::path& path);
+
 std::filesystem::path checkpoint_path(const std::filesystem::path& checkpoints_dir, int64_t step);
 // N for a directory named step_<N>, nothing for anything else (step_3.tmp, latest, ...).
 std::optional<int64_t> checkpoint_step(const std::filesystem::path& dir);

@@ -6,6 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/file_crc32.h"
+#include "core/json_file.h"
 #include "core/safetensors.h"
 #include "core/text_file.h"
 #include "policy/model/hf_checkpoint.h"
@@ -135,9 +136,7 @@ OpenedCheckpoint read_checkpoint(const fs::path& dir) {
   OpenedCheckpoint out;
   out.dir = dir;
   const auto state_path = dir / "trainer_state.json";
-  auto j = nlohmann::json::parse(read_text_file(state_path, "trainer state"), nullptr, false);
-  if (j.is_discarded()) fail(ErrorKind::format, "{}: not valid JSON", state_path.string());
-  out.state = trainer_state_from_json(j, state_path.string());
+  out.state = trainer_state_from_json(read_json_file(state_path, "trainer state"), state_path.string());
   out.config_yaml = read_text_file(dir / "config.yaml", "checkpoint config");
   return out;
 }

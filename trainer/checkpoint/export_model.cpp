@@ -27,8 +27,7 @@ bool has_chat_template(const fs::path& dir) {
 
 ExportResult export_checkpoint(const fs::path& checkpoint, const fs::path& given_out, const ExportOptions& options) {
   std::error_code ec;
-  auto out = fs::absolute(given_out).lexically_normal();
-  if (out.filename().empty()) out = out.parent_path();  // a trailing slash
+  const auto out = absolute_dir(given_out);
   if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !options.overwrite) {
     fail(ErrorKind::usage, "{}: exists and is not empty (pass --overwrite to replace it)", out.string());
   }
