@@ -1,5 +1,6 @@
 #include "trainer/data/reference_images.h"
 
+#include <algorithm>
 #include <functional>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "render/png_io.h"
+#include "trainer/distributed/rank_errors.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -63,6 +65,26 @@ int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPo
          todo.size(), failures);
   }
   return static_cast<int64_t>(todo.size());
+}
+
+void prepare_references(std::vector<DataItem>& items, Communicator& comm, const RenderConfig& render,
+                        const fs::path& cache_dir, render::RenderPool* pool) {
+  on_every_rank(
+      comm, "rendering reference images",
+      [&] {
+        if (!comm.is_main()) return;
+        const bool missing = std::any_of(items.begin(), items.end(), [](const auto& i) { return i.image_missing; });
+        if (!missing) return;
+        if (pool != nullptr) {
+          render_missing_references(items, *pool, render, cache_dir);
+          return;
+        }
+        render::RenderPool own(render::pool_options_from(render));
+        render_missing_references(items, own, render, cache_dir);
+        own.shutdown();
+      },
+      ErrorKind::format);
+  use_rendered_references(items, cache_dir);
 }
 
 void use_rendered_references(std::vector<DataItem>& items, const fs::path& cache_dir) {

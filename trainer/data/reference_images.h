@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "render/render_pool.h"
 #include "trainer/data/manifest.h"
+#include "trainer/distributed/communicator.h"
 
 namespace visrl::trainer {
 
@@ -26,5 +27,11 @@ int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPo
 // Points the items with image_missing at their reference_path without rendering (ranks other
 // than the one that rendered). Throws Error(io) when a file is not there.
 void use_rendered_references(std::vector<DataItem>& items, const std::filesystem::path& cache_dir);
+
+// What `train` and `sft` do, on every rank: rank 0 renders the missing references into
+// cache_dir (with `pool`, or with a pool of its own started only when some are missing), then
+// every rank points its items at the files. A failure on rank 0 fails every rank.
+void prepare_references(std::vector<DataItem>& items, Communicator& comm, const RenderConfig& render,
+                        const std::filesystem::path& cache_dir, render::RenderPool* pool = nullptr);
 
 }  // namespace visrl::trainer

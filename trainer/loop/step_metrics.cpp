@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "trainer/algorithms/shaping.h"
 
 namespace visrl::trainer {
@@ -115,6 +117,13 @@ UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local) {
   g.clipped = sums[5];
   g.dual_clipped = sums[6];
   return g;
+}
+
+void append_metrics_line(const std::filesystem::path& path, const nlohmann::json& metrics) {
+  std::ofstream out(path, std::ios::app);
+  out << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out.flush();
+  if (!out) fail(ErrorKind::io, "{}: cannot append the step's metrics", path.string());
 }
 
 }  // namespace visrl::trainer

@@ -2,6 +2,7 @@
 // and the update's statistics (reduced across ranks), as one JSON object per step.
 #pragma once
 
+#include <filesystem>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -27,5 +28,9 @@ void add_update_metrics(nlohmann::json& m, const UpdateStats& global, bool has_r
 
 // The update stats of every rank, summed (grad_norm and step counts are the same on all).
 UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local);
+
+// Appends one step's metrics as a line of <run_dir>/metrics.jsonl (invalid UTF-8 replaced),
+// flushed; Error(io) naming the file when it cannot (train and sft).
+void append_metrics_line(const std::filesystem::path& path, const nlohmann::json& metrics);
 
 }  // namespace visrl::trainer

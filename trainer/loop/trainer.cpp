@@ -1,7 +1,6 @@
 #include "trainer/loop/trainer.h"
 
 #include <chrono>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -90,14 +89,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
   // Items without an image get one drawn from their ground truth: rank 0 renders into the run
   // directory, the others use the files.
-  const auto references = run_dir_.root() / "references";
-  on_every_rank(
-      comm_, "rendering reference images",
-      [&] {
-        if (comm_.is_main()) render_missing_references(items_, *pool_, c.render, references);
-      },
-      ErrorKind::format);
-  use_rendered_references(items_, references);
+  prepare_references(items_, comm_, c.render, run_dir_.root() / "references", pool_.get());
   critic_ = reward::make_critic(c);
   if (resume_from) resume(*resume_from);
   int64_t trainable_numel = 0;
@@ -220,7 +212,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
     auto metrics = train_step(step);
     ++done;
     if (comm_.is_main()) {
-      write_metrics(metrics);
+      append_metrics_line(run_dir_.metrics_path(), metrics);
       console.step(metrics);
     }
     // Every rank stops at the same step when any of them was asked to.
@@ -481,13 +473,6 @@ void Trainer::write_rollouts(int64_t step, const std::vector<RolloutSample>& sam
       render::write_png(path, *s.rendered);
     }
   }
-}
-
-void Trainer::write_metrics(const nlohmann::json& metrics) const {
-  std::ofstream out(run_dir_.metrics_path(), std::ios::app);
-  out << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-  out.flush();
-  if (!out) fail(ErrorKind::io, "{}: cannot append the step's metrics", run_dir_.metrics_path().string());
 }
 
 }  // namespace visrl::trainer

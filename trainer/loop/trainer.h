@@ -57,7 +57,6 @@ class Trainer {
   nlohmann::json train_step(int64_t step);
   const PreparedPrompt& prepared(int64_t item);
   void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
-  void write_metrics(const nlohmann::json& metrics) const;
   TrainerState state_after(int64_t step) const;
   void resume(const std::filesystem::path& dir);
   void save_checkpoint(int64_t step);

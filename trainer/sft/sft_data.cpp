@@ -24,12 +24,16 @@ int64_t end_of_turn_id(const policy::PolicyAssets& assets) {
   return assets.eos_token_ids.front();
 }
 
-SftExample make_sft_example(const DataItem& item, const policy::PolicyAssets& assets,
-                            const TaskInstructions& instructions, int64_t max_prompt_tokens,
-                            int64_t max_answer_tokens) {
+void require_ground_truth(const DataItem& item) {
   if (!item.ground_truth) {
     fail(ErrorKind::format, "{} ({}): no ground_truth, which supervised fine-tuning trains on", item.where, item.id);
   }
+}
+
+SftExample make_sft_example(const DataItem& item, const policy::PolicyAssets& assets,
+                            const TaskInstructions& instructions, int64_t max_prompt_tokens,
+                            int64_t max_answer_tokens) {
+  require_ground_truth(item);
   SftExample ex;
   ex.prompt = prepare_prompt(item, assets, instructions, max_prompt_tokens);
   for (const auto id : assets.tokenizer.encode(sft_answer(item.task, *item.ground_truth))) ex.answer.push_back(id);

@@ -21,6 +21,9 @@ std::string sft_answer(render::RenderKind task, const std::string& code);
 // the first eos id.
 int64_t end_of_turn_id(const policy::PolicyAssets& assets);
 
+// Throws Error(format) naming the item (file:line and id) when it has no ground truth.
+void require_ground_truth(const DataItem& item);
+
 struct SftExample {
   PreparedPrompt prompt;
   std::vector<int64_t> answer;  // sft_answer's tokens + end of turn

@@ -1,18 +1,17 @@
 #include "trainer/sft/sft_runner.h"
 
 #include <chrono>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
-#include "render/render_pool.h"
 #include "trainer/checkpoint/checkpoint_io.h"
 #include "trainer/data/folder_dataset.h"
 #include "trainer/data/reference_images.h"
 #include "trainer/distributed/rank_errors.h"
 #include "trainer/loop/policy_setup.h"
+#include "trainer/loop/step_metrics.h"
 #include "trainer/sft/sft_data.h"
 #include "trainer/sft/sft_step.h"
 
@@ -27,25 +26,8 @@ SftRunner::SftRunner(const Config& config, const RunDir& run_dir, Communicator& 
   if (options_.batch_size < 1) fail(ErrorKind::usage, "--batch-size must be >= 1");
   if (c.data.train.empty()) fail(ErrorKind::config, "data.train: at least one manifest or folder is required");
   items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows));
-  for (const auto& item : items_) {
-    if (!item.ground_truth) {
-      fail(ErrorKind::format, "{} ({}): no ground_truth, which supervised fine-tuning trains on", item.where, item.id);
-    }
-  }
-  const auto references = run_dir_.root() / "references";
-  on_every_rank(
-      comm_, "rendering reference images",
-      [&] {
-        if (!comm_.is_main()) return;
-        bool missing = false;
-        for (const auto& item : items_) missing = missing || item.image_missing;
-        if (!missing) return;
-        render::RenderPool pool(render::pool_options_from(c.render));
-        render_missing_references(items_, pool, c.render, references);
-        pool.shutdown();
-      },
-      ErrorKind::format);
-  use_rendered_references(items_, references);
+  for (const auto& item : items_) require_ground_truth(item);  // before any step, not at the item's turn
+  prepare_references(items_, comm_, c.render, run_dir_.root() / "references");
   instructions_ = TaskInstructions::load(c.data.prompt_dir);
   sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), c.seed, c.data.shuffle);
 
@@ -101,9 +83,7 @@ int64_t SftRunner::run(const std::atomic<bool>& stop) {
     const auto m = step(s);
     ++done;
     if (comm_.is_main()) {
-      std::ofstream out(run_dir_.metrics_path(), std::ios::app);
-      out << m.dump() << '\n';
-      if (!out) fail(ErrorKind::io, "{}: cannot append the step's metrics", run_dir_.metrics_path().string());
+      append_metrics_line(run_dir_.metrics_path(), m);
       if (s == 1 || s % config_.logging.log_every == 0 || s == schedule_.total_steps) {
         spdlog::info("step {}/{}: loss {:.4f}, grad norm {:.3f}, lr {:.3g}, {:.0f} tokens/s", s, schedule_.total_steps,
                      m["loss"].get<double>(), m["grad_norm"].get<double>(), m["lr"].get<double>(),
