@@ -171,6 +171,12 @@ struct CheckpointConfig {
   int64_t max_shard_mb = 5000;
 };
 
+struct ValidationConfig {
+  bool before_and_after = true;  // greedy answers to data.val before the first step and after the last
+  int64_t max_items = 0;         // 0 = every held-out item
+  int64_t max_new_tokens = 0;    // 0 = rollout.max_new_tokens
+};
+
 struct LoggingConfig {
   std::string level = "info";
   std::string run_dir;  // "" = runs/<config name>-<time>
@@ -191,6 +197,7 @@ struct Config {
   OptimConfig optim;
   DistributedConfig distributed;
   CheckpointConfig checkpoint;
+  ValidationConfig validation;
   LoggingConfig logging;
 };
 

@@ -481,6 +481,14 @@ Field make_schema() {
                    "Save weights only (no optimizer state: cannot resume exactly)."),
               leaf("max_shard_mb", &CheckpointConfig::max_shard_mb, "Largest safetensors shard.", gt<int64_t>(0)),
           }),
+      section("validation", &Config::validation, "Greedy answers to the held-out prompts of data.val.",
+              {
+                  leaf("before_and_after", &ValidationConfig::before_and_after,
+                       "Validate before the first step and after the last; both go to <run_dir>/summary.json."),
+                  leaf("max_items", &ValidationConfig::max_items, "Held-out items used; 0 = all.", ge<int64_t>(0)),
+                  leaf("max_new_tokens", &ValidationConfig::max_new_tokens,
+                       "Longest validation answer; 0 = rollout.max_new_tokens.", ge<int64_t>(0)),
+              }),
       section("logging", &Config::logging, "Console, metrics and rollout logs.",
               {
                   leaf("level", &LoggingConfig::level, "Console log level.",

@@ -21,6 +21,29 @@ uint64_t splitmix(uint64_t x) {
 }
 }  // namespace
 
+RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets& assets,
+                               const policy::Qwen3VLConfig& model) {
+  const auto& r = config.rollout;
+  RolloutOptions ro;
+  ro.generate.group_size = r.group_size;
+  ro.generate.max_new_tokens = r.max_new_tokens;
+  ro.generate.sampling.temperature = r.temperature;
+  ro.generate.sampling.top_p = r.top_p;
+  ro.generate.sampling.top_k = r.top_k;
+  ro.generate.sampling.min_p = r.min_p;
+  ro.generate.sampling.repetition_penalty = r.repetition_penalty;
+  ro.generate.sampling.presence_penalty = r.presence_penalty;
+  ro.generate.eos_token_ids = assets.eos_token_ids;
+  ro.generate.stop_strings = r.stop;
+  ro.generate.pad_token_id = assets.pad_token_id;
+  ro.generate.suppress_token_ids = {model.image_token_id, model.video_token_id, model.vision_start_token_id,
+                                    model.vision_end_token_id};
+  ro.chunk_prompts = std::max<int64_t>(1, r.batch_size / r.group_size);
+  ro.seed = config.seed;
+  ro.compute_ssim = config.reward.extra_terms.count("ssim") > 0;
+  return ro;
+}
+
 uint64_t chunk_seed(uint64_t seed, int64_t step, int64_t slot) {
   return splitmix(splitmix(splitmix(seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(slot));
 }

@@ -10,6 +10,8 @@
 
 #include "core/config.h"
 #include "policy/generate/engine.h"
+#include "policy/generate/prompt.h"
+#include "policy/model/qwen3vl_config.h"
 #include "policy/tokenizer/tokenizer.h"
 #include "render/render_pool.h"
 #include "reward/critic.h"
@@ -40,6 +42,11 @@ struct RolloutDeps {
   reward::Critic& critic;
   const RenderConfig& render_config;
 };
+
+// The rollout settings of `config` for `model`: sampling, budget, end-of-turn and pad tokens,
+// vision tokens suppressed, rollout.batch_size / G prompts per generate call.
+RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets& assets,
+                               const policy::Qwen3VLConfig& model);
 
 // The seed of the generate call whose first prompt is global slot `slot` of step `step`: the
 // samples of a prompt do not depend on how prompts were split across ranks (as long as the

@@ -26,6 +26,7 @@
 #include "trainer/loop/rollout_pipeline.h"
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/step_metrics.h"
+#include "trainer/loop/validation.h"
 #include "trainer/report/gallery.h"
 #include "trainer/report/training_curves.h"
 
@@ -64,6 +65,10 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   if (c.rollout.prompts_per_step < 1) fail(ErrorKind::config, "rollout.prompts_per_step must be >= 1");
 
   items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows));
+  if (!c.data.val.empty()) {
+    val_items_ = load_data(c.data.val, parse_invalid_rows(c.data.invalid_rows));
+    val_items_.resize(validation_size(val_items_.size(), c.validation));
+  }
   instructions_ = TaskInstructions::load(c.data.prompt_dir);
   sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), c.seed, c.data.shuffle);
 
@@ -90,6 +95,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   // Items without an image get one drawn from their ground truth: rank 0 renders into the run
   // directory, the others use the files.
   prepare_references(items_, comm_, c.render, run_dir_.root() / "references", pool_.get());
+  if (!val_items_.empty()) prepare_references(val_items_, comm_, c.render, run_dir_.root() / "references", pool_.get());
   critic_ = reward::make_critic(c);
   if (resume_from) resume(*resume_from);
   int64_t trainable_numel = 0;
@@ -208,6 +214,8 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
   const int64_t every = config_.checkpoint.every_steps;
   const int64_t last = stop_after_step > 0 ? std::min(stop_after_step, schedule_.total_steps) : schedule_.total_steps;
   int64_t done = 0;
+  if (validates() && start_step_ == 0 && last > 0) run_validation(0);
+  bool signalled = false;
   for (int64_t step = start_step_ + 1; step <= last; ++step) {
     auto metrics = train_step(step);
     ++done;
@@ -216,7 +224,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
       console.step(metrics);
     }
     // Every rank stops at the same step when any of them was asked to.
-    const bool signalled = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0;
+    signalled = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0;
     if ((every > 0 && step % every == 0) || signalled || step == last) save_checkpoint(step);
     if (signalled || (step == last && last < schedule_.total_steps)) {
       spdlog::warn("stopped after step {} of {}; continue with --resume auto", step, schedule_.total_steps);
@@ -242,35 +250,72 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
         spdlog::info("policy after step {} saved to {}", start_step_ + done, final_dir.string());
       },
       ErrorKind::io);
+  // The schedule is done: how the policy does now against how it did before the first step.
+  const int64_t reached = start_step_ + done;
+  if (validates() && !signalled && reached == schedule_.total_steps && done > 0) write_run_summary(reached);
   return done;
+}
+
+bool Trainer::validates() const {
+  return config_.validation.before_and_after && !val_items_.empty();
+}
+
+nlohmann::json Trainer::run_validation(int64_t step) {
+  const auto start = Clock::now();
+  if (val_prompts_.empty()) {
+    for (const auto& item : val_items_) {
+      val_prompts_.push_back(prepare_prompt(item, assets_, instructions_, config_.data.max_prompt_tokens));
+    }
+  }
+  std::vector<const PreparedPrompt*> prompts;
+  for (const auto& p : val_prompts_) prompts.push_back(&p);
+  const RolloutDeps deps{*policy_, assets_.tokenizer, *pool_, *critic_, config_.render};
+  const auto options = validation_options(rollout_options(config_, assets_, policy_->config), config_.validation);
+  const auto outcome = validate(deps, options, prompts, comm_, *formula_, config_.algorithm);
+  on_every_rank(
+      comm_, "writing the validation results",
+      [&] {
+        if (comm_.is_main()) write_validation(run_dir_.root(), step, outcome);
+      },
+      ErrorKind::io);
+  if (comm_.is_main() && !outcome.metrics.contains("skipped")) {
+    spdlog::info("validation after step {}: reward {:.3f}, render {:.2f} on {} held-out items (greedy, {:.1f} s)", step,
+                 outcome.metrics.value("reward_mean", 0.0), outcome.metrics.value("render_ok_rate", 0.0),
+                 prompts.size(), seconds_since(start));
+  }
+  return outcome.metrics;
+}
+
+void Trainer::write_run_summary(int64_t last_step) {
+  const auto after = run_validation(last_step);
+  if (!comm_.is_main()) return;
+  // "before" was measured at step 0 of this run directory, possibly by an earlier process.
+  std::optional<nlohmann::json> before;
+  try {
+    if (auto m = read_validation(run_dir_.root(), 0)) before = summary_entry(0, *m);
+  } catch (const std::exception& e) {
+    spdlog::warn("the validation before the first step cannot be read: {}", e.what());
+  }
+  if (!before) spdlog::warn("no validation before the first step in {}: summary.json has no \"before\"",
+                            (run_dir_.root() / "validation").string());
+  try {
+    const auto summary = write_summary(run_dir_.root(), before, summary_entry(last_step, after));
+    for (const auto& line : summary_table(summary)) spdlog::info("{}", line);
+    spdlog::info("summary written to {}", (run_dir_.root() / "summary.json").string());
+  } catch (const std::exception& e) {
+    spdlog::error("writing summary.json failed: {}", e.what());
+  }
 }
 
 nlohmann::json Trainer::train_step(int64_t step) {
   const auto& c = config_;
   const auto step_start = Clock::now();
-  const int64_t G = c.rollout.group_size, P = c.rollout.prompts_per_step;
+  const int64_t P = c.rollout.prompts_per_step;
   nlohmann::json m;
   m["step"] = step;
   prepared_.clear();
 
-  RolloutOptions ro;
-  ro.generate.group_size = G;
-  ro.generate.max_new_tokens = c.rollout.max_new_tokens;
-  ro.generate.sampling.temperature = c.rollout.temperature;
-  ro.generate.sampling.top_p = c.rollout.top_p;
-  ro.generate.sampling.top_k = c.rollout.top_k;
-  ro.generate.sampling.min_p = c.rollout.min_p;
-  ro.generate.sampling.repetition_penalty = c.rollout.repetition_penalty;
-  ro.generate.sampling.presence_penalty = c.rollout.presence_penalty;
-  ro.generate.eos_token_ids = assets_.eos_token_ids;
-  ro.generate.stop_strings = c.rollout.stop;
-  ro.generate.pad_token_id = assets_.pad_token_id;
-  const auto& mc = policy_->config;
-  ro.generate.suppress_token_ids = {mc.image_token_id, mc.video_token_id, mc.vision_start_token_id,
-                                    mc.vision_end_token_id};
-  ro.chunk_prompts = std::max<int64_t>(1, c.rollout.batch_size / G);
-  ro.seed = c.seed;
-  ro.compute_ssim = c.reward.extra_terms.count("ssim") > 0;
+  const RolloutOptions ro = rollout_options(c, assets_, policy_->config);
   const RolloutDeps deps{*policy_, assets_.tokenizer, *pool_, *critic_, c.render};
 
   // Rollouts: one round, or (dynamic sampling) more rounds until enough groups carry signal.

@@ -9,7 +9,8 @@
 // own slice of every mini-batch, and gradients are all-reduced.
 //
 // Checkpoints (trainer/checkpoint): every checkpoint.every_steps steps, when stopped and at the
-// end. A trainer constructed from a checkpoint continues with the step after it, with the same
+// end. With data.val, greedy validation before the first step and after the last
+// (trainer/loop/validation.h, <run_dir>/summary.json). A trainer constructed from a checkpoint continues with the step after it, with the same
 // weights, optimizer state, data position and random streams, on any number of ranks.
 #pragma once
 
@@ -58,6 +59,10 @@ class Trainer {
   const PreparedPrompt& prepared(int64_t item);
   void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
   TrainerState state_after(int64_t step) const;
+  bool validates() const;
+  // Greedy answers to the held-out prompts (collective); writes validation/step_<step>.*.
+  nlohmann::json run_validation(int64_t step);
+  void write_run_summary(int64_t last_step);
   void resume(const std::filesystem::path& dir);
   void save_checkpoint(int64_t step);
 
@@ -72,6 +77,8 @@ class Trainer {
   TaskInstructions instructions_;
   std::unique_ptr<PromptSampler> sampler_;
   std::map<int64_t, PreparedPrompt> prepared_;  // this step's prompts, by item index
+  std::vector<DataItem> val_items_;              // data.val, the first validation.max_items
+  std::vector<PreparedPrompt> val_prompts_;      // prepared at the first validation
   std::unique_ptr<render::RenderPool> pool_;
   std::unique_ptr<reward::Critic> critic_;
   std::optional<reward::RewardFormula> formula_;

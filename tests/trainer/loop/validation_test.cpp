@@ -1,0 +1,168 @@
+// Validation before and after training: the greedy settings, the files, the summary (unit), and
+// build/bin/train with data.val on 1 and 2 ranks, stopped and resumed (end to end).
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/json_file.h"
+#include "tests/support/multiprocess.h"
+#include "tests/trainer/loop/tiny_run.h"
+#include "trainer/loop/validation.h"
+
+namespace visrl::test {
+namespace {
+
+using trainer::read_validation;
+using trainer::summary_entry;
+using trainer::summary_table;
+using trainer::ValidationOutcome;
+using trainer::write_summary;
+using trainer::write_validation;
+
+TEST(Validation, OptionsAreGreedyOneAnswerPerPromptWithTheTrainingBatchWidth) {
+  trainer::RolloutOptions training;
+  training.generate.group_size = 8;
+  training.generate.max_new_tokens = 512;
+  training.generate.sampling.temperature = 0.7;
+  training.chunk_prompts = 4;  // 32 sequences decoded together
+  ValidationConfig v;
+  auto o = trainer::validation_options(training, v);
+  EXPECT_EQ(o.generate.group_size, 1);
+  EXPECT_TRUE(o.generate.sampling.greedy);
+  EXPECT_TRUE(o.compute_ssim);
+  EXPECT_EQ(o.chunk_prompts, 32);
+  EXPECT_EQ(o.generate.max_new_tokens, 512);
+  v.max_new_tokens = 100;
+  EXPECT_EQ(trainer::validation_options(training, v).generate.max_new_tokens, 100);
+
+  EXPECT_EQ(trainer::validation_size(32, v), 32u);
+  v.max_items = 10;
+  EXPECT_EQ(trainer::validation_size(32, v), 10u);
+  EXPECT_EQ(trainer::validation_size(4, v), 4u);
+}
+
+TEST(Validation, FilesSummaryAndTable) {
+  TempDir dir;
+  ValidationOutcome outcome;
+  outcome.metrics = {{"reward_mean", 0.25}, {"reward_std", 0.1}, {"render_ok_rate", 0.5}, {"ssim_mean", 0.4},
+                     {"items", 4},          {"critic/scored", 2}};
+  write_validation(dir.path(), 0, outcome);
+  EXPECT_TRUE(std::filesystem::exists(dir / "validation/step_0.jsonl"));
+  const auto back = read_validation(dir.path(), 0);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ((*back)["step"], 0);
+  EXPECT_EQ((*back)["critic/scored"], 2);
+  EXPECT_FALSE(read_validation(dir.path(), 7).has_value());
+
+  const auto before = summary_entry(0, *back);
+  EXPECT_EQ(before, (nlohmann::json{{"step", 0},
+                                    {"items", 4},
+                                    {"reward_mean", 0.25},
+                                    {"reward_std", 0.1},
+                                    {"render_ok_rate", 0.5},
+                                    {"ssim_mean", 0.4}}));
+  const auto after =
+      summary_entry(40, {{"reward_mean", 1.5}, {"render_ok_rate", 0.75}, {"items", 4}, {"ssim_mean", 0.7}});
+  const auto summary = write_summary(dir.path(), before, after);
+  EXPECT_EQ(read_json_file(dir / "summary.json", "summary"), summary);
+  EXPECT_EQ(summary["after"]["step"], 40);
+  const auto table = summary_table(summary);
+  ASSERT_EQ(table.size(), 5u);
+  EXPECT_THAT(table[0], ::testing::HasSubstr("4 items"));
+  EXPECT_THAT(table[1], ::testing::HasSubstr("step 40"));
+  EXPECT_THAT(table[2], ::testing::MatchesRegex("reward_mean +0.250 +1.500"));
+  EXPECT_THAT(table[3], ::testing::MatchesRegex("render_ok_rate +0.50 +0.75"));
+
+  // A missing "before" (the run directory lost it) and a skipped validation print as "-".
+  const auto partial = write_summary(dir.path(), std::nullopt, summary_entry(3, {{"skipped", "critic_unavailable"}}));
+  EXPECT_TRUE(partial["before"].is_null());
+  EXPECT_EQ(partial["after"]["skipped"], "critic_unavailable");
+  EXPECT_THAT(summary_table(partial)[2], ::testing::MatchesRegex("reward_mean +- +-"));
+}
+
+std::vector<nlohmann::json> jsonl(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// A held-out manifest of three items (other ids than the training ones), as a --set value.
+std::string with_val(const TinyRun& run) {
+  std::string manifest;
+  const char* images[] = {"b", "c", "a"};
+  for (int i = 0; i < 3; ++i) {
+    manifest += fmt::format(R"({{"id": "v{}", "task": "svg", "image": "{}", "ground_truth": "<svg/>"}})", i,
+                            (source_dir() / "tests/fixtures/qwen3vl/images" / (std::string(images[i]) + ".png")).string());
+    manifest += "\n";
+  }
+  run.dir.write("data/val.jsonl", manifest);
+  return fmt::format("data.val=[{}]", (run.dir / "data/val.jsonl").string());
+}
+
+TEST(ValidationEndToEnd, BeforeAndAfterOnOneAndTwoRanksAndAcrossAResume) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml");
+  const auto val = with_val(run);
+  const auto one = run.dir / "one", two = run.dir / "two";
+  auto r1 = run_program_ranks(1, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", one.string()},
+                              std::chrono::seconds(240));
+  ASSERT_TRUE(r1.ok()) << r1.summary();
+  const auto summary = read_json_file(one / "summary.json", "summary");
+  ASSERT_TRUE(summary["before"].is_object()) << summary.dump();
+  ASSERT_TRUE(summary["after"].is_object()) << summary.dump();
+  EXPECT_EQ(summary["before"]["step"], 0);
+  EXPECT_EQ(summary["after"]["step"], 3);
+  for (const char* when : {"before", "after"}) {
+    EXPECT_EQ(summary[when]["items"], 3) << when;
+    for (const char* key : {"reward_mean", "render_ok_rate", "ssim_mean"}) {
+      EXPECT_TRUE(summary[when][key].is_number()) << when << " " << key;
+    }
+  }
+  // One greedy answer per held-out item, scored with the run's formula.
+  const auto before = jsonl(one / "validation/step_0.jsonl");
+  ASSERT_EQ(before.size(), 3u);
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i]["id"], fmt::format("v{}/0", i));
+    EXPECT_TRUE(before[i]["reward"].is_number());
+  }
+
+  // Two ranks each answer a share, and greedy decoding gives the same answers and numbers.
+  // The run stops after step 2: no summary yet; the resumed run measures "after" and reuses the
+  // "before" of the first process.
+  auto r2 = run_program_ranks(
+      2, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", two.string(), "--max-steps", "2"},
+      std::chrono::seconds(240));
+  ASSERT_TRUE(r2.ok()) << r2.summary();
+  EXPECT_FALSE(std::filesystem::exists(two / "summary.json"));
+  const auto before_two = jsonl(two / "validation/step_0.jsonl");
+  ASSERT_EQ(before_two.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(before_two[i]["answer"], before[i]["answer"]) << i;
+    EXPECT_EQ(before_two[i]["reward"], before[i]["reward"]) << i;
+  }
+  const auto step0_written = std::filesystem::last_write_time(two / "validation/step_0.json");
+  auto r3 = run_program_ranks(1, VISRL_TRAIN_BIN,
+                              {"--config", config.string(), "--set", val, "--run-dir", two.string(), "--resume", "auto"},
+                              std::chrono::seconds(240));
+  ASSERT_TRUE(r3.ok()) << r3.summary();
+  EXPECT_EQ(std::filesystem::last_write_time(two / "validation/step_0.json"), step0_written);
+  const auto resumed = read_json_file(two / "summary.json", "summary");
+  EXPECT_EQ(resumed["before"], summary["before"]);
+  EXPECT_EQ(resumed["after"]["step"], 3);
+
+  // validation.before_and_after: false measures nothing.
+  const auto off = run.dir / "off";
+  auto r4 = run_program_ranks(1, VISRL_TRAIN_BIN,
+                              {"--config", config.string(), "--set", val, "--run-dir", off.string(), "--set",
+                               "validation.before_and_after=false"},
+                              std::chrono::seconds(240));
+  ASSERT_TRUE(r4.ok()) << r4.summary();
+  EXPECT_FALSE(std::filesystem::exists(off / "summary.json"));
+  EXPECT_FALSE(std::filesystem::exists(off / "validation"));
+}
+
+}  // namespace
+}  // namespace visrl::test

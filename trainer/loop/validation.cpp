@@ -1,0 +1,135 @@
+#include "trainer/loop/validation.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/atomic_file.h"
+#include "core/json_file.h"
+#include "trainer/loop/batch_rewards.h"
+#include "trainer/loop/policy_setup.h"
+#include "trainer/loop/sample_exchange.h"
+#include "trainer/loop/step_metrics.h"
+
+namespace visrl::trainer {
+namespace {
+
+std::filesystem::path validation_path(const std::filesystem::path& run_dir, int64_t step, const char* ext) {
+  return run_dir / "validation" / fmt::format("step_{}.{}", step, ext);
+}
+
+}  // namespace
+
+RolloutOptions validation_options(RolloutOptions training, const ValidationConfig& validation) {
+  // As many prompts per generate call as training decodes sequences together.
+  training.chunk_prompts = std::max<int64_t>(1, training.chunk_prompts * training.generate.group_size);
+  training.generate.group_size = 1;
+  training.generate.sampling.greedy = true;
+  training.compute_ssim = true;  // a fidelity number that does not depend on the critic
+  if (validation.max_new_tokens > 0) training.generate.max_new_tokens = validation.max_new_tokens;
+  return training;
+}
+
+size_t validation_size(size_t available, const ValidationConfig& validation) {
+  if (validation.max_items <= 0) return available;
+  return std::min(available, static_cast<size_t>(validation.max_items));
+}
+
+ValidationOutcome validate(const RolloutDeps& deps, const RolloutOptions& options,
+                           const std::vector<const PreparedPrompt*>& prompts, Communicator& comm,
+                           reward::RewardFormula& formula, AlgorithmConfig algorithm) {
+  const auto [lo, hi] = rank_slice(static_cast<int64_t>(prompts.size()), comm.rank(), comm.world_size());
+  std::vector<const PreparedPrompt*> mine(prompts.begin() + lo, prompts.begin() + hi);
+  std::vector<int64_t> slots;
+  for (int64_t i = lo; i < hi; ++i) slots.push_back(i);
+  ValidationOutcome out;
+  std::vector<RolloutSample> local;
+  bool unavailable = false;
+  try {
+    local = run_rollouts(deps, options, mine, slots, /*step=*/0, nullptr);
+  } catch (const reward::CriticUnavailable& e) {
+    spdlog::warn("validation: critic unavailable ({}); no numbers this time", e.what());
+    unavailable = true;
+  }
+  if (comm.all_reduce_max(unavailable ? 1.0 : 0.0) > 0) {
+    out.metrics["skipped"] = "critic_unavailable";
+    return out;
+  }
+  out.samples = gather_samples(comm, std::move(local));
+  algorithm.overlong_buffer = 0;
+  const auto rewards = score_samples(formula, out.samples, algorithm, options.generate.max_new_tokens);
+  add_sample_metrics(out.metrics, out.samples, rewards);
+  out.metrics["items"] = out.samples.size();
+  double ssim_sum = 0;
+  for (const auto& s : out.samples) ssim_sum += s.record.sample.ssim.value_or(0.0);
+  out.metrics["ssim_mean"] = out.samples.empty() ? 0.0 : ssim_sum / static_cast<double>(out.samples.size());
+  return out;
+}
+
+void write_validation(const std::filesystem::path& run_dir, int64_t step, const ValidationOutcome& outcome) {
+  std::string text;
+  for (const auto& s : outcome.samples) {
+    text += reward::to_json(s.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += '\n';
+  }
+  std::filesystem::create_directories(run_dir / "validation");
+  write_file_atomically(validation_path(run_dir, step, "jsonl"), text);
+  auto metrics = outcome.metrics;
+  metrics["step"] = step;
+  write_file_atomically(validation_path(run_dir, step, "json"), metrics.dump(1) + "\n");
+}
+
+std::optional<nlohmann::json> read_validation(const std::filesystem::path& run_dir, int64_t step) {
+  const auto path = validation_path(run_dir, step, "json");
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  return read_json_file(path, "validation metrics");
+}
+
+nlohmann::json summary_entry(int64_t step, const nlohmann::json& metrics) {
+  nlohmann::json e = {{"step", step}};
+  if (metrics.contains("skipped")) {
+    e["skipped"] = metrics["skipped"];
+    return e;
+  }
+  for (const char* key : {"items", "reward_mean", "reward_std", "render_ok_rate", "ssim_mean"}) {
+    if (metrics.contains(key)) e[key] = metrics[key];
+  }
+  return e;
+}
+
+nlohmann::json write_summary(const std::filesystem::path& run_dir, const std::optional<nlohmann::json>& before,
+                             const std::optional<nlohmann::json>& after) {
+  nlohmann::json summary = {{"before", before ? *before : nlohmann::json(nullptr)},
+                            {"after", after ? *after : nlohmann::json(nullptr)}};
+  write_file_atomically(run_dir / "summary.json", summary.dump(1) + "\n");
+  return summary;
+}
+
+std::vector<std::string> summary_table(const nlohmann::json& summary) {
+  auto cell = [&](const char* when, const char* key, const char* format) -> std::string {
+    const auto& e = summary.value(when, nlohmann::json(nullptr));
+    if (!e.is_object() || !e.contains(key) || !e[key].is_number()) return "-";
+    return fmt::format(fmt::runtime(format), e[key].get<double>());
+  };
+  auto step = [&](const char* when) -> std::string {
+    const auto& e = summary.value(when, nlohmann::json(nullptr));
+    return e.is_object() ? fmt::format("step {}", e.value("step", int64_t{0})) : "-";
+  };
+  const auto& before = summary.value("before", nlohmann::json(nullptr));
+  const auto& after = summary.value("after", nlohmann::json(nullptr));
+  const int64_t items = after.is_object() ? after.value("items", int64_t{0})
+                                          : (before.is_object() ? before.value("items", int64_t{0}) : 0);
+  return {
+      fmt::format("held-out prompts ({} items, greedy)  {:>9}  {:>9}", items, "before", "after"),
+      fmt::format("{:<34}  {:>9}  {:>9}", "", step("before"), step("after")),
+      fmt::format("{:<34}  {:>9}  {:>9}", "reward_mean", cell("before", "reward_mean", "{:.3f}"),
+                  cell("after", "reward_mean", "{:.3f}")),
+      fmt::format("{:<34}  {:>9}  {:>9}", "render_ok_rate", cell("before", "render_ok_rate", "{:.2f}"),
+                  cell("after", "render_ok_rate", "{:.2f}")),
+      fmt::format("{:<34}  {:>9}  {:>9}", "ssim_mean (0 when not rendered)", cell("before", "ssim_mean", "{:.3f}"),
+                  cell("after", "ssim_mean", "{:.3f}")),
+  };
+}
+
+}  // namespace visrl::trainer
