@@ -74,6 +74,8 @@ class SceneComparison {
   void register_pixel();
   void report_coverage();
   std::vector<Blob> collect_blobs(const Mask& diff) const;
+  // Glyph pieces joined into lines of text: on one baseline and at most a glyph height apart.
+  std::vector<Blob> join_lines(std::vector<Blob> pieces) const;
   Survival survival(bool reference_side, int32_t element);
   void report_text(const std::vector<const Blob*>& blobs);
   void report_styles(const std::vector<const Blob*>& blobs);
@@ -100,6 +102,7 @@ class SceneComparison {
   std::vector<Colour> absorbed_;                     // chart mark colours reported as a coverage change
   std::vector<std::pair<Colour, Box>> new_colours_;  // chart mark colours absent from the reference
   std::vector<Box> vanished_;                        // boxes of vanished structure (legend, axes)
+  std::vector<Blob> absorbed_glyphs_;                // glyphs of blobs a coverage finding took, one each
   std::map<std::pair<bool, int32_t>, Survival> survivals_;
 };
 
@@ -144,6 +147,15 @@ std::vector<CriticError> SceneComparison::run() {
       geometric.push_back(i);
   }
   report_geometry(blobs, geometric);
+  // The text inside blobs a coverage finding took is reported when the render lost most of the
+  // reference's text: a chart reduced to empty axes has lost its title, labels and legend too,
+  // not only its marks. Otherwise it stays part of that finding (a removed series takes its
+  // legend entry along).
+  const auto glyphs = [](const ImageAnalysis& an) { return std::count(an.glyph_like.begin(), an.glyph_like.end(), 1); };
+  if (2 * glyphs(b_) < glyphs(a_)) {
+    absorbed_glyphs_ = join_lines(std::move(absorbed_glyphs_));
+    for (const Blob& piece : absorbed_glyphs_) text.push_back(&piece);
+  }
   report_text(text);
   report_styles(style);
   return errors_;
@@ -322,6 +334,37 @@ std::vector<Blob> SceneComparison::collect_blobs(const Mask& diff) const {
   }
   blobs.erase(std::remove_if(blobs.begin(), blobs.end(), [](const Blob& b) { return b.n == 0; }), blobs.end());
   return blobs;
+}
+
+std::vector<Blob> SceneComparison::join_lines(std::vector<Blob> pieces) const {
+  auto box_of = [&](const Blob& p) {
+    Box b;
+    for (int32_t e : p.glyphs_a) b.add(a_.elements.items[static_cast<size_t>(e)].box);
+    for (int32_t e : p.glyphs_b) b.add(b_.elements.items[static_cast<size_t>(e)].box);
+    return b;
+  };
+  auto same_line = [](const Box& p, const Box& q) {
+    const int h = std::min(p.height(), q.height()), hmax = std::max(p.height(), q.height());
+    const int y_overlap = std::min(p.y1, q.y1) - std::max(p.y0, q.y0) + 1;
+    const int x_gap = std::max(p.x0, q.x0) - std::min(p.x1, q.x1);
+    return 2 * y_overlap >= h && x_gap <= hmax;
+  };
+  std::vector<Box> boxes;
+  for (const Blob& p : pieces) boxes.push_back(box_of(p));
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < pieces.size() && !merged; ++i)
+      for (size_t j = i + 1; j < pieces.size() && !merged; ++j) {
+        if (!same_line(boxes[i], boxes[j])) continue;
+        pieces[i].glyphs_a.insert(pieces[j].glyphs_a.begin(), pieces[j].glyphs_a.end());
+        pieces[i].glyphs_b.insert(pieces[j].glyphs_b.begin(), pieces[j].glyphs_b.end());
+        boxes[i].add(boxes[j]);
+        pieces.erase(pieces.begin() + static_cast<std::ptrdiff_t>(j));
+        boxes.erase(boxes.begin() + static_cast<std::ptrdiff_t>(j));
+        merged = true;
+      }
+  }
+  return pieces;
 }
 
 Survival SceneComparison::survival(bool reference_side, int32_t element) {
@@ -613,7 +656,17 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
       if (count > main_count) main_count = count, main_colour = a_.palette[c];
     for (const auto& [c, count] : blob.extra_colours)
       if (count > main_count) main_count = count, main_colour = b_.palette[c];
-    if (main_count > 0 && absorbed(main_colour)) continue;
+    if (main_count > 0 && absorbed(main_colour)) {
+      // The coverage finding stands for the marks of that colour; the text the blob also holds
+      // is looked at again when the render lost most of the reference's text (see run()).
+      for (bool reference_side : {true, false})
+        for (int32_t e : reference_side ? blob.glyphs_a : blob.glyphs_b) {
+          Blob piece;
+          (reference_side ? piece.glyphs_a : piece.glyphs_b).insert(e);
+          absorbed_glyphs_.push_back(std::move(piece));
+        }
+      continue;
+    }
 
     int64_t geometric_px = 0, lost_px = 0;
     std::vector<Item> blob_items;
