@@ -113,8 +113,8 @@ struct RewardConfig {
   std::string critic = "pixel";                // visual_erm | openai | pixel
   std::string formula = "released_chart_svg";  // a preset name or a muparser expression
   int64_t parse_retries = 2;
-  std::string prompt_dir;       // critic prompts chart.txt, table.txt, svg.txt; "" = built-in (configs/prompts)
-  int64_t max_image_side = 0;   // images downscaled to this longest side; 0 = task default
+  std::string prompt_dir;         // critic prompts chart.txt, table.txt, svg.txt; "" = built-in (configs/prompts)
+  int64_t max_image_side = 0;     // images downscaled to this longest side; 0 = task default
   int64_t max_new_tokens = 4096;  // longest critic answer
   FailureRewards on_failure;
   std::map<std::string, double> extra_terms;  // term name -> weight, added to the formula

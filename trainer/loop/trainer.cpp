@@ -296,8 +296,9 @@ void Trainer::write_run_summary(int64_t last_step) {
   } catch (const std::exception& e) {
     spdlog::warn("the validation before the first step cannot be read: {}", e.what());
   }
-  if (!before) spdlog::warn("no validation before the first step in {}: summary.json has no \"before\"",
-                            (run_dir_.root() / "validation").string());
+  if (!before)
+    spdlog::warn("no validation before the first step in {}: summary.json has no \"before\"",
+                 (run_dir_.root() / "validation").string());
   try {
     const auto summary = write_summary(run_dir_.root(), before, summary_entry(last_step, after));
     for (const auto& line : summary_table(summary)) spdlog::info("{}", line);

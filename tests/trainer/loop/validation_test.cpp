@@ -46,8 +46,8 @@ TEST(Validation, OptionsAreGreedyOneAnswerPerPromptWithTheTrainingBatchWidth) {
 TEST(Validation, FilesSummaryAndTable) {
   TempDir dir;
   ValidationOutcome outcome;
-  outcome.metrics = {{"reward_mean", 0.25}, {"reward_std", 0.1}, {"render_ok_rate", 0.5}, {"ssim_mean", 0.4},
-                     {"items", 4},          {"critic/scored", 2}};
+  outcome.metrics = {{"reward_mean", 0.25}, {"reward_std", 0.1}, {"render_ok_rate", 0.5},
+                     {"ssim_mean", 0.4},    {"items", 4},        {"critic/scored", 2}};
   write_validation(dir.path(), 0, outcome);
   EXPECT_TRUE(std::filesystem::exists(dir / "validation/step_0.jsonl"));
   const auto back = read_validation(dir.path(), 0);
@@ -94,8 +94,9 @@ std::string with_val(const TinyRun& run) {
   std::string manifest;
   const char* images[] = {"b", "c", "a"};
   for (int i = 0; i < 3; ++i) {
-    manifest += fmt::format(R"({{"id": "v{}", "task": "svg", "image": "{}", "ground_truth": "<svg/>"}})", i,
-                            (source_dir() / "tests/fixtures/qwen3vl/images" / (std::string(images[i]) + ".png")).string());
+    manifest +=
+        fmt::format(R"({{"id": "v{}", "task": "svg", "image": "{}", "ground_truth": "<svg/>"}})", i,
+                    (source_dir() / "tests/fixtures/qwen3vl/images" / (std::string(images[i]) + ".png")).string());
     manifest += "\n";
   }
   run.dir.write("data/val.jsonl", manifest);
@@ -107,8 +108,9 @@ TEST(ValidationEndToEnd, BeforeAndAfterOnOneAndTwoRanksAndAcrossAResume) {
   const auto config = run.write_config("config.yaml");
   const auto val = with_val(run);
   const auto one = run.dir / "one", two = run.dir / "two";
-  auto r1 = run_program_ranks(1, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", one.string()},
-                              std::chrono::seconds(240));
+  auto r1 =
+      run_program_ranks(1, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", one.string()},
+                        std::chrono::seconds(240));
   ASSERT_TRUE(r1.ok()) << r1.summary();
   const auto summary = read_json_file(one / "summary.json", "summary");
   ASSERT_TRUE(summary["before"].is_object()) << summary.dump();
@@ -144,9 +146,9 @@ TEST(ValidationEndToEnd, BeforeAndAfterOnOneAndTwoRanksAndAcrossAResume) {
     EXPECT_EQ(before_two[i]["reward"], before[i]["reward"]) << i;
   }
   const auto step0_written = std::filesystem::last_write_time(two / "validation/step_0.json");
-  auto r3 = run_program_ranks(1, VISRL_TRAIN_BIN,
-                              {"--config", config.string(), "--set", val, "--run-dir", two.string(), "--resume", "auto"},
-                              std::chrono::seconds(240));
+  auto r3 = run_program_ranks(
+      1, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", two.string(), "--resume", "auto"},
+      std::chrono::seconds(240));
   ASSERT_TRUE(r3.ok()) << r3.summary();
   EXPECT_EQ(std::filesystem::last_write_time(two / "validation/step_0.json"), step0_written);
   const auto resumed = read_json_file(two / "summary.json", "summary");
