@@ -29,6 +29,22 @@ check "svg2code resolves" test "$code" -eq 0
 check "svg2code: chart/SVG reward" grep -q '^  formula: released_chart_svg$' "$work/out"
 check "svg2code: svg data" grep -q 'data/svg2code/train.jsonl' "$work/out"
 check "svg2code: 256 prompts per step" grep -q '^  prompts_per_step: 256$' "$work/out"
+# The quickstart and the ablation examples resolve, and extend what they say they extend.
+run --config "$src/examples/quickstart/chart2code.yaml" --print-config
+check "quickstart resolves" test "$code" -eq 0
+check "quickstart: tiny policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
+check "quickstart: pixel critic" grep -q '^  critic: pixel$' "$work/out"
+check "quickstart: held-out charts" grep -q 'runs/quickstart-assets/data/chart/eval.jsonl' "$work/out"
+check "quickstart: KL from chart2code.yaml" grep -q '^  kl_coef: 0.01$' "$work/out"
+run --config "$src/examples/quickstart/sft.yaml" --print-config
+check "quickstart SFT config resolves" test "$code" -eq 0
+run --config "$src/examples/ablation/chart2code-paper-formula.yaml" --print-config
+check "paper-formula ablation resolves" test "$code" -eq 0
+check "paper-formula ablation: the formula" grep -q '^  formula: paper$' "$work/out"
+check "paper-formula ablation: the rest is chart2code" grep -q '^  prompts_per_step: 256$' "$work/out"
+run --config "$src/examples/ablation/quickstart-data-errors.yaml" --print-config
+check "quickstart ablation resolves" test "$code" -eq 0
+check "quickstart ablation: its formula" grep -q 'S_data_error + S_structure_error' "$work/out"
 
 # The printed config is itself a valid config that resolves to the same thing.
 run --config "$work/resolved.yaml" --print-config
