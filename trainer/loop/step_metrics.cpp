@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "reward/formula/rollout_record.h"
 #include "trainer/algorithms/shaping.h"
 
 namespace visrl::trainer {
@@ -124,6 +126,16 @@ void append_metrics_line(const std::filesystem::path& path, const nlohmann::json
   out << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   out.flush();
   if (!out) fail(ErrorKind::io, "{}: cannot append the step's metrics", path.string());
+}
+
+void write_rollout_log(const std::filesystem::path& path, const std::vector<RolloutSample>& samples) {
+  std::string text;
+  for (const auto& s : samples) {
+    text += reward::to_json(s.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += '\n';
+  }
+  std::filesystem::create_directories(path.parent_path());
+  write_file_atomically(path, text);
 }
 
 }  // namespace visrl::trainer

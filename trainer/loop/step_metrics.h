@@ -33,4 +33,8 @@ UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local);
 // flushed; Error(io) naming the file when it cannot (train and sft).
 void append_metrics_line(const std::filesystem::path& path, const nlohmann::json& metrics);
 
+// Writes the samples' rollout records as JSON lines to `path` (atomically, creating its folder;
+// invalid UTF-8 replaced): rollouts/step_N.jsonl and validation/step_N.jsonl.
+void write_rollout_log(const std::filesystem::path& path, const std::vector<RolloutSample>& samples);
+
 }  // namespace visrl::trainer

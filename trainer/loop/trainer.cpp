@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/atomic_file.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
@@ -502,15 +501,7 @@ nlohmann::json Trainer::train_step(int64_t step) {
 
 void Trainer::write_rollouts(int64_t step, const std::vector<RolloutSample>& samples) const {
   const auto& log = config_.logging;
-  if (log.log_rollouts) {
-    std::string text;
-    for (const auto& s : samples) {
-      text += reward::to_json(s.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      text += '\n';
-    }
-    std::filesystem::create_directories(run_dir_.rollouts_dir());
-    write_file_atomically(run_dir_.rollouts_dir() / fmt::format("step_{}.jsonl", step), text);
-  }
+  if (log.log_rollouts) write_rollout_log(run_dir_.rollouts_dir() / fmt::format("step_{}.jsonl", step), samples);
   if (log.images_every > 0 && step % log.images_every == 0) {
     for (const auto& s : samples) {
       if (!s.rendered) continue;

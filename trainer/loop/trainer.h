@@ -10,8 +10,9 @@
 //
 // Checkpoints (trainer/checkpoint): every checkpoint.every_steps steps, when stopped and at the
 // end. With data.val, greedy validation before the first step and after the last
-// (trainer/loop/validation.h, <run_dir>/summary.json). A trainer constructed from a checkpoint continues with the step after it, with the same
-// weights, optimizer state, data position and random streams, on any number of ranks.
+// (trainer/loop/validation.h, <run_dir>/summary.json). A trainer constructed from a checkpoint
+// continues with the step after it, with the same weights, optimizer state, data position and
+// random streams, on any number of ranks.
 #pragma once
 
 #include <atomic>
@@ -77,8 +78,8 @@ class Trainer {
   TaskInstructions instructions_;
   std::unique_ptr<PromptSampler> sampler_;
   std::map<int64_t, PreparedPrompt> prepared_;  // this step's prompts, by item index
-  std::vector<DataItem> val_items_;              // data.val, the first validation.max_items
-  std::vector<PreparedPrompt> val_prompts_;      // prepared at the first validation
+  std::vector<DataItem> val_items_;             // data.val, the first validation.max_items
+  std::vector<PreparedPrompt> val_prompts_;     // prepared at the first validation
   std::unique_ptr<render::RenderPool> pool_;
   std::unique_ptr<reward::Critic> critic_;
   std::optional<reward::RewardFormula> formula_;

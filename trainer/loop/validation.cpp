@@ -68,13 +68,7 @@ ValidationOutcome validate(const RolloutDeps& deps, const RolloutOptions& option
 }
 
 void write_validation(const std::filesystem::path& run_dir, int64_t step, const ValidationOutcome& outcome) {
-  std::string text;
-  for (const auto& s : outcome.samples) {
-    text += reward::to_json(s.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    text += '\n';
-  }
-  std::filesystem::create_directories(run_dir / "validation");
-  write_file_atomically(validation_path(run_dir, step, "jsonl"), text);
+  write_rollout_log(validation_path(run_dir, step, "jsonl"), outcome.samples);
   auto metrics = outcome.metrics;
   metrics["step"] = step;
   write_file_atomically(validation_path(run_dir, step, "json"), metrics.dump(1) + "\n");
