@@ -8,6 +8,7 @@
 
 #include "render/png_io.h"
 #include "reward/pixel/pixel_critic.h"
+#include "tests/reward/pixel/describe_errors.h"
 #include "tests/test_util.h"
 
 namespace visrl::reward {
@@ -15,13 +16,6 @@ namespace {
 
 render::RgbImage fixture(const char* name) {
   return render::read_png(test::source_dir() / "tests/fixtures/pixel_critic" / fmt::format("{}.png", name));
-}
-
-std::string describe(const std::vector<CriticError>& errors) {
-  std::string out;
-  for (const auto& e : errors)
-    out += fmt::format("\n  {} {} @{}: {}", e.category, e.severity, e.location, e.description);
-  return out;
 }
 
 TEST(ChartPairs, EmptyAxesLoseTheirSeriesAndTheirTextAndCostMoreThanANearMiss) {

@@ -14,6 +14,7 @@
 
 #include "render/svg/svg_renderer.h"
 #include "reward/eval/synthetic.h"
+#include "tests/reward/pixel/describe_errors.h"
 #include "tests/test_util.h"
 
 namespace visrl::reward {
@@ -50,13 +51,6 @@ std::string scene_with(const std::string& from, const std::string& to) {
   const size_t at = s.find(from);
   EXPECT_NE(at, std::string::npos) << from;
   return s.replace(at, from.size(), to);
-}
-
-std::string describe(const std::vector<CriticError>& errors) {
-  std::string out;
-  for (const auto& e : errors)
-    out += fmt::format("\n  {} {} @{}: {}", e.category, e.severity, e.location, e.description);
-  return out;
 }
 
 TEST(PixelCompare, IdenticalImagesGiveNoErrors) {

@@ -8,6 +8,7 @@
 
 #include "render/table/table_renderer.h"
 #include "reward/pixel/pixel_critic.h"
+#include "tests/reward/pixel/describe_errors.h"
 
 namespace visrl::reward::pixel {
 namespace {
@@ -29,13 +30,6 @@ std::string with(std::string text, const std::string& from, const std::string& t
   const size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
   return text.replace(at, from.size(), to);
-}
-
-std::string describe(const std::vector<CriticError>& errors) {
-  std::string out;
-  for (const auto& e : errors)
-    out += fmt::format("\n  {} {} @{}: {}", e.category, e.severity, e.location, e.description);
-  return out;
 }
 
 TEST(TableGrid, FindsRowsAndColumnsOfARenderedTable) {
