@@ -2,7 +2,6 @@
 // its deadline, nothing it started is left running, and the pool renders correctly after.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -286,7 +285,7 @@ TEST_P(ChartSandbox, DeadWorkersAreReplaced) {
   const auto workers = test::children_of();
   ASSERT_EQ(workers.size(), 2u);
   for (pid_t worker : workers) kill(worker, SIGKILL);
-  usleep(100000);
+  test::wait_until_dead(workers);
   // Workers that died between jobs are replaced before the next job reaches them.
   for (int i = 0; i < 4; ++i) EXPECT_STATUS(pool_->render(chart("plt.plot([1])")), ok);
   EXPECT_GE(pool_->stats().workers_replaced, 1);
@@ -303,13 +302,8 @@ TEST_P(ChartSandbox, AWorkerKilledDuringAJobIsReplaced) {
   const RenderResult r = slow.get();
   EXPECT_STATUS(r, runtime_error);
   EXPECT_NE(r.reason.find("render worker died"), std::string::npos) << r.reason;
-  // The other slot's worker was killed idle. Once the kernel has made it a zombie (a PID
-  // namespace takes a moment to tear down) the pool sees it dead and replaces it.
-  for (int i = 0; i < 500; ++i) {
-    const auto live = test::children_of();
-    if (std::none_of(workers.begin(), workers.end(), [&](pid_t w) { return live.count(w) > 0; })) break;
-    usleep(10000);
-  }
+  // The other slot's worker was killed idle: once it is dead the pool replaces it.
+  test::wait_until_dead(workers);
   EXPECT_STATUS(pool_->render(chart("plt.plot([1])")), ok);
 }
 

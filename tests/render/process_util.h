@@ -58,6 +58,21 @@ inline std::set<pid_t> children_of(pid_t parent = getpid()) {
   return it == children.end() ? std::set<pid_t>{} : std::set<pid_t>(it->second.begin(), it->second.end());
 }
 
+// Waits (up to `timeout_ms`) until none of `pids` is a live process: killed children have
+// become zombies, so their parent's waitpid(WNOHANG) now reports them dead. A PID namespace
+// takes a moment to tear down after SIGKILL.
+inline void wait_until_dead(const std::set<pid_t>& pids, int timeout_ms = 5000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    const auto live = live_children();
+    bool any = false;
+    for (const auto& [parent, kids] : live) {
+      for (pid_t k : kids) any = any || pids.count(k) > 0;
+    }
+    if (!any) return;
+    usleep(10000);
+  }
+}
+
 // A private $TMPDIR for the life of the object (workers below the namespaces level make their
 // directories there), open to the workers' user; restored and removed afterwards.
 class ScopedTmpdir {
