@@ -172,9 +172,12 @@ struct CheckpointConfig {
 };
 
 struct ValidationConfig {
-  bool before_and_after = true;  // greedy answers to data.val before the first step and after the last
-  int64_t max_items = 0;         // 0 = every held-out item
-  int64_t max_new_tokens = 0;    // 0 = rollout.max_new_tokens
+  bool before_and_after = true;             // greedy answers to data.val before the first step and after the last
+  int64_t max_items = 0;                    // 0 = every held-out item
+  int64_t max_new_tokens = 0;               // 0 = rollout.max_new_tokens
+  int64_t every_steps = 0;                  // also validate every N steps; 0 = only before and after
+  std::string best_metric = "reward_mean";  // a key of validation/step_<N>.json; "" = no best/
+  std::string best_mode = "max";            // max | min: which way is better
 };
 
 struct LoggingConfig {

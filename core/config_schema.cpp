@@ -484,6 +484,13 @@ Field make_schema() {
                   leaf("max_items", &ValidationConfig::max_items, "Held-out items used; 0 = all.", ge<int64_t>(0)),
                   leaf("max_new_tokens", &ValidationConfig::max_new_tokens,
                        "Longest validation answer; 0 = rollout.max_new_tokens.", ge<int64_t>(0)),
+                  leaf("every_steps", &ValidationConfig::every_steps,
+                       "Also validate every N steps (and at the last); 0 = only before and after.", ge<int64_t>(0)),
+                  leaf("best_metric", &ValidationConfig::best_metric,
+                       "Validation metric that picks <run_dir>/best/ (e.g. reward_mean, ssim_mean, teds, "
+                       "table/teds, edit_distance); empty = keep no best policy."),
+                  leaf("best_mode", &ValidationConfig::best_mode, "Whether a larger or smaller best_metric is better.",
+                       one_of({"max", "min"})),
               }),
       section("logging", &Config::logging, "Console, metrics and rollout logs.",
               {

@@ -85,6 +85,7 @@ nlohmann::json to_json(const RolloutRecord& r) {
   if (r.sample.answer_code) j["answer_code"] = *r.sample.answer_code;
   if (r.sample.reference_code) j["ground_truth"] = *r.sample.reference_code;
   if (r.sample.ssim) j["ssim"] = *r.sample.ssim;
+  if (r.mse) j["mse"] = *r.mse;
   if (r.reward) j["reward"] = *r.reward;
   if (!r.components.empty()) j["components"] = r.components;
   if (r.advantage) j["advantage"] = *r.advantage;
@@ -153,6 +154,7 @@ RolloutRecord rollout_record_from_json(const nlohmann::json& j, const std::strin
   if (j.contains("ground_truth") && !j["ground_truth"].is_null())
     r.sample.reference_code = get_string(j, "ground_truth", where);
   r.sample.ssim = opt_number(j, "ssim", where);
+  r.mse = opt_number(j, "mse", where);
   r.reward = opt_number(j, "reward", where);
   r.advantage = opt_number(j, "advantage", where);
   if (auto it = j.find("components"); it != j.end() && it->is_object())

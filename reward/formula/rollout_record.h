@@ -8,6 +8,7 @@
 //               "description"}], "raw": "...", "parse": {"status", "dropped", "repairs",
 //               "message"}, "attempts": 1, "latency_ms": 812.5, "message": ""},
 //    "answer_code": "...", "ground_truth": "...", "ssim": 0.87,      (optional)
+//    "mse": 0.012,                                                   (optional)
 //    "reward": 1.92, "components": {...}, "advantage": 0.61}           (optional)
 #pragma once
 
@@ -29,7 +30,8 @@ struct RolloutRecord {
   SampleOutcome sample;  // id, group (= prompt_id), task, statuses, errors, lengths, term inputs
   std::string answer;
   std::string render_reason;
-  CriticResult critic;  // status, errors (also in sample), raw text, parse report, attempts, latency
+  CriticResult critic;        // status, errors (also in sample), raw text, parse report, attempts, latency
+  std::optional<double> mse;  // pixel MSE of render and reference (metrics/pixel_mse.h), when measured
   std::optional<double> reward;
   std::map<std::string, double> components;
   std::optional<double> advantage;

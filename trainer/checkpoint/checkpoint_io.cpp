@@ -116,11 +116,13 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
   return final_dir;
 }
 
-void save_policy_atomically(policy::Qwen3VLImpl& policy, const fs::path& dir, const policy::SaveOptions& options) {
+void save_policy_atomically(policy::Qwen3VLImpl& policy, const fs::path& dir, const policy::SaveOptions& options,
+                            const std::map<std::string, std::string>& extra_files) {
   auto tmp = dir;
   tmp += ".tmp";
   fs::remove_all(tmp);
   policy::save_pretrained(policy, tmp, options);
+  for (const auto& [name, content] : extra_files) write_file_atomically(tmp / name, content);
   sync_tree(tmp);
   fs::remove_all(dir);
   fs::rename(tmp, dir);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "policy/model/hf_checkpoint.h"
@@ -36,10 +37,11 @@ struct CheckpointContents {
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, const CheckpointContents& contents,
                                       Communicator& comm);
 
-// save_pretrained into <dir>.tmp, fsynced, then renamed onto `dir` (replacing it): a kill never
-// leaves a `dir` that looks whole and is not.
+// save_pretrained into <dir>.tmp, plus `extra_files` (name -> content), fsynced, then renamed
+// onto `dir` (replacing it): a kill never leaves a `dir` that looks whole and is not.
 void save_policy_atomically(policy::Qwen3VLImpl& policy, const std::filesystem::path& dir,
-                            const policy::SaveOptions& options);
+                            const policy::SaveOptions& options,
+                            const std::map<std::string, std::string>& extra_files = {});
 
 struct OpenedCheckpoint {
   std::filesystem::path dir;

@@ -1,5 +1,6 @@
 #include "trainer/loop/critic_stage.h"
 
+#include "reward/metrics/pixel_mse.h"
 #include "reward/metrics/ssim.h"
 
 namespace visrl::trainer {
@@ -10,8 +11,8 @@ double seconds(Clock::duration d) {
 }
 }  // namespace
 
-CriticStage::CriticStage(reward::Critic& critic, bool compute_ssim)
-    : critic_(critic), compute_ssim_(compute_ssim), thread_([this] { run(); }) {}
+CriticStage::CriticStage(reward::Critic& critic, bool image_metrics)
+    : critic_(critic), image_metrics_(image_metrics), thread_([this] { run(); }) {}
 
 CriticStage::~CriticStage() {
   {
@@ -108,7 +109,10 @@ void CriticStage::process(std::vector<Pending>& batch) {
     s.record.sample.critic_status = results[k].status;
     s.record.sample.errors = results[k].errors;
     s.record.critic = std::move(results[k]);
-    if (compute_ssim_) s.record.sample.ssim = reward::ssim(*s.rendered, *batch[scored[k]].reference);
+    if (image_metrics_) {
+      s.record.sample.ssim = reward::ssim(*s.rendered, *batch[scored[k]].reference);
+      s.record.mse = reward::pixel_mse(*s.rendered, *batch[scored[k]].reference);
+    }
   }
 }
 

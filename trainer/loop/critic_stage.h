@@ -24,8 +24,9 @@ struct StageTimes {
 
 class CriticStage {
  public:
-  // compute_ssim: log each render's SSIM against its reference (the formula's ssim term).
-  CriticStage(reward::Critic& critic, bool compute_ssim);
+  // image_metrics: log each render's SSIM (the formula's ssim term) and pixel MSE against its
+  // reference.
+  CriticStage(reward::Critic& critic, bool image_metrics);
   ~CriticStage();  // joins; unfinished work is dropped
   CriticStage(const CriticStage&) = delete;
   CriticStage& operator=(const CriticStage&) = delete;
@@ -48,7 +49,7 @@ class CriticStage {
   void process(std::vector<Pending>& batch);
 
   reward::Critic& critic_;
-  bool compute_ssim_;
+  bool image_metrics_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Pending> queue_;

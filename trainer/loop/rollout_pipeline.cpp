@@ -40,7 +40,7 @@ RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets&
                                     model.vision_end_token_id};
   ro.chunk_prompts = std::max<int64_t>(1, r.batch_size / r.group_size);
   ro.seed = config.seed;
-  ro.compute_ssim = config.reward.extra_terms.count("ssim") > 0;
+  ro.image_metrics = config.reward.extra_terms.count("ssim") > 0;
   return ro;
 }
 
@@ -57,7 +57,7 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
   const int64_t G = options.generate.group_size;
   const int64_t n = static_cast<int64_t>(prompts.size());
   std::vector<RolloutSample> samples(static_cast<size_t>(n * G));  // stable addresses for the stage
-  CriticStage stage(deps.critic, options.compute_ssim);
+  CriticStage stage(deps.critic, options.image_metrics);
   RolloutStats local;
   const int64_t chunk = std::max<int64_t>(1, options.chunk_prompts);
 

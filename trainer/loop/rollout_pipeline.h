@@ -24,7 +24,7 @@ struct RolloutOptions {
   policy::GenerateOptions generate;  // group size, budget, sampling, eos/stop, pad (seed set per chunk)
   int64_t chunk_prompts = 1;         // prompts per generate call (rollout.batch_size / G)
   uint64_t seed = 0;
-  bool compute_ssim = false;  // the formula uses the ssim term
+  bool image_metrics = false;  // SSIM and pixel MSE of each render (the formula's ssim term, validation)
 };
 
 struct RolloutStats {

@@ -166,6 +166,7 @@ void Trainer::resume(const std::filesystem::path& dir) {
       },
       ErrorKind::format);
   start_step_ = saved.step;
+  restore_best(saved.step);
   on_every_rank(
       comm_, "rewinding the run directory",
       [&] {
@@ -218,6 +219,10 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
   for (int64_t step = start_step_ + 1; step <= last; ++step) {
     auto metrics = train_step(step);
     ++done;
+    if (validates_at(step)) {
+      const auto validation = run_validation(step);
+      for (const auto& [key, value] : validation.items()) metrics["val/" + key] = value;
+    }
     if (comm_.is_main()) {
       append_metrics_line(run_dir_.metrics_path(), metrics);
       console.step(metrics);
@@ -259,7 +264,13 @@ bool Trainer::validates() const {
   return config_.validation.before_and_after && !val_items_.empty();
 }
 
+bool Trainer::validates_at(int64_t step) const {
+  const int64_t every = config_.validation.every_steps;
+  return every > 0 && !val_items_.empty() && step % every == 0;
+}
+
 nlohmann::json Trainer::run_validation(int64_t step) {
+  if (last_validation_ && last_validation_->first == step) return last_validation_->second;
   const auto start = Clock::now();
   if (val_prompts_.empty()) {
     for (const auto& item : val_items_) {
@@ -282,7 +293,82 @@ nlohmann::json Trainer::run_validation(int64_t step) {
                  outcome.metrics.value("reward_mean", 0.0), outcome.metrics.value("render_ok_rate", 0.0),
                  prompts.size(), seconds_since(start));
   }
+  last_validation_.emplace(step, outcome.metrics);
+  track_best(step, outcome.metrics);
   return outcome.metrics;
+}
+
+void Trainer::track_best(int64_t step, const nlohmann::json& metrics) {
+  const auto& v = config_.validation;
+  if (v.best_metric.empty() || metrics.contains("skipped")) return;
+  const auto value = metric_value(metrics, v.best_metric);
+  if (!value) {
+    if (comm_.is_main() && !warned_missing_metric_) {
+      spdlog::warn(
+          "validation.best_metric \"{}\" is not among the validation metrics (validation/step_{}.json); "
+          "no best policy is kept",
+          v.best_metric, step);
+    }
+    warned_missing_metric_ = true;
+    return;
+  }
+  if (!improves(v.best_mode, *value, best_)) return;
+  const BestValidation best{v.best_metric, v.best_mode, step, *value};
+  on_every_rank(
+      comm_, "saving the best policy",
+      [&] {
+        if (!comm_.is_main()) return;
+        policy::SaveOptions save;
+        save.copy_assets_from = config_.model.path;
+        save_policy_atomically(*policy_, run_dir_.root() / "best", save,
+                               {{kBestValidationFile, to_json(best).dump(1) + "\n"}});
+        spdlog::info("best policy so far ({} {:.4f} at step {}) saved to {}", best.metric, best.value, step,
+                     (run_dir_.root() / "best").string());
+      },
+      ErrorKind::io);
+  best_ = best;
+}
+
+void Trainer::restore_best(int64_t step) {
+  const auto dir = run_dir_.root() / "best";
+  // Rank 0 reads (and maybe moves) the record; every rank must then agree on it, because
+  // whether a validation is the best decides whether the ranks enter track_best's collective.
+  std::string record;
+  on_every_rank(
+      comm_, "reading the best validation record",
+      [&] {
+        if (!comm_.is_main()) return;
+        const auto saved = read_best_validation(dir);
+        if (!saved) return;
+        if (saved->step <= step) {
+          record = to_json(*saved).dump();
+          return;
+        }
+        // Chosen in a future the resume replaces: kept aside, like newer checkpoints.
+        auto aside = dir;
+        aside += fmt::format(".abandoned-step_{}", saved->step);
+        for (int n = 2; std::filesystem::exists(aside); ++n) {
+          aside = dir;
+          aside += fmt::format(".abandoned-step_{}-{}", saved->step, n);
+        }
+        std::filesystem::rename(dir, aside);
+        spdlog::warn("the best policy (step {}) is newer than the resumed checkpoint; moved to {}", saved->step,
+                     aside.string());
+      },
+      ErrorKind::io);
+  record = comm_.broadcast_string(record, 0);
+  if (record.empty()) return;
+  const auto saved = best_validation_from_json(nlohmann::json::parse(record), (dir / kBestValidationFile).string());
+  const auto& v = config_.validation;
+  if (saved.metric != v.best_metric || saved.mode != v.best_mode) {
+    if (comm_.is_main())
+      spdlog::warn("{} was chosen by {} ({}); this run chooses by {} ({}): the next validation replaces it",
+                   dir.string(), saved.metric, saved.mode, v.best_metric, v.best_mode);
+    return;
+  }
+  best_ = saved;
+  if (comm_.is_main())
+    spdlog::info("best policy so far: {} {:.4f} at step {} ({})", saved.metric, saved.value, saved.step, dir.string());
 }
 
 void Trainer::write_run_summary(int64_t last_step) {

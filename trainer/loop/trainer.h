@@ -34,6 +34,7 @@
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
+#include "trainer/eval/best_policy.h"
 #include "trainer/loop/prepared_prompt.h"
 #include "trainer/optim/lr_schedule.h"
 
@@ -61,8 +62,16 @@ class Trainer {
   void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
   TrainerState state_after(int64_t step) const;
   bool validates() const;
-  // Greedy answers to the held-out prompts (collective); writes validation/step_<step>.*.
+  // validation.every_steps divides `step` (and there are held-out items).
+  bool validates_at(int64_t step) const;
+  // Greedy answers to the held-out prompts (collective); writes validation/step_<step>.* and
+  // keeps the policy in <run_dir>/best/ when it is the best so far. A second call for the same
+  // step returns the first one's metrics.
   nlohmann::json run_validation(int64_t step);
+  // Collective: saves the policy to <run_dir>/best/ when `metrics` beat the best so far.
+  void track_best(int64_t step, const nlohmann::json& metrics);
+  // On resume: the best record of the run directory, set aside when it is newer than `step`.
+  void restore_best(int64_t step);
   void write_run_summary(int64_t last_step);
   void resume(const std::filesystem::path& dir);
   void save_checkpoint(int64_t step);
@@ -87,6 +96,9 @@ class Trainer {
   std::unique_ptr<GradientBuckets> gradients_;
   LrSchedule schedule_;
   int64_t start_step_ = 0;
+  std::optional<std::pair<int64_t, nlohmann::json>> last_validation_;  // step and metrics
+  std::optional<BestValidation> best_;                                 // validation.best_metric so far
+  bool warned_missing_metric_ = false;
 };
 
 }  // namespace visrl::trainer

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/json_file.h"
+#include "trainer/eval/task_metrics.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/policy_setup.h"
 #include "trainer/loop/sample_exchange.h"
@@ -26,7 +27,7 @@ RolloutOptions validation_options(RolloutOptions training, const ValidationConfi
   training.chunk_prompts = std::max<int64_t>(1, training.chunk_prompts * training.generate.group_size);
   training.generate.group_size = 1;
   training.generate.sampling.greedy = true;
-  training.compute_ssim = true;  // a fidelity number that does not depend on the critic
+  training.image_metrics = true;  // a fidelity number that does not depend on the critic
   if (validation.max_new_tokens > 0) training.generate.max_new_tokens = validation.max_new_tokens;
   return training;
 }
@@ -64,6 +65,9 @@ ValidationOutcome validate(const RolloutDeps& deps, const RolloutOptions& option
   double ssim_sum = 0;
   for (const auto& s : out.samples) ssim_sum += s.record.sample.ssim.value_or(0.0);
   out.metrics["ssim_mean"] = out.samples.empty() ? 0.0 : ssim_sum / static_cast<double>(out.samples.size());
+  TaskMetricsSummary tasks;
+  for (const auto& s : out.samples) tasks.add(s.record.sample.task, task_scores(s.record));
+  out.metrics.update(tasks.flat());
   return out;
 }
 

@@ -9,11 +9,13 @@
 #include "core/json_file.h"
 #include "tests/support/multiprocess.h"
 #include "tests/trainer/loop/tiny_run.h"
+#include "trainer/eval/best_policy.h"
 #include "trainer/loop/validation.h"
 
 namespace visrl::test {
 namespace {
 
+using trainer::read_best_validation;
 using trainer::read_validation;
 using trainer::summary_entry;
 using trainer::summary_table;
@@ -31,7 +33,7 @@ TEST(Validation, OptionsAreGreedyOneAnswerPerPromptWithTheTrainingBatchWidth) {
   auto o = trainer::validation_options(training, v);
   EXPECT_EQ(o.generate.group_size, 1);
   EXPECT_TRUE(o.generate.sampling.greedy);
-  EXPECT_TRUE(o.compute_ssim);
+  EXPECT_TRUE(o.image_metrics);
   EXPECT_EQ(o.chunk_prompts, 32);
   EXPECT_EQ(o.generate.max_new_tokens, 512);
   v.max_new_tokens = 100;
@@ -164,6 +166,164 @@ TEST(ValidationEndToEnd, BeforeAndAfterOnOneAndTwoRanksAndAcrossAResume) {
   ASSERT_TRUE(r4.ok()) << r4.summary();
   EXPECT_FALSE(std::filesystem::exists(off / "summary.json"));
   EXPECT_FALSE(std::filesystem::exists(off / "validation"));
+}
+
+std::string output(const MultiProcessResult& r) {
+  return r.ranks.at(0).out + r.ranks.at(0).err;
+}
+
+// The step of the best validation among validation/step_<N>.json: ties keep the earlier step.
+std::pair<int64_t, double> best_of(const std::filesystem::path& run, const std::vector<int64_t>& steps,
+                                   const std::string& metric, bool larger_is_better) {
+  std::pair<int64_t, double> best{-1, 0};
+  for (int64_t step : steps) {
+    const auto m = read_json_file(run / fmt::format("validation/step_{}.json", step), "validation");
+    const double v = m.at(metric).get<double>();
+    if (best.first < 0 || (larger_is_better ? v > best.second : v < best.second)) best = {step, v};
+  }
+  return best;
+}
+
+TEST(ValidationEndToEnd, EveryNStepsKeepsTheBestPolicyAcrossAResume) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml", "checkpoint:\n  every_steps: 1\n");
+  const auto val = with_val(run);
+  const auto dir = run.dir / "periodic";
+  auto r = run_program_ranks(
+      1, VISRL_TRAIN_BIN,
+      {"--config", config.string(), "--set", val, "--run-dir", dir.string(), "--set", "validation.every_steps=1",
+       "--set", "validation.best_metric=ssim_mean", "--set", "validation.best_mode=min"},
+      std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  for (int64_t step = 0; step <= 3; ++step) {
+    const auto m = read_validation(dir, step);
+    ASSERT_TRUE(m.has_value()) << step;
+    EXPECT_EQ((*m)["items"], 3);
+    EXPECT_TRUE((*m)["mse"].is_number()) << "SVG items get the pixel MSE";
+    EXPECT_TRUE((*m)["svg/render_ok_rate"].is_number());
+  }
+  // Each step's metrics line carries that step's validation.
+  const auto lines = jsonl(dir / "metrics.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["val/reward_mean"], (*read_validation(dir, static_cast<int64_t>(i) + 1))["reward_mean"]) << i;
+  }
+  const auto [step, value] = best_of(dir, {0, 1, 2, 3}, "ssim_mean", false);
+  const auto best = read_best_validation(dir / "best");
+  ASSERT_TRUE(best.has_value());
+  EXPECT_EQ(best->metric, "ssim_mean");
+  EXPECT_EQ(best->mode, "min");
+  EXPECT_EQ(best->step, step);
+  EXPECT_EQ(best->value, value);
+  EXPECT_TRUE(std::filesystem::exists(dir / "best/model.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "best/tokenizer.json"));
+  // The final step's validation is the summary's "after": measured once.
+  EXPECT_EQ(read_json_file(dir / "summary.json", "summary")["after"]["ssim_mean"],
+            (*read_validation(dir, 3))["ssim_mean"]);
+
+  // Resumed from step 1, a record of step 1 that nothing beats stays; one newer than the
+  // checkpoint (a future the resume replaces) is set aside, not deleted.
+  auto write_record = [&](int64_t s, double v) {
+    std::ofstream(dir / "best" / trainer::kBestValidationFile)
+        << trainer::to_json(trainer::BestValidation{"ssim_mean", "min", s, v}).dump();
+  };
+  write_record(1, -10.0);
+  const std::vector<std::string> resume = {"--config",  config.string(),
+                                           "--set",     val,
+                                           "--run-dir", dir.string(),
+                                           "--resume",  (dir / "checkpoints/step_1").string(),
+                                           "--set",     "validation.every_steps=1",
+                                           "--set",     "validation.best_metric=ssim_mean",
+                                           "--set",     "validation.best_mode=min"};
+  r = run_program_ranks(1, VISRL_TRAIN_BIN, resume, std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_EQ(read_best_validation(dir / "best")->value, -10.0);
+  EXPECT_EQ(read_best_validation(dir / "best")->step, 1);
+
+  write_record(3, -10.0);
+  r = run_program_ranks(1, VISRL_TRAIN_BIN, resume, std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  ASSERT_TRUE(std::filesystem::exists(dir / "best.abandoned-step_3" / trainer::kBestValidationFile));
+  const auto replaced = read_best_validation(dir / "best");
+  ASSERT_TRUE(replaced.has_value());
+  const auto [new_step, new_value] = best_of(dir, {2, 3}, "ssim_mean", false);
+  EXPECT_EQ(replaced->step, new_step);
+  EXPECT_EQ(replaced->value, new_value);
+
+  // A metric the validation does not have (no table items here) keeps no best policy.
+  const auto none = run.dir / "none";
+  r = run_program_ranks(1, VISRL_TRAIN_BIN,
+                        {"--config", config.string(), "--set", val, "--run-dir", none.string(), "--set",
+                         "validation.best_metric=table/teds"},
+                        std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_FALSE(std::filesystem::exists(none / "best"));
+  EXPECT_THAT(output(r), ::testing::HasSubstr("\"table/teds\" is not among the validation metrics"));
+}
+
+// build/bin/eval answers as validation does: same answers and numbers for the same policy, data
+// and settings; table items without images get references from their ground truth and TEDS.
+TEST(EvalProgram, MatchesValidationAndMeasuresTables) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml");
+  const auto val = with_val(run);
+  const auto trained = run.dir / "trained";
+  auto r =
+      run_program_ranks(1, VISRL_TRAIN_BIN, {"--config", config.string(), "--set", val, "--run-dir", trained.string()},
+                        std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+
+  const auto out = run.dir / "eval";
+  r = run_program_ranks(1, VISRL_EVAL_BIN,
+                        {"--model", (run.dir / "model").string(), "--data", (run.dir / "data/val.jsonl").string(),
+                         "--config", config.string(), "--out", out.string()},
+                        std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_THAT(output(r), ::testing::HasSubstr("render"));
+  const auto summary = read_json_file(out / "summary.json", "eval summary");
+  const auto before = *read_validation(trained, 0);
+  for (const char* key : {"reward_mean", "render_ok_rate", "ssim_mean", "mse"}) {
+    EXPECT_EQ(summary["metrics"][key], before[key]) << key;
+  }
+  EXPECT_EQ(summary["items"], 3);
+  EXPECT_EQ(summary["critic"], "pixel");
+  const auto items = jsonl(out / "items.jsonl");
+  const auto validated = jsonl(trained / "validation/step_0.jsonl");
+  ASSERT_EQ(items.size(), 3u);
+  for (size_t i = 0; i < items.size(); ++i) {
+    EXPECT_EQ(items[i]["answer"], validated[i]["answer"]) << i;
+    EXPECT_TRUE(items[i]["metrics"]["ssim"].is_number()) << i;
+  }
+
+  // The final policy from a checkpoint directory (its model/), on tables drawn from ground truth.
+  run.dir.write(
+      "data/tables.jsonl",
+      "{\"id\": \"t0\", \"task\": \"table\", \"image\": \"t0.png\", \"ground_truth\": \"| a | b |\\n|---|---|\\n| 1 | "
+      "2 |\\n\"}\n"
+      "{\"id\": \"t1\", \"task\": \"table\", \"image\": \"t1.png\", \"ground_truth\": \"| x |\\n|---|\\n| 9 |\\n\"}\n");
+  const auto tables = run.dir / "eval-tables";
+  r = run_program_ranks(
+      1, VISRL_EVAL_BIN,
+      {"--model", (trained / "checkpoints/step_3").string(), "--data", (run.dir / "data/tables.jsonl").string(),
+       "--config", config.string(), "--out", tables.string(), "--json"},
+      std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  const auto printed = nlohmann::json::parse(r.ranks.at(0).out);
+  EXPECT_EQ(printed["items"], 2);
+  const auto& table = printed["tasks"]["table"];
+  EXPECT_EQ(table["items"], 2);
+  // The tiny random policy writes no table: TEDS 0 and edit distance 1, counted, not skipped.
+  EXPECT_EQ(table["teds"], 0.0);
+  EXPECT_EQ(table["teds_s"], 0.0);
+  EXPECT_EQ(table["edit_distance"], 1.0);
+  EXPECT_TRUE(std::filesystem::exists(tables / "references"));
+
+  // Bad input names what is wrong.
+  r = run_program_ranks(1, VISRL_EVAL_BIN,
+                        {"--model", (run.dir / "model").string(), "--data", (run.dir / "missing.jsonl").string()},
+                        std::chrono::seconds(60));
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(output(r), ::testing::HasSubstr("missing.jsonl"));
 }
 
 }  // namespace
