@@ -10,6 +10,7 @@
 #include "tests/support/multiprocess.h"
 #include "tests/trainer/loop/tiny_run.h"
 #include "trainer/eval/best_policy.h"
+#include "trainer/eval/refine.h"
 #include "trainer/loop/validation.h"
 
 namespace visrl::test {
@@ -324,6 +325,89 @@ TEST(EvalProgram, MatchesValidationAndMeasuresTables) {
                         std::chrono::seconds(60));
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(output(r), ::testing::HasSubstr("missing.jsonl"));
+}
+
+TEST(Refine, RevisionRequestsCarryTheFeedback) {
+  reward::RolloutRecord r;
+  r.answer = "```svg\n<svg/>\n```";
+  r.sample.render_status = render::RenderStatus::ok;
+  r.sample.critic_status = reward::CriticStatus::scored;
+  r.sample.errors = {{"style_error", 1, "", "fill is a lighter shade"}, {"shape_error", 3, "top left", "circle moved"}};
+  const auto text = trainer::revision_request(r);
+  // Severe first, with the location.
+  EXPECT_LT(text.find("[severity 3] shape_error (top left): circle moved"),
+            text.find("[severity 1] style_error: fill is a lighter shade"));
+  r.sample.render_status = render::RenderStatus::runtime_error;
+  r.render_reason = "NameError: plt";
+  EXPECT_THAT(trainer::revision_request(r), ::testing::HasSubstr("did not render (runtime_error: NameError: plt)"));
+  r.sample.render_status = render::RenderStatus::no_code;
+  EXPECT_THAT(trainer::revision_request(r), ::testing::HasSubstr("no code block"));
+
+  trainer::RefinedItem item;
+  item.id = "p0";
+  EXPECT_EQ(trainer::revision_chat("Draw it.", item).size(), 1u);
+  item.rounds.push_back({r});
+  item.rounds.push_back({r});
+  const auto chat = trainer::revision_chat("Draw it.", item);
+  ASSERT_EQ(chat.size(), 5u);  // task, then (answer, feedback) per round
+  EXPECT_EQ(chat[0].content[0].kind, policy::ContentPart::Kind::image);
+  EXPECT_EQ(chat[0].content[1].text, "Draw it.");
+  EXPECT_EQ(chat[1].role, "assistant");
+  EXPECT_EQ(chat[1].content[0].text, r.answer);
+  EXPECT_EQ(chat[4].role, "user");
+  EXPECT_EQ(chat[4].content[0].text, trainer::revision_request(r));
+}
+
+// build/bin/refine: the draft is the policy's greedy answer (as eval gives it), each round is
+// scored, and items stop at the round budget or the threshold.
+TEST(RefineProgram, RoundsScoresAndStops) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml");
+  with_val(run);
+  const auto data = (run.dir / "data/val.jsonl").string();
+  const auto out = run.dir / "refine";
+  auto r = run_program_ranks(1, VISRL_REFINE_BIN,
+                             {"--model", (run.dir / "model").string(), "--data", data, "--config", config.string(),
+                              "--rounds", "2", "--out", out.string()},
+                             std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_THAT(output(r), ::testing::HasSubstr("reward_mean"));
+  const auto rounds = jsonl(out / "rounds.jsonl");
+  const auto summary = read_json_file(out / "summary.json", "refine summary");
+  // The tiny policy never draws a clean render: every item runs the draft and two revisions.
+  ASSERT_EQ(rounds.size(), 9u);
+  ASSERT_EQ(summary["rounds"].size(), 3u);
+  double round1 = 0;
+  for (const auto& line : rounds) {
+    EXPECT_TRUE(line["reward"].is_number());
+    if (line["round"] == 1) round1 += line["reward"].get<double>();
+  }
+  EXPECT_NEAR(summary["rounds"][1]["reward_mean"].get<double>(), round1 / 3, 1e-12);
+  EXPECT_EQ(summary["max_rounds"], 2);
+
+  const auto evaluated = run.dir / "eval";
+  r = run_program_ranks(1, VISRL_EVAL_BIN,
+                        {"--model", (run.dir / "model").string(), "--data", data, "--config", config.string(), "--out",
+                         evaluated.string()},
+                        std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  const auto drafts = jsonl(evaluated / "items.jsonl");
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(rounds[3 * i]["answer"], drafts[i]["answer"]) << i;
+
+  // A threshold every draft reaches stops after round 0; one image works without a manifest.
+  r = run_program_ranks(1, VISRL_REFINE_BIN,
+                        {"--model", (run.dir / "model").string(), "--image",
+                         (source_dir() / "tests/fixtures/qwen3vl/images/a.png").string(), "--task", "svg", "--config",
+                         config.string(), "--threshold", "-1000", "--json"},
+                        std::chrono::seconds(240));
+  ASSERT_TRUE(r.ok()) << r.summary();
+  const auto one = nlohmann::json::parse(r.ranks.at(0).out);
+  EXPECT_EQ(one["rounds"].size(), 1u);
+  EXPECT_EQ(one["final"]["items"], 1);
+  r = run_program_ranks(1, VISRL_REFINE_BIN, {"--model", (run.dir / "model").string(), "--image", "x.png"},
+                        std::chrono::seconds(60));
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(output(r), ::testing::HasSubstr("--task"));
 }
 
 }  // namespace
