@@ -39,12 +39,6 @@ struct Options {
   bool json = false;
 };
 
-// A checkpoint step_<N> holds its policy in model/.
-fs::path model_dir(const fs::path& given) {
-  if (fs::exists(given / "model" / "config.json")) return given / "model";
-  return given;
-}
-
 fs::path default_out(const fs::path& model, const std::string& data) {
   auto name = [](fs::path p) {
     while (!p.empty() && (p.filename().empty() || p.filename() == "." || p.filename() == "model")) p = p.parent_path();
@@ -59,7 +53,7 @@ int run(const Options& opt) {
   LoadedConfig loaded = load_config(opt.config, opt.overrides);
   trainer::EvalOptions options;
   options.config = loaded.config;
-  options.config.model.path = model_dir(opt.model).string();
+  options.config.model.path = trainer::policy_model_dir(opt.model).string();
   if (!opt.critic.empty()) options.config.reward.critic = opt.critic;
   if (!opt.formula.empty()) options.config.reward.formula = opt.formula;
   options.data = opt.data;

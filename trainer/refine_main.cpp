@@ -25,6 +25,7 @@
 #include "render/render_pool.h"
 #include "reward/make_critic.h"
 #include "trainer/data/folder_dataset.h"
+#include "trainer/eval/evaluate.h"
 #include "trainer/eval/refine.h"
 #include "trainer/loop/policy_setup.h"
 #include "trainer/loop/validation.h"
@@ -59,8 +60,7 @@ std::string round_cell(const reward::RolloutRecord& r) {
 int run(Options opt) {
   if (opt.data.empty() == opt.image.empty()) fail(ErrorKind::usage, "give either --data or --image (with --task)");
   Config config = load_config(opt.config, opt.overrides).config;
-  config.model.path =
-      fs::exists(fs::path(opt.model) / "model" / "config.json") ? (fs::path(opt.model) / "model").string() : opt.model;
+  config.model.path = trainer::policy_model_dir(opt.model).string();
   if (!opt.critic.empty()) config.reward.critic = opt.critic;
   if (!opt.formula.empty()) config.reward.formula = opt.formula;
   logging::set_level(opt.json ? "warn" : config.logging.level);

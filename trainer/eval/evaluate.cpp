@@ -20,6 +20,11 @@
 
 namespace visrl::trainer {
 
+std::filesystem::path policy_model_dir(const std::filesystem::path& given) {
+  if (std::filesystem::exists(given / "model" / "config.json")) return given / "model";
+  return given;
+}
+
 EvalResult evaluate_policy(const EvalOptions& options, Communicator& comm) {
   const auto start = std::chrono::steady_clock::now();
   const Config& c = options.config;

@@ -35,6 +35,10 @@ struct EvalResult {
   TaskMetricsSummary tasks;
 };
 
+// The policy of --model: a checkpoint step_<N> holds it in model/; anything else is taken as a
+// Hugging Face directory.
+std::filesystem::path policy_model_dir(const std::filesystem::path& given);
+
 // Collective when launched on several ranks (each answers its share). Throws Error naming the
 // item for bad data, Error(runtime) when the critic was unavailable.
 EvalResult evaluate_policy(const EvalOptions& options, Communicator& comm);

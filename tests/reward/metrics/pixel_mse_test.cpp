@@ -11,16 +11,6 @@
 namespace visrl::reward {
 namespace {
 
-render::RgbImage solid(int width, int height, uint8_t r, uint8_t g, uint8_t b) {
-  render::RgbImage image{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
-  for (size_t i = 0; i < image.rgb.size(); i += 3) {
-    image.rgb[i] = r;
-    image.rgb[i + 1] = g;
-    image.rgb[i + 2] = b;
-  }
-  return image;
-}
-
 TEST(PixelMse, MatchesNumpyOnFixtures) {
   const nlohmann::json cases = test::metrics_fixture("ssim.json");
   ASSERT_GE(cases.size(), 12u);
@@ -35,24 +25,24 @@ TEST(PixelMse, MatchesNumpyOnFixtures) {
 }
 
 TEST(PixelMse, HandComputedCases) {
-  EXPECT_DOUBLE_EQ(pixel_mse(solid(8, 6, 10, 20, 30), solid(8, 6, 10, 20, 30)), 0.0);
+  EXPECT_DOUBLE_EQ(pixel_mse(test::solid(8, 6, 10, 20, 30), test::solid(8, 6, 10, 20, 30)), 0.0);
   // Black against white: every channel differs by 1.
-  EXPECT_DOUBLE_EQ(pixel_mse(solid(8, 6, 0, 0, 0), solid(8, 6, 255, 255, 255)), 1.0);
+  EXPECT_DOUBLE_EQ(pixel_mse(test::solid(8, 6, 0, 0, 0), test::solid(8, 6, 255, 255, 255)), 1.0);
   // One channel of three off by 51 = 0.2: 0.04 / 3.
-  EXPECT_NEAR(pixel_mse(solid(5, 5, 51, 0, 0), solid(5, 5, 0, 0, 0)), 0.04 / 3.0, 1e-15);
+  EXPECT_NEAR(pixel_mse(test::solid(5, 5, 51, 0, 0), test::solid(5, 5, 0, 0, 0)), 0.04 / 3.0, 1e-15);
   // A uniform image keeps its value when resized: the size does not matter.
-  EXPECT_NEAR(pixel_mse(solid(16, 12, 51, 0, 0), solid(5, 5, 0, 0, 0)), 0.04 / 3.0, 1e-12);
+  EXPECT_NEAR(pixel_mse(test::solid(16, 12, 51, 0, 0), test::solid(5, 5, 0, 0, 0)), 0.04 / 3.0, 1e-12);
   // Symmetric for equal sizes.
-  auto a = solid(4, 4, 0, 0, 0);
+  auto a = test::solid(4, 4, 0, 0, 0);
   a.rgb[5] = 200;
-  const auto b = solid(4, 4, 30, 30, 30);
+  const auto b = test::solid(4, 4, 30, 30, 30);
   EXPECT_DOUBLE_EQ(pixel_mse(a, b), pixel_mse(b, a));
 }
 
 TEST(PixelMse, EmptyIsTheWorstAndABadBufferThrows) {
-  EXPECT_DOUBLE_EQ(pixel_mse(render::RgbImage{}, solid(4, 4, 0, 0, 0)), 1.0);
+  EXPECT_DOUBLE_EQ(pixel_mse(render::RgbImage{}, test::solid(4, 4, 0, 0, 0)), 1.0);
   render::RgbImage broken{4, 4, std::vector<uint8_t>(10)};
-  EXPECT_THROW(pixel_mse(broken, solid(4, 4, 0, 0, 0)), Error);
+  EXPECT_THROW(pixel_mse(broken, test::solid(4, 4, 0, 0, 0)), Error);
 }
 
 }  // namespace

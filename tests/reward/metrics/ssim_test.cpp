@@ -15,16 +15,6 @@
 namespace visrl::reward {
 namespace {
 
-render::RgbImage solid(int width, int height, uint8_t r, uint8_t g, uint8_t b) {
-  render::RgbImage image{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
-  for (size_t i = 0; i < image.rgb.size(); i += 3) {
-    image.rgb[i] = r;
-    image.rgb[i + 1] = g;
-    image.rgb[i + 2] = b;
-  }
-  return image;
-}
-
 render::RgbImage noise(int width, int height, uint32_t seed) {
   std::mt19937 rng(seed);
   render::RgbImage image{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
@@ -60,7 +50,7 @@ TEST(Ssim, IdenticalSymmetricAndBounded) {
   EXPECT_LT(ssim(a, b), 0.1);
   EXPECT_GE(ssim(a, b), -1.0);
   // Colours of equal luma are the same image to SSIM.
-  EXPECT_NEAR(ssim(solid(20, 20, 100, 100, 100), solid(20, 20, 100, 100, 100)), 1.0, 1e-12);
+  EXPECT_NEAR(ssim(test::solid(20, 20, 100, 100, 100), test::solid(20, 20, 100, 100, 100)), 1.0, 1e-12);
 }
 
 TEST(Ssim, EmptyAndTinyImages) {
@@ -73,7 +63,7 @@ TEST(Ssim, EmptyAndTinyImages) {
   const render::RgbImage tiny = noise(5, 3, 4);
   EXPECT_DOUBLE_EQ(ssim(tiny, tiny), 1.0);
   EXPECT_LT(ssim(noise(5, 3, 5), tiny), 1.0);
-  const render::RgbImage one = solid(1, 1, 10, 20, 30);
+  const render::RgbImage one = test::solid(1, 1, 10, 20, 30);
   EXPECT_DOUBLE_EQ(ssim(one, one), 1.0);
   // A 1x1 prediction against a large reference is resized, not refused.
   EXPECT_TRUE(std::isfinite(ssim(one, a)));
