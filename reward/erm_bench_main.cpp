@@ -27,6 +27,7 @@
 #include "render/png_io.h"
 #include "reward/eval/erm_bench.h"
 #include "reward/eval/llm_judge.h"
+#include "reward/formula/rollout_record.h"
 #include "reward/make_critic.h"
 
 namespace {
@@ -152,7 +153,7 @@ int run(const Options& opt) {
       m.push_back({{"predicted", x.predicted}, {"human", x.human}, {"level", std::string(to_string(x.level))}});
     nlohmann::json line = {{"id", items[i].id},
                            {"scored", v.scored},
-                           {"errors", errors_to_json(v.errors)},
+                           {"errors", reward::errors_to_json(v.errors)},
                            {"matches", m},
                            {"predicted_severity", score.predicted_severity},
                            {"human_severity", score.human_severity}};

@@ -22,6 +22,7 @@
 #include "render/extract.h"
 #include "render/png_io.h"
 #include "reward/formula/reward_formula.h"
+#include "reward/formula/rollout_record.h"
 #include "reward/make_critic.h"
 #include "reward/parser/critic_parser.h"
 
@@ -35,14 +36,6 @@ struct Options {
   int render_ok = 1;
   bool json = false;
 };
-
-nlohmann::json errors_json(const std::vector<reward::CriticError>& errors) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& e : errors)
-    out.push_back(
-        {{"category", e.category}, {"severity", e.severity}, {"location", e.location}, {"description", e.description}});
-  return out;
-}
 
 int run(const Options& opt) {
   auto task = render::parse_render_kind(opt.task);
@@ -104,7 +97,7 @@ int run(const Options& opt) {
         {"task", opt.task},
         {"critic", critic_name},
         {"critic_status", std::string(reward::to_string(result.status))},
-        {"errors", errors_json(result.errors)},
+        {"errors", reward::errors_to_json(result.errors)},
         {"raw", result.raw_text},
         {"parse",
          {{"status", std::string(reward::to_string(result.parse.status))},

@@ -204,14 +204,6 @@ std::vector<std::string> BenchSummary::table() const {
   return lines;
 }
 
-nlohmann::json errors_to_json(const std::vector<CriticError>& errors) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& e : errors)
-    out.push_back(
-        {{"category", e.category}, {"severity", e.severity}, {"location", e.location}, {"description", e.description}});
-  return out;
-}
-
 std::map<std::string, CriticVerdict> load_predictions(const fs::path& path, const std::vector<BenchItem>& items) {
   std::map<std::string, Task> tasks;
   for (const auto& item : items) tasks[item.id] = item.category;

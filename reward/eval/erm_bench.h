@@ -100,6 +100,4 @@ class BenchSummary {
 std::map<std::string, CriticVerdict> load_predictions(const std::filesystem::path& path,
                                                       const std::vector<BenchItem>& items);
 
-nlohmann::json errors_to_json(const std::vector<CriticError>& errors);
-
 }  // namespace visrl::reward::eval

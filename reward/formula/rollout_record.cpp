@@ -55,11 +55,16 @@ const json& get_object(const json& obj, const char* key, const std::string& wher
 
 }  // namespace
 
-nlohmann::json to_json(const RolloutRecord& r) {
-  json errors = json::array();
-  for (const auto& e : r.critic.errors)
-    errors.push_back(
+nlohmann::json errors_to_json(const std::vector<CriticError>& errors) {
+  json out = json::array();
+  for (const auto& e : errors)
+    out.push_back(
         {{"category", e.category}, {"severity", e.severity}, {"location", e.location}, {"description", e.description}});
+  return out;
+}
+
+nlohmann::json to_json(const RolloutRecord& r) {
+  json errors = errors_to_json(r.critic.errors);
   json j = {
       {"step", r.step},
       {"id", r.sample.id},

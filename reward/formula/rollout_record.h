@@ -38,6 +38,8 @@ struct RolloutRecord {
 };
 
 nlohmann::json to_json(const RolloutRecord& record);
+// Critic errors as the record's "critic.errors" holds them: [{category, severity, location, description}].
+nlohmann::json errors_to_json(const std::vector<CriticError>& errors);
 // Throws Error(format) "<where>: <key>: what is wrong" (where = "file:line").
 RolloutRecord rollout_record_from_json(const nlohmann::json& line, const std::string& where);
 

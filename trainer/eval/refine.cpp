@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
-#include "policy/image/image_processor.h"
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/prepared_prompt.h"
 
@@ -73,11 +72,12 @@ std::vector<RefinedItem> refine(const RolloutDeps& deps, const RolloutOptions& g
   if (options.rounds < 0) fail(ErrorKind::usage, "refine: rounds must be >= 0, got {}", options.rounds);
   std::vector<RefinedItem> out(items.size());
   std::vector<PreparedPrompt> prompts;
-  std::vector<at::Tensor> pixels;
+  std::vector<at::Tensor> pixels;  // [H, W, 3] uint8 views of the prepared references (read once)
   for (size_t i = 0; i < items.size(); ++i) {
     out[i].id = items[i].id;
     prompts.push_back(prepare_prompt(items[i], assets, instructions, /*max_prompt_tokens=*/0));
-    pixels.push_back(policy::read_image(items[i].image));
+    const auto& ref = *prompts.back().reference;
+    pixels.push_back(at::from_blob(const_cast<uint8_t*>(ref.rgb.data()), {ref.height, ref.width, 3}, at::kByte));
   }
   std::vector<size_t> active(items.size());
   for (size_t i = 0; i < items.size(); ++i) active[i] = i;
