@@ -76,6 +76,7 @@ def main():
     ap.add_argument("--bytes", type=int, default=1 << 20)
     ap.add_argument("--chunk-bytes", type=int, default=8192)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", metavar="FILE", help="write the comparison row as JSON")
     args = ap.parse_args()
     tokenizer = Path(args.tokenizer) if args.tokenizer else (QWEN if QWEN.exists() else FIXTURES / "tiny/tokenizer.json")
     exe = Path(args.build) / "bin/tokenizer_bench_main"
@@ -98,6 +99,13 @@ def main():
     if ours["tokens"] != hf["tokens"]:
         print(f"WARNING: token counts differ: visrl {ours['tokens']} vs HF {hf['tokens']}")
     print(f"ratio visrl/HF (single thread, MB/s): {ours['mb_per_s'] / hf['mb_per_s']:.2f}x")
+    if args.json:
+        import tokenizers
+        row = {"name": f"tokenizer encode MB/s, 1 thread ({tokenizer.parent.name})", "ours": ours["mb_per_s"],
+               "peer": f"HF tokenizers {tokenizers.__version__}", "peer_value": hf["mb_per_s"], "unit": "MB/s",
+               "ratio": ours["mb_per_s"] / hf["mb_per_s"], "target": ">= 1x"}
+        Path(args.json).write_text(json.dumps([row], indent=2) + "\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,16 @@ Needs build/bin/render_pool_bench and build/bin/render (ninja -C build render_po
 render visrl-render-worker) and, for the peers, /usr/bin/python3 with matplotlib,
 rsvg-convert and chromium (bench/render/install_peers.sh). A missing peer is skipped with a
 message. Standard library only. Prints one table per target: ours, peer, ratio, target,
-PASS/FAIL; see bench/render/README.md for what each side runs.
+PASS/FAIL; see bench/render/README.md for what each side runs. --json FILE writes the
+comparison rows for scripts/bench.
 
 Targets (2 cores):
   1a charts: renders/s at least 5x a fresh `python3 script.py` per chart (2 in parallel)
   1b charts: sandbox + fork overhead per chart at most 15 ms above exec() of the same
      script in a warm interpreter (median over scripts of the per-script difference)
-  2  SVG: renders/s at least 5x `rsvg-convert` once per file (both 2-way parallel)
+  2  SVG: renders/s at least 5x `rsvg-convert` once per file (both 2-way parallel); also
+     side by side with cairosvg in two warm interpreters (--cairosvg-python, default the
+     peers virtualenv of scripts/setup --peers), no target
   3  tables: median at most 20 ms for a 20x8 table through the pool, and at least 20x
      faster than a headless chromium screenshot of the same table (one process per table)
 """
@@ -62,6 +65,19 @@ def print_table(title, rows):
 
 def fmt(value, digits=1, unit=""):
     return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+# Rows of --json, the format of bench/results/latest.json: ratio = how many times better
+# visrl is (ours / peer for a rate, peer / ours for a time), null when the peer did not run.
+JSON_ROWS = []
+
+
+def json_row(name, ours, peer, peer_value, unit, target, higher_is_better=True):
+    ratio = None
+    if ours and peer_value:
+        ratio = ours / peer_value if higher_is_better else peer_value / ours
+    JSON_ROWS.append({"name": name, "ours": ours, "peer": peer, "peer_value": peer_value, "unit": unit,
+                      "ratio": ratio, "target": target})
 
 
 # --- our side ------------------------------------------------------------------------------
@@ -328,6 +344,9 @@ def bench_charts(args, ours, work):
         rows.append((label, fmt(value), fmt(peer_rps, 2), fmt(ratio, 1, "x"), ">= 5x",
                      verdict(None if ratio is None else ratio >= 5)))
     print_table(f"1a charts: {n} scripts, 2-way parallel (2 workers vs 2 python3 processes)", rows)
+    peer_name = "a python3 subprocess per chart (matplotlib Agg, savefig PNG)"
+    json_row("chart renders/s, warm pool (pixels)", pixels_rps, peer_name, peer_rps, "renders/s", ">= 5x")
+    json_row("chart renders/s, warm pool (PNG files)", ours_rps, peer_name, peer_rps, "renders/s", None)
     result = {"ours_rps": ours_rps, "pixels_rps": pixels_rps, "batch_rps": batch_rps, "peer_rps": peer_rps}
 
     # 1b: per-chart overhead, 1 worker vs a warm interpreter.
@@ -432,6 +451,14 @@ def bench_svg(args, ours, work):
         for cmd, error in failures[:3]:
             say(f"  note: rsvg-convert failed on {os.path.basename(cmd[-1])}: {error}")
         peer_rps, peer_ms = n / wall, median(times) * 1000
+    cairo_rps = None
+    if not python_has_module(args.cairosvg_python, "cairosvg"):
+        say(f"  SKIP peer: cairosvg is not importable by {args.cairosvg_python} (scripts/setup --peers)")
+    else:
+        say("[svg] peer: cairosvg.svg2png in 2 warm interpreters, PNG files")
+        cairo_rps, failures = cairosvg_peer(args.cairosvg_python, peer_inputs, work)
+        if failures:
+            say(f"  note: cairosvg failed on {failures} of {n} files")
     rows = []
     for label, value in (("renders/s, warm pool, PNG files written (as the peer)", ours_rps),
                          ("renders/s, warm pool, pixels in memory only", pixels_rps),
@@ -439,12 +466,72 @@ def bench_svg(args, ours, work):
         ratio = value / peer_rps if peer_rps else None
         rows.append((label, fmt(value), fmt(peer_rps), fmt(ratio, 1, "x"), ">= 5x",
                      verdict(None if ratio is None else ratio >= 5)))
+    for label, value in (("renders/s, warm pool, PNG files vs cairosvg (warm, PNG files)", ours_rps),
+                         ("renders/s, warm pool, pixels vs cairosvg (warm, PNG files)", pixels_rps)):
+        rows.append((label, fmt(value), fmt(cairo_rps), fmt(value / cairo_rps if cairo_rps else None, 1, "x"),
+                     "-", ""))
+    json_row("SVG renders/s, warm pool (pixels)", pixels_rps, "rsvg-convert per file", peer_rps, "renders/s",
+             ">= 5x")
+    json_row("SVG renders/s, warm pool (PNG files)", ours_rps, "rsvg-convert per file", peer_rps, "renders/s", None)
+    json_row("SVG renders/s, warm pool (pixels)", pixels_rps, "cairosvg, 2 warm interpreters, PNG files", cairo_rps,
+             "renders/s", None)
+    json_row("SVG renders/s, warm pool (PNG files)", ours_rps, "cairosvg, 2 warm interpreters, PNG files",
+             cairo_rps, "renders/s", None)
     rows.append(("median ms per file, one at a time (ours total_ms / rsvg-convert)", fmt(ours_total, 2),
                  fmt(peer_ms, 2), fmt(peer_ms / ours_total if peer_ms and ours_total else None, 1, "x"), "-", ""))
     rows.append(("  of which in the sandboxed worker (execute_ms)", fmt(ours_exec, 2), "-", "-", "-", ""))
     rows.append(("  of which the renderer itself (in process, no fork)", fmt(inproc_ms, 2), "-", "-", "-", ""))
     print_table(f"2 SVG: {n} files ({len(fixtures)} fixtures x {args.svg_copies}), both 2-way parallel", rows)
-    return {"ours_rps": ours_rps, "batch_rps": batch_rps, "peer_rps": peer_rps}
+    return {"ours_rps": ours_rps, "batch_rps": batch_rps, "peer_rps": peer_rps, "cairosvg_rps": cairo_rps}
+
+
+# The cairosvg peer: one warm interpreter per worker (cairosvg imported before the clock starts)
+# converts its share of the files to PNG files of the same size as rsvg-convert's, and prints
+# its loop's seconds; the two run side by side, like our 2 workers.
+CAIROSVG_SNIPPET = r"""
+import json, sys, time
+import cairosvg
+jobs = json.load(open(sys.argv[1]))
+px = int(sys.argv[2])
+cairosvg.svg2png(url=jobs[0][0], write_to=jobs[0][1] + ".warm.png", output_width=px, output_height=px,
+                 background_color="white")
+start = time.monotonic()
+failures = 0
+for src, out in jobs:
+    try:
+        cairosvg.svg2png(url=src, write_to=out, output_width=px, output_height=px, background_color="white")
+    except Exception as e:
+        failures += 1
+print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
+"""
+
+
+def python_has_module(python, module):
+    if not python or not os.access(python, os.X_OK):
+        return False
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def cairosvg_peer(python, peer_inputs, work):
+    """Renders peer_inputs [(svg path, out name)] with cairosvg in two warm processes; returns
+    (renders/s, failures)."""
+    out_dir = os.path.join(work, "peer_cairosvg")
+    os.makedirs(out_dir, exist_ok=True)
+    procs = []
+    for half in (peer_inputs[0::2], peer_inputs[1::2]):
+        jobs_path = os.path.join(out_dir, f"jobs{len(procs)}.json")
+        with open(jobs_path, "w", encoding="utf-8") as f:
+            json.dump([(src, os.path.join(out_dir, out + ".png")) for src, out in half], f)
+        procs.append(subprocess.Popen([python, "-c", CAIROSVG_SNIPPET, jobs_path, str(SVG_PX)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    seconds, failures = 0.0, 0
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"cairosvg peer failed ({proc.returncode}): {err[-1000:]}")
+        report = json.loads(out.strip().splitlines()[-1])
+        seconds, failures = max(seconds, report["seconds"]), failures + report["failures"]
+    return len(peer_inputs) / seconds, failures
 
 
 def png_size(path):
@@ -522,6 +609,10 @@ def bench_tables(args, ours, work):
                      ">= 20x", verdict(None if ratio is None else ratio >= 20)))
         rows.append((f"  of which in the sandboxed worker (execute_ms)", fmt(execute, 2), "-", "-", "-", ""))
         rows.append((f"  of which the renderer itself (in process, no fork)", fmt(inproc, 2), "-", "-", "-", ""))
+    json_row("HTML table render latency (20x8), pool", html_total, "chromium --headless --screenshot per table",
+             peer_ms, "ms", ">= 20x", higher_is_better=False)
+    json_row("markdown table render latency (20x8), pool", md_total, "chromium --headless --screenshot per table",
+             peer_ms, "ms", ">= 20x", higher_is_better=False)
     print_table(f"3 tables: {n} tables of 20 rows x 8 columns, one at a time (latency), {reps} runs each", rows)
     return {"html_total_ms": html_total, "md_total_ms": md_total, "peer_ms": peer_ms}
 
@@ -539,6 +630,9 @@ def main():
     parser.add_argument("--svg-copies", type=int, default=10)
     parser.add_argument("--tables", type=int, default=10)
     parser.add_argument("--table-reps", type=int, default=5)
+    parser.add_argument("--cairosvg-python", default=os.path.expanduser("~/.cache/visrl/venv-peers/bin/python"),
+                        help="interpreter with cairosvg for the second SVG peer (scripts/setup --peers)")
+    parser.add_argument("--json", metavar="FILE", help="write the comparison rows as JSON")
     parser.add_argument("--work-dir", help="keep inputs and outputs here (default: a temporary directory)")
     args = parser.parse_args()
     if args.quick:
@@ -566,6 +660,10 @@ def main():
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(JSON_ROWS, f, indent=2)
+            f.write("\n")
     say()
     say(f"render_bench: done in {time.monotonic() - start:.0f} s")
 

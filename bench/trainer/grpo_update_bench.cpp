@@ -21,6 +21,7 @@
 #include "core/program.h"
 #include "policy/generate/prompt.h"
 #include "policy/image/image_processor.h"
+#include "policy/model/flops.h"
 #include "policy/model/hf_checkpoint.h"
 #include "trainer/algorithms/advantage.h"
 #include "trainer/distributed/communicator.h"
@@ -131,6 +132,15 @@ int run(const Options& opt) {
   }
   const int64_t prompt_tokens = prompt.input_ids.numel();
   const int64_t tokens = N * (prompt_tokens + opt.response_len);
+  // Matmul work of the step: 3 forwards (old, reference, loss) and the loss's backward. Each
+  // forward encodes the P distinct images once and scores the L response positions of each row.
+  policy::ForwardWork work;
+  for (const auto& p : prompts) work.image_patches.push_back(p.pixel_values.size(0));
+  work.row_tokens.assign(static_cast<size_t>(N), prompt_tokens + opt.response_len);
+  work.scored_positions = N * opt.response_len;
+  const auto forward = policy::forward_flops(policy->config, work);
+  const double forwards = opt.kl_coef != 0 ? 3 : 2;
+  const double update_flops = forwards * forward.total() + policy::backward_flops(forward);
   nlohmann::json out = {{"old_logprobs_s", median(t_old)},
                         {"ref_logprobs_s", median(t_ref)},
                         {"loss_backward_s", median(t_fb)},
@@ -138,7 +148,11 @@ int run(const Options& opt) {
                         {"update_s", median(t_total)},
                         {"tokens", tokens},
                         {"tokens_per_s", static_cast<double>(tokens) / median(t_total)},
-                        {"prompt_tokens", prompt_tokens}};
+                        {"prompt_tokens", prompt_tokens},
+                        {"forward_flops", forward.total()},
+                        {"update_flops", update_flops},
+                        {"update_gflops_per_s", update_flops / median(t_total) / 1e9},
+                        {"threads", opt.threads}};
   std::cout << out.dump() << std::endl;
   return 0;
 }

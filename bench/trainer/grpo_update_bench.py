@@ -77,6 +77,19 @@ def run_trl(model_dir: Path, image: Path, args):
     return last_json(p.stdout, "trl_peer.py")
 
 
+def run_gemm_peak(exe: Path, threads: int):
+    """The machine's float32 at::mm peak with the same thread count, or None without the binary."""
+    if not exe.exists():
+        print(f"NOTE: {exe} not found (build the gemm_peak_bench target): no GFLOP/s comparison")
+        return None
+    p = subprocess.run([str(exe), "--threads", str(threads)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"{exe} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    peak = last_json(p.stdout, str(exe))
+    print(json.dumps(peak))
+    return peak
+
+
 def fmt(x, unit):
     if x is None:
         return "-"
@@ -110,8 +123,10 @@ def main():
     try:
         model_dir, image = trl_peer.prepare(args.model, args.image, args.image_size, tmp)
         ours = run_ours(exe, model_dir, image, args) if run_cpp else None
+        peak = None
         if ours is not None:
             print(json.dumps(ours))
+            peak = run_gemm_peak(Path(args.build) / "bin/gemm_peak_bench", args.threads)
         peer = run_trl(model_dir, image, args)
         print(json.dumps({k: v for k, v in peer.items() if k != "per_cycle"}))
     finally:
@@ -157,6 +172,17 @@ def main():
           f"| (prompt + completion tokens) / update")
     rows.append({"name": "tokens_per_s", "ours": o, "peer": f"trl {v['trl']}", "peer_value": t, "unit": "tok/s",
                  "ratio": ratio, "target": None})
+
+    if ours is not None and peak is not None:
+        achieved = ours["update_gflops_per_s"]
+        share = achieved / peak["peak_gflops"]
+        print(f"{'GFLOP/s':<14} | {achieved:>8.1f} | {'':>8} | {share:>6.1%} | matmul FLOPs of the update "
+              f"({ours['update_flops'] / 1e9:.1f} GFLOP: 3 forwards + 1 backward, policy/model/flops.h) / update, "
+              f"vs the at::mm float32 peak {peak['peak_gflops']:.0f} GFLOP/s ({args.threads} threads, "
+              f"gemm_peak_bench)")
+        rows.append({"name": "update GFLOP/s vs matmul peak", "ours": achieved,
+                     "peer": f"at::mm fp32 peak, {peak['threads']} threads (gemm_peak_bench)",
+                     "peer_value": peak["peak_gflops"], "unit": "GFLOP/s", "ratio": share, "target": None})
 
     b = peer["median_cycle"]
     ms = lambda k: b[k] * 1e3  # noqa: E731
