@@ -500,7 +500,7 @@ failures = 0
 for src, out in jobs:
     try:
         cairosvg.svg2png(url=src, write_to=out, output_width=px, output_height=px, background_color="white")
-    except Exception as e:
+    except Exception:
         failures += 1
 print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
 """

@@ -177,7 +177,8 @@ def main():
         achieved = ours["update_gflops_per_s"]
         share = achieved / peak["peak_gflops"]
         print(f"{'GFLOP/s':<14} | {achieved:>8.1f} | {'':>8} | {share:>6.1%} | matmul FLOPs of the update "
-              f"({ours['update_flops'] / 1e9:.1f} GFLOP: 3 forwards + 1 backward, policy/model/flops.h) / update, "
+              f"({ours['update_flops'] / 1e9:.1f} GFLOP: its forwards + backward, policy/model/flops.h) "
+              f"/ update, "
               f"vs the at::mm float32 peak {peak['peak_gflops']:.0f} GFLOP/s ({args.threads} threads, "
               f"gemm_peak_bench)")
         rows.append({"name": "update GFLOP/s vs matmul peak", "ours": achieved,
