@@ -153,10 +153,11 @@ def run_parallel(commands, jobs, env=None, cwd=None, timeout=300):
     return wall, [t for t, _ in outcomes], failures
 
 
-def python_has_matplotlib(python):
-    if not (os.path.isabs(python) and os.access(python, os.X_OK)) and not shutil.which(python):
+def python_imports(python, modules):
+    """Whether the interpreter `python` (a path or a name on PATH) can import `modules` ("a, b")."""
+    if not python or (not (os.path.isabs(python) and os.access(python, os.X_OK)) and not shutil.which(python)):
         return False
-    proc = subprocess.run([python, "-c", "import matplotlib, numpy"], capture_output=True)
+    proc = subprocess.run([python, "-c", f"import {modules}"], capture_output=True)
     return proc.returncode == 0
 
 
@@ -300,7 +301,7 @@ def bench_charts(args, ours, work):
     items = write_jsonl(os.path.join(work, "charts.jsonl"),
                         [{"id": name, "kind": "chart", "text": "```python\n" + code + "```\n"} for name, code in scripts])
     n = len(scripts)
-    have_python = python_has_matplotlib(args.python)
+    have_python = python_imports(args.python, "matplotlib, numpy")
     if not have_python:
         say(f"  SKIP peer: {args.python} cannot import matplotlib and numpy "
             "(apt-get install python3-matplotlib python3-numpy)")
@@ -452,7 +453,7 @@ def bench_svg(args, ours, work):
             say(f"  note: rsvg-convert failed on {os.path.basename(cmd[-1])}: {error}")
         peer_rps, peer_ms = n / wall, median(times) * 1000
     cairo_rps = None
-    if not python_has_module(args.cairosvg_python, "cairosvg"):
+    if not python_imports(args.cairosvg_python, "cairosvg"):
         say(f"  SKIP peer: cairosvg is not importable by {args.cairosvg_python} (scripts/setup --peers)")
     else:
         say("[svg] peer: cairosvg.svg2png in 2 warm interpreters, PNG files")
@@ -504,12 +505,6 @@ for src, out in jobs:
         failures += 1
 print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
 """
-
-
-def python_has_module(python, module):
-    if not python or not os.access(python, os.X_OK):
-        return False
-    return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
 def cairosvg_peer(python, peer_inputs, work):

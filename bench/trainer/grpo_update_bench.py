@@ -60,21 +60,21 @@ def last_json(stdout: str, what: str):
     return json.loads(lines[-1])
 
 
-def run_ours(exe: Path, model_dir: Path, image: Path, args):
-    cmd = [str(exe), "--model", str(model_dir), "--image", str(image), *side_args(args), "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run_json(cmd, what: str):
+    """Runs cmd; exits with its stderr when it fails, else returns the last JSON object it printed."""
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
     if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)}\nfailed with exit code {p.returncode}:\n{p.stderr}")
-    return last_json(p.stdout, str(exe))
+        sys.exit(f"{what} failed (exit code {p.returncode}): {' '.join(str(c) for c in cmd)}\n{p.stderr[-4000:]}")
+    return last_json(p.stdout, what)
+
+
+def run_ours(exe: Path, model_dir: Path, image: Path, args):
+    return run_json([exe, "--model", model_dir, "--image", image, *side_args(args), "--json"], str(exe))
 
 
 def run_trl(model_dir: Path, image: Path, args):
-    cmd = [sys.executable, str(HERE / "trl_peer.py"), "--model", str(model_dir), "--image", str(image),
-           "--image-size", "0", *side_args(args), "--optim", args.optim, "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"TRL side failed (exit code {p.returncode}):\n{p.stderr[-4000:]}")
-    return last_json(p.stdout, "trl_peer.py")
+    return run_json([sys.executable, HERE / "trl_peer.py", "--model", model_dir, "--image", image, "--image-size", "0",
+                     *side_args(args), "--optim", args.optim, "--json"], "the TRL side (trl_peer.py)")
 
 
 def run_gemm_peak(exe: Path, threads: int):
@@ -82,10 +82,7 @@ def run_gemm_peak(exe: Path, threads: int):
     if not exe.exists():
         print(f"NOTE: {exe} not found (build the gemm_peak_bench target): no GFLOP/s comparison")
         return None
-    p = subprocess.run([str(exe), "--threads", str(threads)], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"{exe} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    peak = last_json(p.stdout, str(exe))
+    peak = run_json([exe, "--threads", threads], str(exe))
     print(json.dumps(peak))
     return peak
 
