@@ -21,14 +21,10 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/program.h"
-#include "policy/model/hf_checkpoint.h"
-#include "render/render_pool.h"
-#include "reward/make_critic.h"
 #include "trainer/data/folder_dataset.h"
 #include "trainer/eval/evaluate.h"
+#include "trainer/eval/greedy_scorer.h"
 #include "trainer/eval/refine.h"
-#include "trainer/loop/policy_setup.h"
-#include "trainer/loop/validation.h"
 
 namespace {
 
@@ -86,29 +82,15 @@ int run(Options opt) {
       items.resize(static_cast<size_t>(opt.max_items));
   }
 
-  policy::LoadOptions load;
-  load.device = resolve_device(config.model.device, "model.device");
-  load.dtype = trainer::training_dtype(config, load.device);
-  const auto assets = trainer::load_policy_assets(config);
-  auto policy = policy::load_pretrained(config.model.path, load);
-  policy->eval();
-  const auto instructions = trainer::TaskInstructions::load(config.data.prompt_dir);
-  render::RenderPool pool(render::pool_options_from(config.render));
-  auto critic = reward::make_critic(config);
-  auto formula = reward::RewardFormula::compile(reward::FormulaSpec::from_config(config.reward));
-  ValidationConfig greedy_budget;
-  greedy_budget.max_new_tokens = opt.max_new_tokens;
-  const auto greedy =
-      trainer::validation_options(trainer::rollout_options(config, assets, policy->config), greedy_budget);
-  const trainer::RolloutDeps deps{*policy, assets.tokenizer, pool, *critic, config.render};
-  const auto refined =
-      trainer::refine(deps, greedy, assets, instructions, items, formula, config.algorithm, opt.refine);
-  pool.shutdown();
+  trainer::GreedyScorer scorer(config, resolve_device(config.model.device, "model.device"), opt.max_new_tokens);
+  const auto refined = trainer::refine(scorer.deps, scorer.greedy, scorer.assets, scorer.instructions, items,
+                                       scorer.formula, config.algorithm, opt.refine);
+  scorer.pool.shutdown();
 
   auto summary = trainer::refine_summary(refined);
   summary["model"] = config.model.path;
-  summary["critic"] = critic->name();
-  summary["formula"] = formula.name();
+  summary["critic"] = scorer.critic->name();
+  summary["formula"] = scorer.formula.name();
   summary["max_rounds"] = opt.refine.rounds;
   summary["threshold"] = opt.refine.threshold ? nlohmann::json(*opt.refine.threshold) : nlohmann::json(nullptr);
   if (!opt.out.empty()) {
