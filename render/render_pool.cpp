@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "render/extract.h"
+#include "render/sandbox/landlock.h"
 
 namespace visrl::render {
 namespace {
@@ -27,6 +28,27 @@ std::future<RenderResult> ready_future(RenderResult result) {
   std::promise<RenderResult> promise;
   promise.set_value(std::move(result));
   return promise.get_future();
+}
+
+// Why chart code (untrusted code) must not run at `level`, or "" when it may: every level
+// below namespaces leaves something open unless Landlock confines files, abstract UNIX
+// sockets and signals.
+std::string chart_code_refusal(sandbox::IsolationLevel level) {
+  if (level == sandbox::IsolationLevel::namespaces) return {};
+  if (level == sandbox::IsolationLevel::seccomp) {
+    const int abi = sandbox::landlock_abi();
+    if (abi >= sandbox::kLandlockScopesAbi) return {};
+    return fmt::format(
+        "chart code is not run: this kernel refuses user/PID/mount namespaces, and its Landlock {} (ABI {}, needed "
+        "ABI {}: Linux 6.12 with landlock in the lsm= boot list) cannot keep chart code away from host files, "
+        "abstract UNIX sockets and other processes. Allow unprivileged user namespaces (sysctl "
+        "kernel.unprivileged_userns_clone=1 or kernel.apparmor_restrict_unprivileged_userns=0; in a container, "
+        "run it with a seccomp profile that allows clone/unshare), or set render.sandbox: unsafe to run chart code "
+        "at the seccomp level anyway",
+        abi == 0 ? "is missing" : "is too old", abi, sandbox::kLandlockScopesAbi);
+  }
+  return "no isolation is available for chart code (no namespaces, no seccomp); set render.sandbox: unsafe to run "
+         "it anyway";
 }
 
 }  // namespace
@@ -80,6 +102,8 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   } else {
     spdlog::warn("render sandbox: {}", sandbox::describe(level_));
   }
+  chart_refusal_ = options_.sandbox == "unsafe" ? std::string() : chart_code_refusal(level_);
+  if (!chart_refusal_.empty()) spdlog::warn("render sandbox: {}", chart_refusal_);
   options_.worker.level = level_;
   options_.worker.native_memory_mb = static_cast<int>(options_.memory_mb);
   // Prefaulting runs on idle cores; with a worker per core there are none to spare.
@@ -129,10 +153,8 @@ std::future<RenderResult> RenderPool::submit(RenderRequest request) {
     return finish_now(RenderStatus::rejected, fmt::format("code of {} bytes exceeds the limit of {} bytes",
                                                           code->code.size(), options_.max_code_bytes));
   }
-  if (request.kind == RenderKind::chart && level_ == sandbox::IsolationLevel::rlimits && options_.sandbox != "unsafe") {
-    return finish_now(RenderStatus::rejected,
-                      "no isolation is available for chart code (no namespaces, no seccomp); set "
-                      "render.sandbox: unsafe to run it anyway");
+  if (request.kind == RenderKind::chart && !chart_refusal_.empty()) {
+    return finish_now(RenderStatus::rejected, chart_refusal_);
   }
   auto job = std::make_unique<Job>();
   job->request = std::move(request);

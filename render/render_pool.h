@@ -106,6 +106,7 @@ class RenderPool {
 
   RenderPoolOptions options_;
   sandbox::IsolationLevel level_;
+  std::string chart_refusal_;  // why chart jobs are rejected at this level; "" when they run
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::thread> threads_;
 

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "render/sandbox/landlock.h"
 #include "render/sandbox/seccomp_policy.h"
 #include "render/worker/protocol.h"
 
@@ -52,6 +53,12 @@ std::string python_prefix(const std::string& python) {
 std::vector<std::string> worker_env(WorkerType type, const std::string& tmp) {
   std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp, "LANG=C.UTF-8",
                                "XDG_CACHE_HOME=" + tmp + "/cache"};
+  if (type == WorkerType::native) {
+    // The native worker renders every job in one process: glibc overwrites each block it
+    // frees (perturb), and the per-thread cache, which would keep small blocks unwiped, is
+    // off, so no earlier answer or image stays readable in its heap.
+    env.emplace_back("GLIBC_TUNABLES=glibc.malloc.perturb=165:glibc.malloc.tcache_count=0");
+  }
   if (type == WorkerType::chart) {
     for (const char* var : {"MPLBACKEND=Agg", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1",
                             "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "SOURCE_DATE_EPOCH=0"}) {
@@ -119,8 +126,8 @@ void WorkerProcess::start(const WorkerSettings& settings) {
     if (ec || !mkdtemp(pattern.data()))
       fail(ErrorKind::io, "render worker: mkdtemp {}: {}", pattern, std::strerror(errno));
     work_dir_ = pattern;
-    // The worker runs as nobody when we are root.
-    if (geteuid() == 0 && chown(pattern.c_str(), 65534, 65534) != 0) {
+    // The worker runs as its own uid when we are root.
+    if (geteuid() == 0 && chown(pattern.c_str(), uid_.get(), uid_.get()) != 0) {
       fail(ErrorKind::io, "render worker: chown {}: {}", work_dir_, std::strerror(errno));
     }
     spec.host_work_dir = work_dir_;
@@ -143,6 +150,25 @@ void WorkerProcess::start(const WorkerSettings& settings) {
     spec.max_file_mb = 64;
   }
   if (settings.level != sandbox::IsolationLevel::rlimits) spec.worker_filter = sandbox::worker_filter_bpf();
+  spec.uid = uid_.get();
+  // Below the namespaces level nothing hides the host: Landlock confines the worker to what
+  // the namespaces level would bind into its root, plus its private directory.
+  struct RulesetCloser {
+    int fd = -1;
+    ~RulesetCloser() {
+      if (fd >= 0) close(fd);
+    }
+  } ruleset;
+  if (settings.level == sandbox::IsolationLevel::seccomp && sandbox::landlock_abi() > 0) {
+    sandbox::LandlockPaths paths;
+    paths.read_execute = sandbox::default_readonly_paths();
+    paths.read_execute.push_back(spec.program);
+    if (type == WorkerType::chart) paths.read_execute.push_back(python_prefix(settings.python));
+    paths.read_write = {work_dir_};
+    paths.devices = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
+    ruleset.fd = sandbox::make_landlock_ruleset(paths);
+    spec.landlock_ruleset = ruleset.fd;
+  }
 
   int request_pipe[2], response_pipe[2];
   if (pipe2(request_pipe, O_CLOEXEC) != 0 || pipe2(response_pipe, O_CLOEXEC) != 0)
@@ -277,6 +303,9 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
       result = make_result(RenderStatus::runtime_error, fmt::format("worker sent {} bytes for a {}x{}x{} image",
                                                                     frame->payload.size(), width, height, channels));
     }
+    // The worker could not put itself back as it was (a chart server whose temporary
+    // directory a job left unremovable): it has exited, and the pool starts another.
+    if (h.contains("retire")) kill_and_reap();
     return result;
   } catch (const std::exception& e) {
     // EOF, a malformed frame or fields of the wrong type: the worker is not trusted again.

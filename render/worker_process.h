@@ -62,6 +62,7 @@ class WorkerProcess {
   std::string stderr_tail() const;
 
   WorkerType type_;
+  sandbox::WorkerUid uid_;  // the worker's identity when this process is root
   pid_t pid_ = -1;
   int request_fd_ = -1;   // we write requests
   int response_fd_ = -1;  // we read responses

@@ -4,13 +4,23 @@
 #   python3 -I -c <this file's text>
 # with requests on fd 3 and responses on fd 4 (frames: 4-byte little-endian header length,
 # JSON header, raw payload; see render/worker/protocol.h). It imports matplotlib and numpy
-# once; every job runs in a freshly forked child, so no state leaks from one job to the
-# next. The child gets its own process group, rlimits, the job seccomp filter (sent by the
-# pool in the first frame), a private working directory, neutralised show/savefig/close,
-# seeded random generators, and saves the current figure at the requested size and DPI as
-# raw RGBA, which it sends back over a pipe.
-import builtins
+# once, then forks the zygote: a pristine copy of the warm interpreter that never reads a
+# request or holds a result. Every job runs in a child of the zygote (forked twice, so that
+# it becomes the server's child), which gets its request over a pipe only after the fork:
+# no job can find another job's code, pixels or a reference in its memory. The child gets
+# its own process group, rlimits, the job seccomp filter (sent by the pool in the first
+# frame), only its own descriptors, a private working directory, neutralised
+# show/savefig/close, seeded random generators, and saves the current figure at the
+# requested size and DPI as raw RGBA, which it sends back over a pipe. After each job the
+# server empties its temporary directory whatever the job did to it; where it cannot, it
+# asks the pool to replace it.
 import ctypes
+
+# First: no process of ours can be read or written through /proc or ptrace, and none dumps
+# core. Inherited by the zygote and every job.
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+import builtins
 import errno
 import fcntl
 import gc
@@ -20,8 +30,9 @@ import os
 import random
 import resource
 import select
-import shutil
 import signal
+import socket
+import stat
 import struct
 import sys
 import threading
@@ -83,7 +94,7 @@ def decode_frame(data):
 
 
 # --- seccomp -------------------------------------------------------------------------------
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 4, 22, 2
+PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER, SECCOMP_MODE_FILTER = 1, 22, 36, 2
 LIBC = ctypes.CDLL(None, use_errno=True)
 
 
@@ -238,7 +249,8 @@ def run_answer(request):
 
 
 # Writable private ranges of the server ([start, end) pairs), sent by the pool, which can
-# read /proc/<pid>/maps from outside; the sandbox has no /proc.
+# read /proc/<pid>/maps from outside; the sandbox has no /proc. The zygote, forked from the
+# server, has the same ranges.
 PREFAULT_RANGES = []
 MADV_POPULATE_WRITE = 23
 
@@ -246,9 +258,9 @@ MADV_POPULATE_WRITE = 23
 class Prefaulter:
     """Takes a fresh fork's copy-on-write faults before its job arrives.
 
-    A job child writes to a few thousand pages it shares with the server (reference counts,
+    A job child writes to a few thousand pages it shares with the zygote (reference counts,
     allocator pools); each write faults and copies the page, 4-5 us apiece on a VM, about
-    12 ms a chart. This thread copies the server's writable memory ahead of time with
+    12 ms a chart. This thread copies the writable memory ahead of time with
     madvise(MADV_POPULATE_WRITE), 1 MiB at a time, under SCHED_IDLE: it only uses a core
     nothing else wants, and stops as soon as the job arrives. Costs memory (the copies),
     never the job's time."""
@@ -279,19 +291,46 @@ class Prefaulter:
             self.thread.join()
 
 
-def job_child(job_r, result_w, output_w, job_filter, pid_slot):
+def open_descriptors():
+    """Every open descriptor (the sandbox has no /proc to list them)."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    found = set()
+    for fd in range(min(limit, 1 << 16)):
+        try:
+            os.fstat(fd)
+            found.add(fd)
+        except OSError:
+            pass
+    return found
+
+
+def close_all_but(keep):
+    """Closes every descriptor above 2 that is not in `keep`."""
+    start = 3
+    for fd in sorted(f for f in keep if f >= 3) + [1 << 16]:
+        os.closerange(start, fd)
+        start = fd + 1
+
+
+def job_child(job_r, result_w, output_w, job_filter, pid_slot, warm_fds, server_pid):
+    """A zygote's grandchild, the server's child: waits for its job, runs it, exits."""
     try:
         os.setpgid(0, 0)
-        # Only the protocol pipes are closed: matplotlib keeps font files open and reads
-        # them lazily, so closing every other descriptor would break text rendering.
-        os.close(REQUEST_FD)
-        os.close(RESPONSE_FD)
-        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # never outlive the server
+        # Only this job's pipes and the zygote's warm descriptors stay open: matplotlib keeps
+        # font files open and reads them lazily. Nothing of the server or of other jobs was
+        # ever here to inherit.
+        close_all_but(warm_fds | {job_r, result_w, output_w})
         prefaulter = Prefaulter()
         try:
             request, _ = read_frame(job_r)
         except EOFError:
             os._exit(0)  # the server is gone or shutting down
+        # The server wrote the request after the zygote reaped our first parent, so we are
+        # the server's child now: die with it (a parent-death signal set earlier would have
+        # fired when the first parent exited).
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != server_pid:
+            os._exit(0)
         prefaulter.finish()  # the job runs alone
         os.close(job_r)
         os.dup2(output_w, 1)
@@ -318,28 +357,133 @@ def job_child(job_r, result_w, output_w, job_filter, pid_slot):
     os._exit(0)
 
 
+# --- the zygote ----------------------------------------------------------------------------
+# Commands on its socket: b"spawn" (answer: the child's pid as 4 bytes with its result read
+# end, output read end and job write end attached, or b"x" when fork failed) and
+# b"prefault" + JSON ranges (no answer).
+
+
+def zygote_main(sock, job_filter, pid_slot):
+    """Forks job children on request, forever; never sees a request or a result."""
+    server_pid = os.getppid()
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server_pid:
+        os._exit(0)
+    os.close(REQUEST_FD)
+    os.close(RESPONSE_FD)
+    warm_fds = open_descriptors() - {0, 1, 2, sock.fileno()}
+    while True:
+        try:
+            command = sock.recv(1 << 20)
+        except OSError:
+            os._exit(0)
+        if not command:
+            os._exit(0)  # the server is gone
+        if command.startswith(b"prefault"):
+            PREFAULT_RANGES[:] = [tuple(r) for r in json.loads(command[len(b"prefault"):])]
+            continue
+        try:
+            answer = spawn_job_child(sock, job_filter, pid_slot, warm_fds, server_pid)
+        except OSError:
+            answer = (b"x", [])  # out of processes or descriptors: the server asks again
+        try:
+            socket.send_fds(sock, [answer[0]], answer[1])
+        except OSError:
+            os._exit(0)
+        for fd in answer[1]:
+            os.close(fd)
+
+
+def spawn_job_child(sock, job_filter, pid_slot, warm_fds, server_pid):
+    """Forks a job child through a short-lived middle process, so that it is orphaned and
+    adopted by the server (PID 1 of the namespace, or a child subreaper), which can then
+    wait for it and read its resource usage. Returns (pid bytes, the server's pipe ends)."""
+    result_r, result_w = os.pipe()
+    enlarge_pipe(result_w)
+    output_r, output_w = os.pipe()
+    job_r, job_w = os.pipe()
+    pid_r, pid_w = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            sock.close()
+            for fd in (result_r, output_r, job_w, pid_r):
+                os.close(fd)
+            child = os.fork()
+            if child == 0:
+                os.close(pid_w)
+                job_child(job_r, result_w, output_w, job_filter, pid_slot, warm_fds, server_pid)
+            os.write(pid_w, struct.pack("<i", child))
+        finally:
+            os._exit(0)
+    for fd in (result_w, output_w, job_r, pid_w):
+        os.close(fd)
+    data = read_all(pid_r)
+    os.close(pid_r)
+    os.waitpid(middle, 0)  # from here on the child is the server's
+    if len(data) != 4:
+        for fd in (result_r, output_r, job_w):
+            os.close(fd)
+        raise OSError(errno.EAGAIN, "fork failed")
+    return data, [result_r, output_r, job_w]
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 64)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+class Zygote:
+    """The server's handle on its zygote."""
+
+    def __init__(self, job_filter, pid_slot):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.sock.close()
+            zygote_main(theirs, job_filter, pid_slot)
+            os._exit(0)
+        theirs.close()
+        self.requested = 0
+
+    def configure_prefault(self, ranges):
+        self.sock.send(b"prefault" + json.dumps(ranges).encode())
+
+    def request_spare(self):
+        """Asks for a job child; it forks while the current job runs."""
+        self.sock.send(b"spawn")
+        self.requested += 1
+
+    def take_spare(self):
+        """The next job child. Where fork failed (the job that ran meanwhile held every
+        process slot of the worker), asks again: that job is gone now."""
+        for _ in range(3):
+            if self.requested == 0:
+                self.request_spare()
+            data, fds, _, _ = socket.recv_fds(self.sock, 64, 3)
+            self.requested -= 1
+            if len(data) == 4 and len(fds) == 3:
+                (pid,) = struct.unpack("<i", data)
+                return Spare(pid, *fds)
+            for fd in fds:
+                os.close(fd)
+            if not data:
+                raise RuntimeError("the zygote died")
+        raise RuntimeError("the zygote could not fork a job child")
+
+
 class Spare:
     """A job child forked before its job arrives, so that neither the fork nor (with
     Prefaulter) its copy-on-write faults are on the job's clock; it gets the job over a
     pipe."""
 
-    def __init__(self, job_filter, pid_slot):
-        self.result_r, result_w = os.pipe()
-        enlarge_pipe(result_w)
-        self.output_r, output_w = os.pipe()
-        job_r, self.job_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            for fd in (self.result_r, self.output_r, self.job_w):
-                os.close(fd)
-            job_child(job_r, result_w, output_w, job_filter, pid_slot)
-        for fd in (result_w, output_w, job_r):
-            os.close(fd)
-        try:
-            os.setpgid(self.pid, self.pid)  # also here, so that a kill right away reaches it
-        except OSError:
-            pass
-        self.pidfd = os.pidfd_open(self.pid)
+    def __init__(self, pid, result_r, output_r, job_w):
+        self.pid, self.result_r, self.output_r, self.job_w = pid, result_r, output_r, job_w
+        self.pidfd = os.pidfd_open(pid)
 
     def start(self, request):
         """Hands the job over; False if the spare died in the meantime."""
@@ -375,30 +519,25 @@ class Spare:
         self.pid = None
 
 
-def kill_job(pid, jobs_can_fork=False):
+def kill_job(pid):
     for kill in (os.killpg, os.kill):  # the group, and the job itself whatever its group
         try:
             kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    # Without the job filter a job can fork and leave its process group. As PID 1 of a
-    # namespace, kill -1 reaches every other process in it (the next spare too, which is
-    # then replaced). Never do this outside a PID namespace.
-    if jobs_can_fork and os.getpid() == 1:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
 
 
-def reap_all():
+def reap_dead_children(keep):
+    """Reaps every exited child but `keep` (the zygote): what a job without the seccomp
+    filter may have forked."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            result = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if result is None or result.si_pid == keep:
             return
+        os.waitpid(result.si_pid, 0)
 
 
 STATUSES = {"ok", "syntax_error", "runtime_error", "timeout", "memory_limit", "output_limit"}
@@ -411,9 +550,10 @@ def signal_name(number):
         return "signal %d" % number
 
 
-def checked_result(result, exit_code):
+def checked_result(result, exit_code, request):
     """The job child's result frame, rebuilt from checked fields: the child ran untrusted
-    code and may have written anything to its pipe."""
+    code and may have written anything to its pipe. An image must have the requested size
+    (matplotlib rounds it to within a pixel)."""
     try:
         header, payload = decode_frame(result)
         status, reason = header["status"], header["reason"]
@@ -422,7 +562,11 @@ def checked_result(result, exit_code):
             raise ValueError("bad status")
         if status != "ok":
             return {"status": status, "reason": reason[-2000:]}, b""
-        if not (isinstance(width, int) and isinstance(height, int) and 0 < width <= 16384 and 0 < height <= 16384):
+        want_width = request["width_in"] * request["dpi"]
+        want_height = request["height_in"] * request["dpi"]
+        if not (isinstance(width, int) and isinstance(height, int)):
+            raise ValueError("bad size")
+        if abs(width - want_width) > 1 or abs(height - want_height) > 1 or width <= 0 or height <= 0:
             raise ValueError("bad size")
         if len(payload) != width * height * 4:
             raise ValueError("bad payload")
@@ -433,38 +577,87 @@ def checked_result(result, exit_code):
         return {"status": status, "reason": reasons.get(exit_code, "no valid result (exit code %d)" % exit_code)}, b""
 
 
-def wipe_tmpdir():
-    # Jobs may write anywhere in the private /tmp, not just their job directory: nothing a
-    # job leaves there may reach the next one (or fill the tmpfs for good).
-    tmp = os.environ.get("TMPDIR", "/tmp")
-    for name in os.listdir(tmp):
-        path = os.path.join(tmp, name)
+# --- the temporary directory ---------------------------------------------------------------
+TMP = os.environ.get("TMPDIR", "/tmp")
+
+
+def remove_tree_contents(top):
+    """Empties `top` whatever a job did to it: directories without write or search bits (the
+    job's uid is ours, so we may chmod them back), trees deeper than any descriptor limit
+    (at most three descriptors are open at once: the walk climbs back up through ".."),
+    symbolic links (removed, never followed). Raises OSError when something stays."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    # [(names left in this directory, this directory's name in its parent)], deepest last.
+    stack = [(list_entries(fd), None)]
+    try:
+        while stack:
+            names, own_name = stack[-1]
+            if names:
+                name, is_dir = names.pop()
+                if not is_dir:
+                    try:
+                        os.unlink(name, dir_fd=fd)
+                    except FileNotFoundError:
+                        pass
+                    continue
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                    continue
+                except OSError:
+                    pass
+                os.chmod(name, 0o700, dir_fd=fd)  # a directory, not a link: the job is gone
+                child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                stack.append((list_entries(fd), name))
+                continue
+            stack.pop()
+            if own_name is None:
+                break
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(own_name, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def list_entries(fd):
+    with os.scandir(fd) as entries:
+        return [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+
+
+class TmpDir:
+    """The worker's private temporary directory (a tmpfs of its own at the namespaces
+    level, the pool's directory for this worker below it), emptied after every job."""
+
+    def __init__(self):
+        self.mode = stat.S_IMODE(os.stat(TMP).st_mode)
+
+    def wipe(self):
+        """True when the directory is empty and as it was; False when the worker must go."""
         try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+            if stat.S_IMODE(os.stat(TMP).st_mode) != self.mode:
+                os.chmod(TMP, self.mode)
+            remove_tree_contents(TMP)
+            return not os.listdir(TMP)
         except OSError:
-            pass
+            return False
 
 
-def run_job(request, job_number, spare, job_filter, pid_slot):
+def run_job(request, job_number, zygote, job_filter, tmp):
     start = time.monotonic()
     deadline = start + request["timeout_s"]
     max_output = request["max_output_bytes"]
-    job_dir = os.path.join(os.environ.get("TMPDIR", "/tmp"), "job-%d" % job_number)
+    job_dir = os.path.join(TMP, "job-%d" % job_number)
     os.mkdir(job_dir, 0o700)
     request = dict(request, job_dir=job_dir)
-    if job_number == 1:
-        # From now on no process of ours can be read or written through /proc (where a
-        # lower isolation level shows it) or ptrace; the pool has read our memory map.
-        LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    if not spare.start(request):
+    spare = zygote.take_spare()
+    while not spare.start(request):
         spare.discard()
-        spare = Spare(job_filter, pid_slot)
-        spare.start(request)
+        spare = zygote.take_spare()
     # The next job's child, forked now: it prefaults on an idle core while this job runs.
-    next_spare = Spare(job_filter, pid_slot)
+    zygote.request_spare()
     pid, pidfd, result_r, output_r = spare.pid, spare.pidfd, spare.result_r, spare.output_r
     result, tail, total = bytearray(), bytearray(), 0
     timed_out = output_exceeded = exited = False
@@ -497,17 +690,14 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
                     output_exceeded = True
         if output_exceeded:
             break
-    kill_job(pid, jobs_can_fork=not job_filter)
+    kill_job(pid)
     _, status, usage = os.wait4(pid, 0)
     spare.pid = None  # reaped; its descriptors are closed below
     if not job_filter:
-        reap_all()  # what kill -1 left as zombies
+        reap_dead_children(zygote.pid)
     for fd in (result_r, output_r, pidfd):
         os.close(fd)
-    wipe_tmpdir()
-    if not next_spare.alive():
-        next_spare.discard()
-        next_spare = Spare(job_filter, pid_slot)
+    clean = tmp.wipe()
 
     execute_ms = (time.monotonic() - start) * 1000
     output = tail.decode("utf-8", "replace")[-2000:]
@@ -526,11 +716,13 @@ def run_job(request, job_number, spare, job_filter, pid_slot):
     elif os.WIFSIGNALED(status):
         header = {"status": "runtime_error", "reason": "killed by %s" % signal_name(os.WTERMSIG(status))}
     else:
-        header, pixels = checked_result(result, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
+        header, pixels = checked_result(result, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1, request)
     if header["status"] != "ok" and output and output not in header["reason"]:
         header["reason"] = (header["reason"] + "; output: " + output).lstrip("; ")
     header["execute_ms"] = execute_ms
-    return header, pixels, next_spare
+    if not clean:
+        header["retire"] = "the job left files in its temporary directory that could not be removed"
+    return header, pixels
 
 
 def main():
@@ -540,33 +732,38 @@ def main():
     job_filter = bytes.fromhex(init.get("job_filter_hex", ""))
     pid_slot = init.get("pid_slot", 0)
     enlarge_pipe(RESPONSE_FD)
+    # Job children are orphaned on purpose (see spawn_job_child): adopt them. PID 1 of a
+    # namespace does anyway.
+    LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     warm_up()
     # Move everything alive now out of the collector's reach: a collection in a job child
-    # would otherwise write to every object of the server and copy their pages.
+    # would otherwise write to every object and copy their pages.
     gc.collect()
     gc.freeze()
+    tmp = TmpDir()
+    zygote = Zygote(job_filter, pid_slot)  # before the first request: it never sees one
     ready = {"ready": True, "python": sys.version.split()[0], "matplotlib": matplotlib.__version__,
              "numpy": np.__version__}
     write_frame(RESPONSE_FD, ready)
+    zygote.request_spare()  # the first job's child
     job_number = 0
-    spare = Spare(job_filter, pid_slot)
     while True:
         try:
             request, _ = read_frame(REQUEST_FD)
         except EOFError:
             return
         if "prefault_ranges" in request:  # configuration, no answer
-            PREFAULT_RANGES[:] = [tuple(r) for r in request["prefault_ranges"]]
+            zygote.configure_prefault(request["prefault_ranges"])
             continue
         job_number += 1
         try:
-            header, pixels, spare = run_job(request, job_number, spare, job_filter, pid_slot)
+            header, pixels = run_job(request, job_number, zygote, job_filter, tmp)
         except Exception as exc:
             header, pixels = {"status": "runtime_error", "reason": "chart server: %r" % (exc,)}, b""
-            spare.discard()
-            wipe_tmpdir()
-            spare = Spare(job_filter, pid_slot)
+            header["retire"] = "chart server error: %r" % (exc,)
         write_frame(RESPONSE_FD, header, pixels)
+        if "retire" in header:
+            return  # the pool starts another worker
 
 
 main()

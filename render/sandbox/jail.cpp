@@ -20,11 +20,13 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <bitset>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "render/sandbox/landlock.h"
 #include "render/sandbox/seccomp_policy.h"
 
 namespace visrl::render::sandbox {
@@ -34,6 +36,10 @@ namespace {
 // the mount lives only in the child's private mount namespace, and /tmp always exists.
 constexpr const char* kNewRoot = "/tmp";
 constexpr uid_t kNobody = 65534;
+constexpr int kWorkerUidSlots = 256;
+
+std::mutex worker_uid_mutex;
+std::bitset<kWorkerUidSlots> worker_uid_taken;
 
 // One filesystem step of the namespace setup, prepared in the parent. After clone() the
 // child may not allocate (another thread of the parent may have held the malloc lock), so
@@ -50,7 +56,7 @@ struct ChildPlan {
   std::vector<MountStep> mounts;
   std::string uid_map, gid_map;  // "inside outside 1" when a user namespace is made
   bool make_user_namespace = false;
-  bool drop_to_nobody = false;
+  bool drop_root = false;  // to spec.uid
   std::string work_dir;
 };
 
@@ -132,7 +138,7 @@ void add_readonly_bind(std::vector<MountStep>& steps, const std::string& path) {
 ChildPlan make_plan(const JailSpec& spec) {
   ChildPlan plan;
   const bool root = geteuid() == 0;
-  plan.drop_to_nobody = root;
+  plan.drop_root = root;
   plan.work_dir = spec.level == IsolationLevel::namespaces ? "/tmp" : spec.host_work_dir;
   if (spec.level != IsolationLevel::namespaces) return plan;
 
@@ -217,13 +223,17 @@ int run_mount_step(const MountStep& step) {
   const int high_exec = fcntl(exec_fd, F_DUPFD_CLOEXEC, 100);
   if (high_request < 0 || high_response < 0 || high_stderr < 0 || high_null < 0 || high_exec < 0)
     child_fail(error_fd, "dup", errno);
+  const int high_ruleset = spec.landlock_ruleset >= 0 ? fcntl(spec.landlock_ruleset, F_DUPFD_CLOEXEC, 100) : -2;
+  if (high_ruleset == -1) child_fail(error_fd, "dup", errno);
   const int high_error = fcntl(error_fd, F_DUPFD_CLOEXEC, 100);  // error_fd may be 5 already
   if (high_error < 0 || dup3(high_error, 5, O_CLOEXEC) < 0) child_fail(error_fd, "dup error pipe", errno);
   error_fd = 5;
   if (dup2(high_null, 0) < 0 || dup2(high_null, 1) < 0 || dup2(high_stderr, 2) < 0 || dup2(high_request, 3) < 0 ||
-      dup2(high_response, 4) < 0 || dup3(high_exec, 6, O_CLOEXEC) < 0)
+      dup2(high_response, 4) < 0 || dup3(high_exec, 6, O_CLOEXEC) < 0 ||
+      (high_ruleset >= 0 && dup3(high_ruleset, 7, O_CLOEXEC) < 0))
     child_fail(error_fd, "dup2", errno);
-  if (syscall(SYS_close_range, 7u, ~0u, 0u) != 0) child_fail(error_fd, "close_range", errno);
+  if (syscall(SYS_close_range, 8u, ~0u, 0u) != 0) child_fail(error_fd, "close_range", errno);
+  if (high_ruleset < 0) close(7);
   sigset_t none;
   sigemptyset(&none);
   if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(error_fd, "sigprocmask", errno);
@@ -244,16 +254,21 @@ int run_mount_step(const MountStep& step) {
     if (setrlimit(RLIMIT_FSIZE, &size) != 0) child_fail(error_fd, "setrlimit(RLIMIT_FSIZE)", errno);
   }
 
-  if (plan.drop_to_nobody) {
+  if (plan.drop_root) {
     // Raw system calls: glibc's wrappers would try to change the credentials of every
     // thread of the parent, which the child does not have, and wait for them forever.
+    const uid_t id = spec.uid;
     if (syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(error_fd, "setgroups", errno);
-    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresgid", errno);
-    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) child_fail(error_fd, "setresuid", errno);
+    if (syscall(SYS_setresgid, id, id, id) != 0) child_fail(error_fd, "setresgid", errno);
+    if (syscall(SYS_setresuid, id, id, id) != 0) child_fail(error_fd, "setresuid", errno);
   }
   // After the credential change, which clears it.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(error_fd, "PR_SET_PDEATHSIG", errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(error_fd, "PR_SET_NO_NEW_PRIVS", errno);
+  if (high_ruleset >= 0) {
+    if (int e = landlock_restrict_self(7)) child_fail(error_fd, "landlock_restrict_self", e);
+    close(7);
+  }
   if (!spec.worker_filter.empty()) {
     if (int e = install_filter(spec.worker_filter.data(), spec.worker_filter.size()))
       child_fail(error_fd, "seccomp", e);
@@ -263,6 +278,22 @@ int run_mount_step(const MountStep& step) {
 }
 
 }  // namespace
+
+WorkerUid::WorkerUid() {
+  std::lock_guard lock(worker_uid_mutex);
+  slot_ = 0;
+  while (slot_ < kWorkerUidSlots && worker_uid_taken[static_cast<size_t>(slot_)]) ++slot_;
+  if (slot_ == kWorkerUidSlots)
+    fail(ErrorKind::runtime, "render sandbox: more than {} workers alive in this process", kWorkerUidSlots);
+  worker_uid_taken[static_cast<size_t>(slot_)] = true;
+  const auto pid = static_cast<uid_t>(getpid()) % ((kWorkerUidEnd - kWorkerUidBase) / kWorkerUidSlots);
+  uid_ = kWorkerUidBase + pid * kWorkerUidSlots + static_cast<uid_t>(slot_);
+}
+
+WorkerUid::~WorkerUid() {
+  std::lock_guard lock(worker_uid_mutex);
+  worker_uid_taken[static_cast<size_t>(slot_)] = false;
+}
 
 std::string_view to_string(IsolationLevel level) {
   switch (level) {
@@ -281,9 +312,14 @@ std::string describe(IsolationLevel level) {
     case IsolationLevel::namespaces:
       return "namespaces (user/PID/network/mount/IPC namespaces, read-only minimal root, seccomp, rlimits)";
     case IsolationLevel::seccomp:
-      return "seccomp (no namespaces: seccomp network, exec and signal filters, rlimits, a private work "
-             "directory; the code sees the host filesystem and can write wherever its user may: nobody when "
-             "visrl runs as root, else your own user)";
+      return landlock_abi() >= kLandlockScopesAbi
+                 ? fmt::format("seccomp (no namespaces: seccomp network, exec and signal filters, Landlock ABI {} "
+                               "confining files, abstract UNIX sockets and signals, rlimits, a private work directory)",
+                               landlock_abi())
+                 : fmt::format("seccomp (no namespaces: seccomp network, exec and signal filters, rlimits, a private "
+                               "work directory; Landlock ABI {} of the {} needed to confine files, abstract UNIX "
+                               "sockets and signals, so chart code is refused unless render.sandbox is unsafe)",
+                               landlock_abi(), kLandlockScopesAbi);
     case IsolationLevel::rlimits:
       return "rlimits only (no namespaces, no seccomp: untrusted code is NOT isolated)";
   }

@@ -113,6 +113,11 @@ std::string worker_filter_bpf() {
              SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_acct, SYS_settimeofday, SYS_clock_settime,
              SYS_clock_adjtime, SYS_adjtimex, SYS_quotactl, SYS_syslog, SYS_fanotify_init, SYS_move_mount,
              SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_mount_setattr,
+             // System V and POSIX IPC objects outlive the process that made them, hold memory
+             // outside its limits and would be a channel between jobs; nothing here needs them.
+             SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl,
+             SYS_semget, SYS_semop, SYS_semctl, SYS_semtimedop, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend,
+             SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr,
 #if defined(__x86_64__)
              SYS_iopl, SYS_ioperm,
 #endif
@@ -153,7 +158,15 @@ std::string job_filter_bpf(pid_t job_pid) {
   f.refuse_unless_arg0_in(SYS_sched_setaffinity, {0u, self}, EPERM);
   f.refuse_unless_arg0_in(SYS_sched_setscheduler, {0u, self}, EPERM);
   f.refuse_unless_arg0_in(SYS_sched_setparam, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_sched_setattr, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_migrate_pages, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_move_pages, {0u, self}, EPERM);
+  f.refuse_unless_arg0_in(SYS_get_robust_list, {0u, self}, EPERM);
   f.refuse(SYS_setpriority, EPERM);
+  f.refuse(SYS_ioprio_set, EPERM);
+  // No sockets at all, not even AF_UNIX ones the worker filter lets the server use: a job
+  // has nobody to talk to, and a path or abstract socket of the host is somebody.
+  f.refuse(SYS_socket, EACCES);
   return f.finish();
 }
 

@@ -5,12 +5,13 @@
 //   it binds the worker and every job it forks. Refuses sockets other than AF_UNIX (no
 //   network even where no network namespace could be made), namespace and mount changes,
 //   ptrace and cross-process memory access, kernel keyrings, io_uring (which could reach
-//   sockets around the filter), module loading and the like.
+//   sockets around the filter), System V and POSIX IPC objects (they would outlive the job),
+//   module loading and the like.
 // job filter: installed by the forked job child on top of the worker filter, just before
 //   the untrusted code runs. Refuses execve (no subprocess / os.system), new processes
 //   (clone without CLONE_THREAD: no fork bombs; threads stay allowed for BLAS), leaving its
-//   process group or session, and every call that acts on another process by pid (signals,
-//   pidfds, prlimit, scheduling, priority).
+//   process group or session, every call that acts on another process by pid (signals,
+//   pidfds, prlimit, scheduling incl. sched_setattr, priority, memory policy), and socket().
 // Refused calls fail with an errno (EACCES / EPERM / ENOSYS), so Python raises an
 // exception that names them instead of the process dying; a foreign-architecture syscall
 // (the 32-bit ABI) kills the process.

@@ -17,6 +17,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "render/markup_scan.h"
 #include "render/svg/svg_urls.h"
 
 namespace visrl::render {
@@ -62,43 +63,6 @@ std::optional<double> length_in_px(std::string_view text) {
     if (unit == name) return value * px;
   }
   return std::nullopt;
-}
-
-// True when some tag has more than `limit` attributes. libxml2 2.9 checks each attribute of
-// a tag against all earlier ones (quadratic: 200k attributes take a minute), so this linear
-// scan runs first. It counts '=' outside quotes in each tag; a miscount in odd markup only
-// errs towards refusing.
-bool has_tag_with_too_many_attributes(std::string_view xml, int64_t limit) {
-  const auto skip_past = [&](size_t from, std::string_view end) {
-    const size_t at = xml.find(end, from);
-    return at == std::string_view::npos ? xml.size() : at + end.size();
-  };
-  for (size_t i = xml.find('<'); i < xml.size(); i = xml.find('<', i)) {
-    const std::string_view rest = xml.substr(i);
-    if (rest.starts_with("<!--")) {
-      i = skip_past(i + 4, "-->");
-    } else if (rest.starts_with("<![CDATA[")) {
-      i = skip_past(i + 9, "]]>");
-    } else if (rest.starts_with("<?")) {
-      i = skip_past(i + 2, "?>");
-    } else {
-      int64_t attributes = 0;
-      char quote = 0;
-      for (++i; i < xml.size(); ++i) {
-        const char c = xml[i];
-        if (quote != 0) {
-          if (c == quote) quote = 0;
-        } else if (c == '"' || c == '\'') {
-          quote = c;
-        } else if (c == '=') {
-          if (++attributes > limit) return true;
-        } else if (c == '>') {
-          break;
-        }
-      }
-    }
-  }
-  return false;
 }
 
 // Where a reference was found, for the reason; formatted only when something is refused.

@@ -14,6 +14,8 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "render/markup_scan.h"
+
 namespace visrl::render {
 namespace {
 
@@ -370,6 +372,10 @@ size_t table_tag_end(std::string_view text, size_t start) {
 
 TableParse parse_html_table(std::string_view html, const TableLimits& limits) {
   if (html.empty() || html.size() > static_cast<size_t>(INT_MAX)) return TableParse::nothing();
+  if (has_tag_with_too_many_attributes(html, limits.max_attributes)) {
+    return TableParse::rejected_because(
+        fmt::format("an HTML tag with more than {} attributes (max_attributes)", limits.max_attributes));
+  }
   ensure_libxml_initialised();
   // UTF-8 is given, so a <meta charset> in the answer cannot make libxml2 re-decode it.
   std::unique_ptr<xmlDoc, DocDeleter> doc(

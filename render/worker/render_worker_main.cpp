@@ -5,8 +5,11 @@
 // than the render itself. Instead, once warm, the worker installs the job seccomp filter
 // on itself for the rest of its life (no exec, no fork, no signals to others); its address
 // space and file sizes are capped by the jail; the pool enforces each job's deadline by
-// killing the worker and starting another; a crash ends only this worker.
+// killing the worker and starting another; a crash ends only this worker. It is
+// non-dumpable, and glibc wipes every block it frees (worker_process.cpp sets the tunables),
+// so no earlier answer or image stays in its heap.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -58,6 +61,8 @@ void warm_up() {
 }  // namespace
 
 int main() {
+  // First: nothing reads or writes this process through /proc or ptrace, and it dumps no core.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
   warm_up();
   const std::string filter = sandbox::job_filter_bpf(getpid());

@@ -73,6 +73,16 @@ inline void wait_until_dead(const std::set<pid_t>& pids, int timeout_ms = 5000) 
   }
 }
 
+// Polls `condition` every 10 ms until it holds or `timeout_ms` pass; returns its last value.
+template <typename Condition>
+bool wait_until(Condition condition, int timeout_ms = 5000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (condition()) return true;
+    usleep(10000);
+  }
+  return condition();
+}
+
 // A private $TMPDIR for the life of the object (workers below the namespaces level make their
 // directories there), open to the workers' user; restored and removed afterwards.
 class ScopedTmpdir {
