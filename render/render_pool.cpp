@@ -30,13 +30,11 @@ std::future<RenderResult> ready_future(RenderResult result) {
   return promise.get_future();
 }
 
-// Why chart code (untrusted code) must not run at `level`, or "" when it may: every level
-// below namespaces leaves something open unless Landlock confines files, abstract UNIX
-// sockets and signals.
-std::string chart_code_refusal(sandbox::IsolationLevel level) {
+}  // namespace
+
+std::string chart_code_refusal(sandbox::IsolationLevel level, int abi) {
   if (level == sandbox::IsolationLevel::namespaces) return {};
   if (level == sandbox::IsolationLevel::seccomp) {
-    const int abi = sandbox::landlock_abi();
     if (abi >= sandbox::kLandlockScopesAbi) return {};
     return fmt::format(
         "chart code is not run: this kernel refuses user/PID/mount namespaces, and its Landlock {} (ABI {}, needed "
@@ -50,8 +48,6 @@ std::string chart_code_refusal(sandbox::IsolationLevel level) {
   return "no isolation is available for chart code (no namespaces, no seccomp); set render.sandbox: unsafe to run "
          "it anyway";
 }
-
-}  // namespace
 
 RenderPoolOptions pool_options_from(const RenderConfig& config) {
   RenderPoolOptions o;
@@ -102,7 +98,7 @@ RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options))
   } else {
     spdlog::warn("render sandbox: {}", sandbox::describe(level_));
   }
-  chart_refusal_ = options_.sandbox == "unsafe" ? std::string() : chart_code_refusal(level_);
+  chart_refusal_ = options_.sandbox == "unsafe" ? std::string() : chart_code_refusal(level_, sandbox::landlock_abi());
   if (!chart_refusal_.empty()) spdlog::warn("render sandbox: {}", chart_refusal_);
   options_.worker.level = level_;
   options_.worker.native_memory_mb = static_cast<int>(options_.memory_mb);

@@ -50,6 +50,12 @@ struct RenderPoolOptions {
 
 RenderPoolOptions pool_options_from(const RenderConfig& config);
 
+// Why chart code (untrusted code) must not run at `level` with this Landlock ABI, or "" when
+// it may: below the namespaces level, only Landlock with scopes (ABI 6) keeps jobs from host
+// files, abstract UNIX sockets and other processes. The reason says what is missing and how
+// to opt in anyway (render.sandbox: unsafe).
+std::string chart_code_refusal(sandbox::IsolationLevel level, int landlock_abi);
+
 // A request with the sizes of render config filled in.
 RenderRequest make_request(const RenderConfig& config, RenderKind kind, std::string text, std::string id = {});
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "render/sandbox/landlock.h"
@@ -305,7 +306,10 @@ RenderResult WorkerProcess::run(const nlohmann::json& request) {
     }
     // The worker could not put itself back as it was (a chart server whose temporary
     // directory a job left unremovable): it has exited, and the pool starts another.
-    if (h.contains("retire")) kill_and_reap();
+    if (h.contains("retire")) {
+      spdlog::warn("render worker replaced: {}", h.value("retire", ""));
+      kill_and_reap();
+    }
     return result;
   } catch (const std::exception& e) {
     // EOF, a malformed frame or fields of the wrong type: the worker is not trusted again.

@@ -635,14 +635,15 @@ class TmpDir:
         self.mode = stat.S_IMODE(os.stat(TMP).st_mode)
 
     def wipe(self):
-        """True when the directory is empty and as it was; False when the worker must go."""
+        """"" when the directory is empty and as it was, else why not (the worker must go)."""
         try:
             if stat.S_IMODE(os.stat(TMP).st_mode) != self.mode:
                 os.chmod(TMP, self.mode)
             remove_tree_contents(TMP)
-            return not os.listdir(TMP)
-        except OSError:
-            return False
+            left = os.listdir(TMP)
+            return "left in %s: %s" % (TMP, ", ".join(left[:3])) if left else ""
+        except OSError as exc:
+            return "emptying %s: %s" % (TMP, exc)
 
 
 def run_job(request, job_number, zygote, job_filter, tmp):
@@ -697,7 +698,7 @@ def run_job(request, job_number, zygote, job_filter, tmp):
         reap_dead_children(zygote.pid)
     for fd in (result_r, output_r, pidfd):
         os.close(fd)
-    clean = tmp.wipe()
+    unclean = tmp.wipe()
 
     execute_ms = (time.monotonic() - start) * 1000
     output = tail.decode("utf-8", "replace")[-2000:]
@@ -720,8 +721,8 @@ def run_job(request, job_number, zygote, job_filter, tmp):
     if header["status"] != "ok" and output and output not in header["reason"]:
         header["reason"] = (header["reason"] + "; output: " + output).lstrip("; ")
     header["execute_ms"] = execute_ms
-    if not clean:
-        header["retire"] = "the job left files in its temporary directory that could not be removed"
+    if unclean:
+        header["retire"] = "the job's temporary files could not be removed (%s)" % unclean
     return header, pixels
 
 
@@ -741,6 +742,7 @@ def main():
     gc.collect()
     gc.freeze()
     tmp = TmpDir()
+    tmp.wipe()  # what the warm-up wrote (matplotlib's font cache): every job starts from empty
     zygote = Zygote(job_filter, pid_slot)  # before the first request: it never sees one
     ready = {"ready": True, "python": sys.version.split()[0], "matplotlib": matplotlib.__version__,
              "numpy": np.__version__}

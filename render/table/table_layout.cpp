@@ -74,6 +74,17 @@ PangoState& pango_state(const TableStyle& style) {
   return state;
 }
 
+// Empties the shared layout when a table is done with it (however it ends): it would
+// otherwise keep the last cell's text, and a later table could be rendered by a process
+// that still holds an earlier answer.
+struct ForgetText {
+  PangoLayout* layout;
+  ~ForgetText() {
+    pango_layout_set_attributes(layout, nullptr);
+    pango_layout_set_text(layout, "", 0);
+  }
+};
+
 CellAlign effective_align(const Cell& cell) {
   if (cell.align != CellAlign::none) return cell.align;
   return cell.header ? CellAlign::center : CellAlign::left;
@@ -237,6 +248,7 @@ std::string text_size_reason(const Table& table, const TableStyle& style, int64_
 
 TableGeometry measure_table(const Table& table, const TableStyle& style) {
   PangoState& pango = pango_state(style);
+  const ForgetText forget{pango.layout};
   TableGeometry geometry;
   const int padding = std::max(0, style.padding_px);
   for (const Row& row : table.rows) {
@@ -316,6 +328,7 @@ RgbImage draw_table(const Table& table, const TableGeometry& geometry, const Tab
 
   cairo_set_source_rgb(cr.get(), 0, 0, 0);
   PangoState& pango = pango_state(style);
+  const ForgetText forget{pango.layout};
   const int padding = std::max(0, style.padding_px);
   size_t index = 0;
   for (size_t r = 0; r < table.rows.size(); ++r) {

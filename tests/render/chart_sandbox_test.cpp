@@ -9,33 +9,17 @@
 
 #include "render/render_pool.h"
 #include "tests/render/process_util.h"
+#include "tests/render/sandbox_test_util.h"
 
 namespace visrl::render {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using test::chart;
+using test::hostile_options;
+using test::kTimeout;
 
-constexpr double kTimeout = 3.0;
 constexpr const char* kGoodChart = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2])\n";
-
-RenderPoolOptions hostile_options(std::optional<sandbox::IsolationLevel> level = std::nullopt) {
-  RenderPoolOptions o;
-  o.workers = 2;
-  o.timeout_s = kTimeout;
-  o.cpu_s = 2;
-  o.memory_mb = 1024;
-  o.max_output_kb = 64;
-  o.isolation = level;
-  o.prefault = true;  // the job children take their job while prefaulting
-  return o;
-}
-
-RenderRequest chart(std::string code) {
-  RenderRequest r;
-  r.kind = RenderKind::chart;
-  r.text = "```python\nimport matplotlib.pyplot as plt\n" + std::move(code) + "\n```";
-  return r;
-}
 
 class ChartSandbox : public ::testing::TestWithParam<sandbox::IsolationLevel> {
  protected:
@@ -69,9 +53,6 @@ class ChartSandbox : public ::testing::TestWithParam<sandbox::IsolationLevel> {
 
   std::unique_ptr<RenderPool> pool_;
 };
-
-#define EXPECT_STATUS(result, expected) \
-  EXPECT_EQ((result).status, RenderStatus::expected) << to_string((result).status) << ": " << (result).reason
 
 TEST_P(ChartSandbox, RendersAGoodChart) {
   const RenderResult r = run("plt.plot([1, 2, 3], [3, 1, 2])");
