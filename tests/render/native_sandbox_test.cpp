@@ -116,6 +116,16 @@ TEST_F(NativeSandbox, MarkdownWithAHundredThousandColumnsIsRejected) {
   EXPECT_STATUS(run(RenderKind::table, header + "\n" + rule + "\n"), rejected);
 }
 
+TEST_F(NativeSandbox, AnHtmlTableTagWithTooManyAttributesIsRejected) {
+  // 160k valueless attributes drove libxml2's quadratic duplicate check to the 15 s deadline
+  // (640 KB: under the pool's 1 MiB code limit).
+  std::string attributes;
+  for (int i = 0; i < 160000; ++i) attributes += " a" + std::to_string(i % 100);
+  const RenderResult r = run(RenderKind::table, "<table" + attributes + "><tr><td>x</td></tr></table>");
+  EXPECT_STATUS(r, rejected);
+  EXPECT_NE(r.reason.find("max_attributes"), std::string::npos) << r.reason;
+}
+
 TEST_F(NativeSandbox, BinaryGarbageDoesNotRender) {
   std::mt19937 rng(7);
   std::string garbage(200000, '\0');
