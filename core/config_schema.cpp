@@ -300,8 +300,9 @@ Field make_schema() {
           {
               leaf("workers", &RenderConfig::workers, "Render worker processes.", gt<int64_t>(0)),
               leaf("sandbox", &RenderConfig::sandbox,
-                   "Isolation: auto = the strongest the kernel allows, strict = refuse to run without "
-                   "full isolation, unsafe = allow running chart code with none.",
+                   "Isolation: auto = the strongest the kernel allows, running chart code only under "
+                   "namespaces or under seccomp with Landlock ABI 6, strict = refuse to run without namespaces, "
+                   "unsafe = run chart code at whatever level the kernel allows.",
                    one_of({"auto", "strict", "unsafe"})),
               leaf("timeout_s", &RenderConfig::timeout_s, "Wall-clock deadline of one render.", gt(0.0)),
               leaf("cpu_limit_s", &RenderConfig::cpu_limit_s, "CPU seconds one render may use.", gt(0.0)),
