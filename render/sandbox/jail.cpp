@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bitset>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <filesystem>
-#include <bitset>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -313,13 +313,15 @@ std::string describe(IsolationLevel level) {
       return "namespaces (user/PID/network/mount/IPC namespaces, read-only minimal root, seccomp, rlimits)";
     case IsolationLevel::seccomp:
       return landlock_abi() >= kLandlockScopesAbi
-                 ? fmt::format("seccomp (no namespaces: seccomp network, exec and signal filters, Landlock ABI {} "
-                               "confining files, abstract UNIX sockets and signals, rlimits, a private work directory)",
-                               landlock_abi())
-                 : fmt::format("seccomp (no namespaces: seccomp network, exec and signal filters, rlimits, a private "
-                               "work directory; Landlock ABI {} of the {} needed to confine files, abstract UNIX "
-                               "sockets and signals, so chart code is refused unless render.sandbox is unsafe)",
-                               landlock_abi(), kLandlockScopesAbi);
+                 ? fmt::format(
+                       "seccomp (no namespaces: seccomp network, exec and signal filters, Landlock ABI {} "
+                       "confining files, abstract UNIX sockets and signals, rlimits, a private work directory)",
+                       landlock_abi())
+                 : fmt::format(
+                       "seccomp (no namespaces: seccomp network, exec and signal filters, rlimits, a private "
+                       "work directory; Landlock ABI {} of the {} needed to confine files, abstract UNIX "
+                       "sockets and signals, so chart code is refused unless render.sandbox is unsafe)",
+                       landlock_abi(), kLandlockScopesAbi);
     case IsolationLevel::rlimits:
       return "rlimits only (no namespaces, no seccomp: untrusted code is NOT isolated)";
   }

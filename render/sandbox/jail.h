@@ -63,7 +63,7 @@ struct JailSpec {
   int response_fd = -1;                     // becomes fd 4
   int stderr_fd = -1;                       // becomes fd 2 (-1: /dev/null)
   int max_open_files = 256;
-  int max_processes = 512;    // RLIMIT_NPROC, counted per user
+  int max_processes = 512;    // RLIMIT_NPROC, counted per uid: per worker (WorkerUid, user namespace)
   int address_space_mb = 0;   // RLIMIT_AS of the worker itself; 0 = none (limits per job)
   int max_file_mb = 0;        // RLIMIT_FSIZE of the worker itself; 0 = none
   std::string worker_filter;  // BPF bytes; empty below the seccomp level

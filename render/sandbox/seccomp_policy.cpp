@@ -115,9 +115,9 @@ std::string worker_filter_bpf() {
              SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_mount_setattr,
              // System V and POSIX IPC objects outlive the process that made them, hold memory
              // outside its limits and would be a channel between jobs; nothing here needs them.
-             SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl,
-             SYS_semget, SYS_semop, SYS_semctl, SYS_semtimedop, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend,
-             SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr,
+             SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl, SYS_semget,
+             SYS_semop, SYS_semctl, SYS_semtimedop, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend, SYS_mq_timedreceive,
+             SYS_mq_notify, SYS_mq_getsetattr,
 #if defined(__x86_64__)
              SYS_iopl, SYS_ioperm,
 #endif

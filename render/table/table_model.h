@@ -63,8 +63,8 @@ struct TableLimits {
   int64_t max_cells = 10000;
   int64_t max_side_px = 8192;
   int64_t max_attributes = 256;  // on one HTML tag (libxml2 2.9 is quadratic in them)
-  int min_column_px = 13;  // narrowest possible column: padding on both sides + grid line
-  int min_row_px = 13;     // lowest possible row, likewise
+  int min_column_px = 13;        // narrowest possible column: padding on both sides + grid line
+  int min_row_px = 13;           // lowest possible row, likewise
 };
 
 // What a parser found: the first table, no table at all, or a table refused by a limit.

@@ -124,8 +124,10 @@ TEST_P(ChartSandbox, HomeAndProjectFilesAreInvisible) {
   if (!hides_the_host(GetParam())) GTEST_SKIP() << "no namespaces and no Landlock";
   const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "/root";
   // Landlock lets a job see that a path exists, but neither list nor read it.
-  const RenderResult r = run("import os\nfor p in ['" + home + "', '/root', '/home', '" VISRL_SOURCE_DIR
-                             "', '" VISRL_SOURCE_DIR "/CMakeLists.txt']:\n" R"(    try:
+  const RenderResult r = run("import os\nfor p in ['" + home +
+                             "', '/root', '/home', '" VISRL_SOURCE_DIR "', '" VISRL_SOURCE_DIR
+                             "/CMakeLists.txt']:\n"
+                             R"(    try:
         os.listdir(p) if os.path.isdir(p) else open(p).read(1)
         raise AssertionError(p)
     except (FileNotFoundError, PermissionError):

@@ -66,8 +66,8 @@ TEST_P(HostIsolation, HostFilesProcSocketsAndOtherProcessesAreOutOfReach) {
   const test::ScopedTmpdir tmpdir;  // the workers' directories below the namespaces level
   const fs::path host = fs::path("/tmp") / fmt::format("visrl-host-{}", getpid());
   fs::create_directories(host);
-  fs::permissions(host, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                            fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(host, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
   std::ofstream(host / "secret.txt") << "host-secret";
   fs::permissions(host / "secret.txt", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   const ListeningSocket path_socket((host / "socket").string());
@@ -115,6 +115,10 @@ TEST_P(HostIsolation, EverySandboxedProcessIsNonDumpable) {
   svg.kind = RenderKind::svg;
   svg.text = "<svg xmlns='http://www.w3.org/2000/svg'><rect width='5' height='5'/></svg>";
   EXPECT_STATUS(pool_->render(svg), ok);
+  RenderRequest table;
+  table.kind = RenderKind::table;
+  table.text = "| a | b |\n|---|---|\n| 1 | 2 |\n";
+  EXPECT_STATUS(pool_->render(table), ok);
   int checked = 0;
   for (pid_t pid : test::descendants()) {
     struct stat info {};
@@ -210,8 +214,7 @@ TEST(NativeWorkerMemory, KeepsNoEarlierAnswerOrImage) {
     scanned += static_cast<int64_t>(bytes.size());
     for (size_t at = bytes.find(marker); at != std::string::npos; at = bytes.find(marker, at + 1)) {
       ++marker_hits;
-      ADD_FAILURE() << line << " +" << at << ": "
-                    << bytes.substr(at > 200 ? at - 200 : 0, 400);
+      ADD_FAILURE() << line << " +" << at << ": " << bytes.substr(at > 200 ? at - 200 : 0, 400);
     }
     for (size_t at = bytes.find(pixels); at != std::string::npos; at = bytes.find(pixels, at + 1)) ++pixel_hits;
     if (bytes.find("DejaVu") != std::string::npos) ++control_hits;  // fontconfig's heap

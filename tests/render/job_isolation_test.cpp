@@ -106,7 +106,8 @@ TEST_P(JobIsolation, NoJobFindsEarlierJobsCodeOrPixelsInItsMemory) {
   // The needles travel as halves; the control needle is joined by the job itself, so a
   // scan that misses the heap fails.
   const size_t half = code_marker.size() / 2;
-  const std::string scan = read_text(VISRL_SOURCE_DIR "/tests/render/memory_scan.py") + fmt::format(R"(
+  const std::string scan = read_text(VISRL_SOURCE_DIR "/tests/render/memory_scan.py") +
+                           fmt::format(R"(
 control = 'visrl-control-' + 'x7' * 9
 needles = [(b'{}', b'{}'), (bytes.fromhex('1337c3ff') * 8, bytes.fromhex('1337c3ff') * 8),
            (b'visrl-control-', b'x7' * 9)]
@@ -117,8 +118,7 @@ if hits[0] or hits[1]:
     raise RuntimeError('found %d copies of earlier code and %d of earlier pixels' % (hits[0], hits[1]))
 plt.plot([1, 2])
 )",
-                                                                                                    code_marker.substr(0, half),
-                                                                                                    code_marker.substr(half));
+                                       code_marker.substr(0, half), code_marker.substr(half));
   const RenderResult r = pool_->render(chart(scan));
   EXPECT_STATUS(r, ok);
   expect_healthy();
@@ -202,8 +202,8 @@ plt.plot([1, 2]))"));
 TEST_P(JobIsolation, AJobHoldingEveryThreadSlotDoesNotStarveAnotherWorker) {
   if (geteuid() != 0) GTEST_SKIP() << "as an ordinary user each worker has a user namespace of its own";
   auto options = hostile_options();
-  options.cpu_s = 10;         // starting 500 Python threads takes seconds of CPU
-  options.memory_mb = 4096;   // and a malloc arena each, 64 MiB of address space apiece
+  options.cpu_s = 10;        // starting 500 Python threads takes seconds of CPU
+  options.memory_mb = 4096;  // and a malloc arena each, 64 MiB of address space apiece
   start(options);
   pool_->warm_up(RenderKind::chart);
   // The hog starts threads until it may start no more, then says so in its process name.
