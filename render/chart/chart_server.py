@@ -418,23 +418,17 @@ def spawn_job_child(sock, job_filter, pid_slot, warm_fds, server_pid):
             os._exit(0)
     for fd in (result_w, output_w, job_r, pid_w):
         os.close(fd)
-    data = read_all(pid_r)
+    try:
+        data = read_exact(pid_r, 4)  # EOF without a pid: the second fork failed
+    except EOFError:
+        data = None
     os.close(pid_r)
     os.waitpid(middle, 0)  # from here on the child is the server's
-    if len(data) != 4:
+    if data is None:
         for fd in (result_r, output_r, job_w):
             os.close(fd)
         raise OSError(errno.EAGAIN, "fork failed")
     return data, [result_r, output_r, job_w]
-
-
-def read_all(fd):
-    chunks = []
-    while True:
-        chunk = os.read(fd, 64)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
 
 
 class Zygote:
@@ -495,12 +489,6 @@ class Spare:
         finally:
             os.close(self.job_w)
             self.job_w = -1
-
-    def alive(self):
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
 
     def discard(self):
         """Kills the child and closes its pipes; safe to call more than once."""

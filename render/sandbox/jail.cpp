@@ -36,7 +36,7 @@ namespace {
 // the mount lives only in the child's private mount namespace, and /tmp always exists.
 constexpr const char* kNewRoot = "/tmp";
 constexpr uid_t kNobody = 65534;
-constexpr int kWorkerUidSlots = 256;
+constexpr int kWorkerUidSlots = static_cast<int>(kWorkerUidsPerProcess);
 
 std::mutex worker_uid_mutex;
 std::bitset<kWorkerUidSlots> worker_uid_taken;
@@ -286,8 +286,7 @@ WorkerUid::WorkerUid() {
   if (slot_ == kWorkerUidSlots)
     fail(ErrorKind::runtime, "render sandbox: more than {} workers alive in this process", kWorkerUidSlots);
   worker_uid_taken[static_cast<size_t>(slot_)] = true;
-  const auto pid = static_cast<uid_t>(getpid()) % ((kWorkerUidEnd - kWorkerUidBase) / kWorkerUidSlots);
-  uid_ = kWorkerUidBase + pid * kWorkerUidSlots + static_cast<uid_t>(slot_);
+  uid_ = first_worker_uid(getpid()) + static_cast<uid_t>(slot_);
 }
 
 WorkerUid::~WorkerUid() {

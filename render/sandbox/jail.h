@@ -50,6 +50,13 @@ class WorkerUid {
 
 inline constexpr uid_t kWorkerUidBase = 0x40000000;
 inline constexpr uid_t kWorkerUidEnd = 0x80000000;  // exclusive
+inline constexpr uid_t kWorkerUidsPerProcess = 256;
+
+// The first of the kWorkerUidsPerProcess uids the workers of process `pid` may run as.
+inline uid_t first_worker_uid(pid_t pid) {
+  return kWorkerUidBase +
+         static_cast<uid_t>(pid) % ((kWorkerUidEnd - kWorkerUidBase) / kWorkerUidsPerProcess) * kWorkerUidsPerProcess;
+}
 
 struct JailSpec {
   IsolationLevel level = IsolationLevel::namespaces;

@@ -141,11 +141,13 @@ TEST_P(HostIsolation, NoProcessOutlivesThePool) {
   pool_->render(chart("plt.plot([1])"));
   pool_->shutdown();
   // Whatever a job did, nothing runs as one of this process's worker uids any more.
-  const uid_t first = sandbox::kWorkerUidBase + static_cast<uid_t>(getpid()) * 256;
+  const uid_t first = sandbox::first_worker_uid(getpid());
   EXPECT_TRUE(test::wait_until([&] {
     for (const auto& entry : fs::directory_iterator("/proc")) {
       struct stat info {};
-      if (stat(entry.path().c_str(), &info) == 0 && info.st_uid >= first && info.st_uid < first + 256) return false;
+      if (stat(entry.path().c_str(), &info) == 0 && info.st_uid >= first &&
+          info.st_uid < first + sandbox::kWorkerUidsPerProcess)
+        return false;
     }
     return true;
   }));
