@@ -79,6 +79,12 @@ RenderRequest make_request(const RenderConfig& config, RenderKind kind, std::str
   return r;
 }
 
+RenderRequest make_request(const RenderConfig& config, RenderKind kind, ExtractedCode code, std::string id) {
+  RenderRequest r = make_request(config, kind, std::move(code.code), std::move(id));
+  r.extracted = true;
+  return r;
+}
+
 RenderPool::RenderPool(RenderPoolOptions options) : options_(std::move(options)) {
   if (options_.workers < 1)
     fail(ErrorKind::config, "render.workers: expected an integer > 0, got {}", options_.workers);
@@ -143,18 +149,28 @@ std::future<RenderResult> RenderPool::submit(RenderRequest request) {
     record(result);
     return ready_future(std::move(result));
   };
-  auto code = extract_code(request.kind, request.text);
-  if (!code) return finish_now(RenderStatus::no_code, fmt::format("no {} code in the answer", to_string(request.kind)));
-  if (code->code.size() > options_.max_code_bytes) {
-    return finish_now(RenderStatus::rejected, fmt::format("code of {} bytes exceeds the limit of {} bytes",
-                                                          code->code.size(), options_.max_code_bytes));
+  // The code: the request's text when the caller extracted it already, else extracted here.
+  std::string code;
+  if (request.extracted) {
+    code = std::move(request.text);
+    request.text.clear();
+  } else {
+    auto extracted = extract_code(request.kind, request.text);
+    if (!extracted) {
+      return finish_now(RenderStatus::no_code, fmt::format("no {} code in the answer", to_string(request.kind)));
+    }
+    code = std::move(extracted->code);
+  }
+  if (code.size() > options_.max_code_bytes) {
+    return finish_now(RenderStatus::rejected, fmt::format("code of {} bytes exceeds the limit of {} bytes", code.size(),
+                                                          options_.max_code_bytes));
   }
   if (request.kind == RenderKind::chart && !chart_refusal_.empty()) {
     return finish_now(RenderStatus::rejected, chart_refusal_);
   }
   auto job = std::make_unique<Job>();
   job->request = std::move(request);
-  job->code = std::move(code->code);
+  job->code = std::move(code);
   job->submitted = submitted;
   auto future = job->promise.get_future();
   bool stopped = false;

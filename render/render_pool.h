@@ -16,36 +16,42 @@
 #include <thread>
 #include <vector>
 
+#include "core/config.h"
+#include "render/extract.h"
 #include "render/render_types.h"
 #include "render/sandbox/jail.h"
 #include "render/worker_process.h"
 
-namespace visrl {
-struct RenderConfig;
-}
-
 namespace visrl::render {
 
+// What the pool runs with. The defaults of everything the render config sets are its own
+// (core/config.h, the one place defaults are written), so a default-constructed options
+// struct is pool_options_from(RenderConfig{}).
 struct RenderPoolOptions {
-  int workers = 2;               // jobs rendered at once
-  std::string sandbox = "auto";  // auto | strict | unsafe (render.sandbox)
-  double timeout_s = 15;         // default wall-clock deadline per job
-  double cpu_s = 10;
-  int64_t memory_mb = 2048;
-  int64_t max_output_kb = 256;
-  size_t max_code_bytes = 1u << 20;  // longer extracted code is rejected unrun
+  int workers = static_cast<int>(RenderConfig{}.workers);  // jobs rendered at once
+  std::string sandbox = RenderConfig{}.sandbox;            // auto | strict | unsafe (render.sandbox)
+  double timeout_s = RenderConfig{}.timeout_s;             // default wall-clock deadline per job
+  double cpu_s = RenderConfig{}.cpu_limit_s;
+  int64_t memory_mb = RenderConfig{}.memory_limit_mb;
+  int64_t max_output_kb = RenderConfig{}.max_output_kb;
+  size_t max_code_bytes = 1u << 20;  // longer extracted code is rejected unrun (not a config key)
   size_t max_queued = 0;             // 0 = 64 per worker
-  WorkerSettings worker;             // interpreter, worker program, tmpfs size
+  // Interpreter, worker program, tmpfs size. The pool sets native_memory_mb from memory_mb.
+  WorkerSettings worker = [] {
+    WorkerSettings settings;
+    settings.python = ChartRenderConfig{}.python;
+    return settings;
+  }();
   // A weaker level than the kernel allows, to exercise the fallbacks (tests, debugging).
   std::optional<sandbox::IsolationLevel> isolation;
   // Chart prefaulting (WorkerSettings::prefault); unset = on when workers < cores.
   std::optional<bool> prefault;
   // Defaults for requests (RenderRequest carries its own sizes; these fill the kind options).
-  int64_t svg_max_elements = 100000;
-  std::string table_font = "DejaVu Sans, Noto Sans CJK SC";
-  double table_font_size = 14;
-  int64_t table_margin_px = 12;
-  int64_t table_max_cells = 10000;
+  int64_t svg_max_elements = SvgRenderConfig{}.max_elements;
+  std::string table_font = TableRenderConfig{}.font;
+  double table_font_size = TableRenderConfig{}.font_size;
+  int64_t table_margin_px = TableRenderConfig{}.margin_px;
+  int64_t table_max_cells = TableRenderConfig{}.max_cells;
 };
 
 RenderPoolOptions pool_options_from(const RenderConfig& config);
@@ -56,8 +62,12 @@ RenderPoolOptions pool_options_from(const RenderConfig& config);
 // to opt in anyway (render.sandbox: unsafe).
 std::string chart_code_refusal(sandbox::IsolationLevel level, int landlock_abi);
 
-// A request with the sizes of render config filled in.
+// A request with the sizes of render config filled in, for a raw answer: the pool extracts
+// its code (extract_code).
 RenderRequest make_request(const RenderConfig& config, RenderKind kind, std::string text, std::string id = {});
+// The same for code already extracted from the answer (extract_code(kind, answer)): the pool
+// renders code.code as it is, without extracting again (RenderRequest::extracted).
+RenderRequest make_request(const RenderConfig& config, RenderKind kind, ExtractedCode code, std::string id = {});
 
 struct RenderPoolStats {
   std::map<RenderStatus, int64_t> by_status;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"  // the defaults of the request sizes (header only: no link dependency)
+
 namespace visrl::render {
 
 enum class RenderKind { chart, table, svg };
@@ -50,14 +52,18 @@ struct RenderTimings {
 
 struct RenderRequest {
   RenderKind kind = RenderKind::chart;
-  std::string text;  // the policy's raw answer; code is extracted from it
+  std::string text;  // the policy's raw answer; code is extracted from it (extract.h)
+  // text is the code already, extracted from the answer by the caller: the pool renders it
+  // as it is, without extracting again (make_request with an ExtractedCode).
+  bool extracted = false;
   // Output size. Charts: width_in x height_in at dpi; SVG: width x height pixels (aspect
   // kept, white around); tables: cropped to content, so only the font settings apply.
-  double width_in = 6.4;
-  double height_in = 4.8;
-  int dpi = 100;
-  int width_px = 336;
-  int height_px = 336;
+  // Defaults: render.chart and render.svg (core/config.h).
+  double width_in = ChartRenderConfig{}.width_in;
+  double height_in = ChartRenderConfig{}.height_in;
+  int dpi = static_cast<int>(ChartRenderConfig{}.dpi);
+  int width_px = static_cast<int>(SvgRenderConfig{}.width);
+  int height_px = static_cast<int>(SvgRenderConfig{}.height);
   double timeout_s = 0;  // 0 = the pool's default deadline
   std::string id;        // caller's sample id, echoed in log lines
 };

@@ -94,7 +94,8 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
       std::future<render::RenderResult> render;
       if (code) {
         rec.sample.answer_code = code->code;
-        render = deps.pool.submit(render::make_request(deps.render_config, item.task, rec.answer, rec.sample.id));
+        // The code, not the answer: the pool renders it without extracting it again.
+        render = deps.pool.submit(render::make_request(deps.render_config, item.task, std::move(*code), rec.sample.id));
       }
       local.response_tokens += rec.sample.response_len;
       stage.add(&s, prompts[p]->reference, std::move(render));
