@@ -54,16 +54,6 @@ int most_threads_of_one_process() {
   return most;
 }
 
-// A process whose name (/proc/<pid>/comm) is `name`, or 0.
-pid_t process_named(const std::string& name) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = entry.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (read_text(entry.path() / "comm") == name + "\n") return static_cast<pid_t>(std::stoi(pid));
-  }
-  return 0;
-}
-
 class JobIsolation : public ::testing::TestWithParam<sandbox::IsolationLevel> {
  protected:
   void SetUp() override {
@@ -155,8 +145,8 @@ plt.plot([1, 2]))"));
 
 TEST_P(JobIsolation, TemporaryFilesCannotOutliveTheJob) {
   auto options = hostile_options();
-  options.cpu_s = 10;  // tens of thousands of files
-  options.timeout_s = 20;
+  options.cpu_s = 10;      // tens of thousands of files
+  options.timeout_s = 60;  // a hang guard: the CPU limit is the one meant to bind
   start(options);
   // Directories without write or search bits, a tree deeper than any descriptor limit, the
   // tmpfs's inodes used up (a host directory below the namespaces level: 20000 files), and
@@ -209,7 +199,8 @@ TEST_P(JobIsolation, AJobHoldingEveryThreadSlotDoesNotStarveAnotherWorker) {
   options.memory_mb = 4096;  // and a malloc arena each, 64 MiB of address space apiece
   start(options);
   pool_->warm_up(RenderKind::chart);
-  // The hog starts threads until it may start no more, then says so in its process name.
+  // The hog starts threads until it may start no more, then says so in its process name and
+  // holds them until the test kills it (its deadline, long after, is a hang guard).
   RenderRequest hog = chart(R"(import ctypes, threading, time
 threading.stack_size(65536)
 stop = threading.Event()
@@ -222,12 +213,12 @@ try:
 except RuntimeError:
     pass
 ctypes.CDLL(None).prctl(15, b'visrl-hog-full', 0, 0, 0)  # PR_SET_NAME
-time.sleep(30))");
-  hog.timeout_s = 30;  // ended by the test below, once the other worker has been tried
+time.sleep(3600))");
+  hog.timeout_s = 120;  // ended by the test below, once the other worker has been tried
   auto held = pool_->submit(hog);
   // Every thread the worker's uid may have (RLIMIT_NPROC 512) is held.
   pid_t hog_pid = 0;
-  ASSERT_TRUE(test::wait_until([&] { return (hog_pid = process_named("visrl-hog-full")) != 0; }, 10000))
+  ASSERT_TRUE(test::wait_until([&] { return (hog_pid = test::process_named("visrl-hog-full")) != 0; }))
       << "the hog never filled up";
   ASSERT_GE(most_threads_of_one_process(), 400);
   const RenderResult other = pool_->render(chart(R"(import threading
@@ -238,7 +229,7 @@ for t in threads:
     t.join()
 plt.plot([1, 2]))"));
   EXPECT_STATUS(other, ok);
-  EXPECT_EQ(process_named("visrl-hog-full"), hog_pid) << "the hog let go before the other job ran";
+  EXPECT_EQ(test::process_named("visrl-hog-full"), hog_pid) << "the hog let go before the other job ran";
   kill(hog_pid, SIGKILL);
   EXPECT_STATUS(held.get(), runtime_error);
   expect_healthy();

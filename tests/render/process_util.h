@@ -1,4 +1,5 @@
-// Process bookkeeping for the render tests: who is still running below this test.
+// Process bookkeeping for the render tests: who is still running below this test, and waits
+// on conditions (never a fixed sleep) whose only limit is a hang guard.
 #pragma once
 
 #include <sys/types.h>
@@ -58,29 +59,47 @@ inline std::set<pid_t> children_of(pid_t parent = getpid()) {
   return it == children.end() ? std::set<pid_t>{} : std::set<pid_t>(it->second.begin(), it->second.end());
 }
 
-// Waits (up to `timeout_ms`) until none of `pids` is a live process: killed children have
-// become zombies, so their parent's waitpid(WNOHANG) now reports them dead. A PID namespace
-// takes a moment to tear down after SIGKILL.
-inline void wait_until_dead(const std::set<pid_t>& pids, int timeout_ms = 5000) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    const auto live = live_children();
-    bool any = false;
-    for (const auto& [parent, kids] : live) {
-      for (pid_t k : kids) any = any || pids.count(k) > 0;
-    }
-    if (!any) return;
-    usleep(10000);
-  }
-}
+// How long a wait on a condition lasts at most: a hang guard, far above what the condition
+// takes on a loaded machine. A wait that runs out fails its test with the condition's name.
+inline constexpr int kWaitLimitMs = 60000;
 
-// Polls `condition` every 10 ms until it holds or `timeout_ms` pass; returns its last value.
+// Polls `condition` every 10 ms until it holds (true) or `timeout_ms` pass (its last value).
 template <typename Condition>
-bool wait_until(Condition condition, int timeout_ms = 5000) {
+bool wait_until(Condition condition, int timeout_ms = kWaitLimitMs) {
   for (int waited = 0; waited < timeout_ms; waited += 10) {
     if (condition()) return true;
     usleep(10000);
   }
   return condition();
+}
+
+// Waits until none of `pids` is a live process: killed children have become zombies, so
+// their parent's waitpid(WNOHANG) now reports them dead. A PID namespace takes a moment to
+// tear down after SIGKILL. False when some are still alive after `timeout_ms`.
+inline bool wait_until_dead(const std::set<pid_t>& pids, int timeout_ms = kWaitLimitMs) {
+  return wait_until(
+      [&] {
+        for (const auto& [parent, kids] : live_children()) {
+          for (pid_t k : kids) {
+            if (pids.count(k) > 0) return false;
+          }
+        }
+        return true;
+      },
+      timeout_ms);
+}
+
+// A process whose name (/proc/<pid>/comm) is `name`, or 0. Jobs name themselves
+// (prctl(PR_SET_NAME)) to tell a test that they have reached a given point.
+inline pid_t process_named(const std::string& name) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) return static_cast<pid_t>(std::stoi(pid));
+  }
+  return 0;
 }
 
 // A private $TMPDIR for the life of the object (workers below the namespaces level make their

@@ -16,10 +16,14 @@ inline std::filesystem::path fixture_dir() {
   return std::filesystem::path(VISRL_SOURCE_DIR) / "tests/fixtures/tokenizer";
 }
 
-// The real Qwen tokenizer, when the shared fixture is on this machine.
+// The real Qwen tokenizer: the shared data fixture beside the source tree
+// (<source dir>/../shared/fixtures/qwen-tokenizer, never a fixed machine path), or the
+// directory VISRL_QWEN_TOKENIZER_DIR names. The tests that need it skip, naming this path,
+// when it is absent.
 inline std::filesystem::path qwen_tokenizer_json() {
   if (const char* dir = std::getenv("VISRL_QWEN_TOKENIZER_DIR")) return std::filesystem::path(dir) / "tokenizer.json";
-  return "/work/shared/fixtures/qwen-tokenizer/tokenizer.json";
+  return (std::filesystem::path(VISRL_SOURCE_DIR) / "../shared/fixtures/qwen-tokenizer/tokenizer.json")
+      .lexically_normal();
 }
 
 inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {

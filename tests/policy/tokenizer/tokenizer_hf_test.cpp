@@ -112,7 +112,9 @@ class QwenTokenizer : public ::testing::Test {
     tok_ = nullptr;
   }
   void SetUp() override {
-    if (tok_ == nullptr) GTEST_SKIP() << test::qwen_tokenizer_json() << " is absent (set VISRL_QWEN_TOKENIZER_DIR)";
+    if (tok_ == nullptr)
+      GTEST_SKIP() << "the real Qwen tokenizer " << test::qwen_tokenizer_json()
+                   << " is absent (the shared fixtures beside the source tree, or set VISRL_QWEN_TOKENIZER_DIR)";
     if (!std::filesystem::exists(fixture_dir() / "expected_qwen.jsonl")) {
       GTEST_SKIP() << fixture_dir() / "expected_qwen.jsonl"
                    << " is absent: run generate.py";

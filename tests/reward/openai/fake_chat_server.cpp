@@ -61,6 +61,16 @@ FakeReply FakeReply::drop(int delay_ms) {
   return r;
 }
 
+FakeReply FakeReply::held_until(std::function<bool()> condition) const {
+  FakeReply r = *this;
+  r.hold_until = std::move(condition);
+  return r;
+}
+
+FakeReply FakeReply::held_forever() const {
+  return held_until([] { return false; });
+}
+
 void ConcurrencyMeter::enter() {
   const int now = ++active;
   int seen = max_seen.load();
@@ -244,10 +254,39 @@ void FakeChatServer::sleep_ms(int ms) {
   wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return shutting_down_; });
 }
 
+bool FakeChatServer::shutting_down() const {
+  std::lock_guard lock(mutex_);
+  return shutting_down_;
+}
+
+bool FakeChatServer::hold(int fd, FakeReply& reply) {
+  const auto give_up = std::chrono::steady_clock::now() + kHoldLimit;
+  while (!reply.hold_until()) {
+    if (shutting_down()) return true;  // the reply goes to a client that is gone anyway
+    if (std::chrono::steady_clock::now() >= give_up) {
+      std::lock_guard lock(mutex_);
+      ++holds_expired_;
+      reply = FakeReply::drop();
+      return true;
+    }
+    // The client sends nothing after its request: a readable socket is one it closed.
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 5) > 0) {
+      char byte;
+      if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 || ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+        std::lock_guard lock(mutex_);
+        ++abandoned_;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 void FakeChatServer::serve(int fd) {
   meter_->enter();
-  // A client that stalls must not keep the test (and this thread) alive for long.
-  timeval timeout{5, 0};
+  // A client that stalls must not keep this thread alive for ever (a hang guard).
+  timeval timeout{60, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   RecordedRequest request;
   if (!read_request(fd, request)) {
@@ -261,6 +300,11 @@ void FakeChatServer::serve(int fd) {
     const size_t index = requests_.size();
     requests_.push_back(request);
     if (script_) reply = script_(index, requests_.back());
+  }
+  if (reply.hold_until && !hold(fd, reply)) {
+    meter_->leave();
+    ::close(fd);
+    return;
   }
   if (reply.delay_ms > 0) sleep_ms(reply.delay_ms);
   // Leave before answering: the client counts the request as finished only once it has
@@ -291,6 +335,16 @@ size_t FakeChatServer::request_count() const {
 std::vector<RecordedRequest> FakeChatServer::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;
+}
+
+size_t FakeChatServer::abandoned_count() const {
+  std::lock_guard lock(mutex_);
+  return abandoned_;
+}
+
+size_t FakeChatServer::holds_expired() const {
+  std::lock_guard lock(mutex_);
+  return holds_expired_;
 }
 
 std::string refused_url() {

@@ -2,7 +2,8 @@
 // plain POSIX sockets on 127.0.0.1 (ephemeral port), one thread per connection, HTTP/1.1
 // with Content-Length bodies and Connection: close. Records every request and how many
 // were being served at once; answers each with what the script says (an answer, an HTTP
-// error, a truncated body, a dropped connection, a delay).
+// error, a truncated body, a dropped connection, a delay), optionally held back until a
+// condition holds, so that tests order events by conditions instead of by clocks.
 #pragma once
 
 #include <atomic>
@@ -42,7 +43,12 @@ struct FakeReply {
   bool content_as_parts = false;  // answer: content as [{type: text, text}] instead of a string
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  int delay_ms = 0;  // before answering (or dropping)
+  int delay_ms = 0;  // before answering (or dropping), after any hold
+  // Held: nothing is sent until hold_until() holds (checked every 5 ms, without the server's
+  // lock, so it may ask the server). A client that closes the connection meanwhile abandons
+  // the request (abandoned_count()); after kHoldLimit, a hang guard, the connection is
+  // dropped and counted in holds_expired().
+  std::function<bool()> hold_until;
 
   static FakeReply answer(std::string content, int delay_ms = 0);
   static FakeReply answer_parts(std::string content);
@@ -51,7 +57,14 @@ struct FakeReply {
   static FakeReply raw(int status, std::string body);
   static FakeReply truncated();
   static FakeReply drop(int delay_ms = 0);
+  // This reply, held until `condition` holds.
+  FakeReply held_until(std::function<bool()> condition) const;
+  // This reply, held until the client gives up on it (or kHoldLimit passes).
+  FakeReply held_forever() const;
 };
+
+// How long a held reply waits at most: a hang guard, far above any wait a test means.
+inline constexpr std::chrono::seconds kHoldLimit{60};
 
 // Connections being served right now, and the most ever; shareable between servers.
 struct ConcurrencyMeter {
@@ -82,11 +95,17 @@ class FakeChatServer {
   size_t request_count() const;
   std::vector<RecordedRequest> requests() const;
   int max_concurrent() const { return meter_->max_seen; }
+  // Held requests whose client closed the connection before the answer / held past kHoldLimit.
+  size_t abandoned_count() const;
+  size_t holds_expired() const;
 
  private:
   void accept_loop(int listen_fd);
   void serve(int fd);
   void sleep_ms(int ms);
+  bool shutting_down() const;
+  // Waits until the reply's hold is over; false when the client abandoned the request.
+  bool hold(int fd, FakeReply& reply);
 
   Script script_;
   std::shared_ptr<ConcurrencyMeter> meter_;
@@ -98,6 +117,8 @@ class FakeChatServer {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<RecordedRequest> requests_;
+  size_t abandoned_ = 0;      // guarded by mutex_
+  size_t holds_expired_ = 0;  // guarded by mutex_
   std::vector<std::thread> handlers_;
 };
 

@@ -31,7 +31,7 @@ JudgeOptions options(const FakeChatServer& server) {
   JudgeOptions o;
   o.endpoints = {server.base_url()};
   o.model = "judge-7b";
-  o.timeout_s = 5;
+  o.timeout_s = 60;  // a hang guard: a local answer never takes that long
   o.max_retries = 2;
   o.max_concurrency = 1;  // requests in group order, so the script can tell them apart
   return o;

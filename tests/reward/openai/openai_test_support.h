@@ -1,17 +1,19 @@
 // Helpers of the openai critic tests: images, base64/PNG decoding of the request images
 // (core's decoder, tested on its own in tests/core, and cairo's PNG reader), a spdlog
-// capture, critique texts.
+// capture, a wait on a condition, critique texts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "core/base64.h"
@@ -54,12 +56,32 @@ inline render::RgbImage decode_png_data_url(const std::string& url) {
   return render::read_png(path);
 }
 
+// A spdlog sink into a string that may be read while other threads log.
+class StringSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    text_.append(line.data(), line.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::string text_;
+};
+
 // Everything logged through spdlog's default logger while alive, at debug level and up.
+// text() may be called while another thread logs (a critic scoring in the background).
 class LogCapture {
  public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+  LogCapture() : sink_(std::make_shared<StringSink>()), previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("capture", sink_);
     logger->set_level(spdlog::level::debug);
     spdlog::set_default_logger(logger);
   }
@@ -67,15 +89,27 @@ class LogCapture {
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
-  std::string text() const {
-    spdlog::default_logger()->flush();
-    return stream_.str();
-  }
+  std::string text() const { return sink_->text(); }
 
  private:
-  std::ostringstream stream_;
+  std::shared_ptr<StringSink> sink_;
   std::shared_ptr<spdlog::logger> previous_;
 };
+
+// How long a test waits for a condition at most: a hang guard, far above what any condition
+// takes on a loaded machine. A wait that runs out fails the test, naming the condition.
+inline constexpr std::chrono::seconds kConditionWait{60};
+
+// Polls `condition` every 5 ms until it holds (true) or `limit` passes (its last value).
+template <typename Condition>
+bool wait_for(Condition condition, std::chrono::steady_clock::duration limit = kConditionWait) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= give_up) return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 inline size_t count_of(const std::string& text, std::string_view needle) {
   size_t n = 0;
