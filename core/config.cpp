@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/algorithm_choice.h"
 #include "core/config_schema.h"
 #include "core/error.h"
 #include "core/text.h"
@@ -233,10 +234,14 @@ void Loader::check_relations() {
                      fmt::format("must divide rollout.prompts_per_step ({}), got {}", c.rollout.prompts_per_step,
                                  c.algorithm.mini_batch_prompts));
   }
-  const auto& est = c.algorithm.adv_estimator;
-  if ((est == "grpo" || est == "dr_grpo" || est == "rloo") && c.rollout.group_size < 2) {
+  const auto est = find_choice<AdvEstimator>(c.algorithm.adv_estimator);
+  if (est && *est != AdvEstimator::reinforce_pp && c.rollout.group_size < 2) {  // the others compare within a group
     relation_problem("rollout.group_size", fmt::format("{} compares answers within a group: needs at least 2, got {}",
-                                                       est, c.rollout.group_size));
+                                                       choice_name(*est), c.rollout.group_size));
+  }
+  if (const auto loss = find_choice<PolicyLossKind>(c.algorithm.policy_loss)) {
+    const auto problem = loss_agg_problem(*loss, c.algorithm.loss_agg_mode);
+    if (!problem.empty()) relation_problem("algorithm.loss_agg_mode", problem);
   }
   if (c.algorithm.kl_in_reward && c.algorithm.kl_coef == 0) {
     relation_problem("algorithm.kl_in_reward", "needs algorithm.kl_coef > 0");

@@ -125,11 +125,14 @@ struct RewardConfig {
 struct AlgorithmConfig {
   std::string adv_estimator = "grpo";  // grpo | dr_grpo | rloo | reinforce_pp
   double adv_eps = 1e-6;
-  std::string policy_loss = "ppo_clip";  // ppo_clip | gspo
+  std::string policy_loss = "ppo_clip";  // ppo_clip | gspo | cispo | sapo | gpg
   double clip_ratio_low = 0.2;
   double clip_ratio_high = 0.2;
   double dual_clip_c = 3.0;  // 0 = off
-  std::string loss_agg_mode = "token-mean";
+  double sapo_tau_pos = 1.0;
+  double sapo_tau_neg = 1.05;
+  // auto: token-mean, and GSPO's and SAPO's policy term as they are defined (seq-mean-token-mean)
+  std::string loss_agg_mode = "auto";
   double kl_coef = 0.0;             // 0 = no reference model
   std::string kl_estimator = "k3";  // k1 | k2 | k3
   bool kl_in_reward = false;
@@ -141,6 +144,8 @@ struct AlgorithmConfig {
   int64_t max_resample_rounds = 3;
   int64_t overlong_buffer = 0;  // DAPO soft overlong penalty length; 0 = off
   double overlong_penalty = 1.0;
+  std::string rollout_is = "off";     // off | token | sequence
+  double rollout_is_threshold = 2.0;  // importance weights truncated above at this
 };
 
 struct OptimConfig {
@@ -150,6 +155,7 @@ struct OptimConfig {
   double beta2 = 0.999;
   double eps = 1e-8;
   double grad_clip = 1.0;             // 0 = off
+  std::string grad_dtype = "fp32";    // fp32 | param: dtype gradients accumulate and are all-reduced in
   std::string schedule = "constant";  // constant | cosine | linear
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;

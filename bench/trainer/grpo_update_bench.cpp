@@ -25,6 +25,7 @@
 #include "policy/model/hf_checkpoint.h"
 #include "trainer/algorithms/advantage.h"
 #include "trainer/distributed/communicator.h"
+#include "trainer/loop/config_options.h"
 #include "trainer/loop/ppo_update.h"
 
 namespace {
@@ -89,18 +90,20 @@ int run(const Options& opt) {
   trainer::AdamWOptions adamw;
   adamw.weight_decay = 0.01;  // as trl_peer.py configures TRL
   trainer::ShardedAdamW optimizer(named, adamw, *comm, false);
-  trainer::GradientBuckets gradients(params);
+  Config config;  // the update as trl_peer.py configures TRL
+  config.algorithm.micro_batch_size = N;
+  config.algorithm.kl_coef = opt.kl_coef;
+  config.algorithm.clip_ratio_low = config.algorithm.clip_ratio_high = 0.2;  // TRL: epsilon 0.2 both sides
+  config.algorithm.dual_clip_c = 0;                                          // no dual clip
+  config.rollout.temperature = 1.0;
+  config.optim.grad_clip = 1.0;
+  auto gradients = trainer::make_gradient_buckets(config, params);
 
   std::vector<trainer::SequenceRef> refs;
   for (int64_t i = 0; i < N; ++i) {
     refs.push_back({&prompts[static_cast<size_t>(i / opt.group)], &responses[static_cast<size_t>(i)]});
   }
-  trainer::UpdateOptions uo;
-  uo.micro_batch_size = N;
-  uo.kl_coef = opt.kl_coef;
-  uo.clip = {0.2, 0.2, 0.0};  // TRL: epsilon 0.2 both sides, no dual clip
-  uo.grad_clip = 1.0;
-  uo.pad_token_id = assets.pad_token_id;
+  const auto uo = trainer::update_options(config, assets.pad_token_id);
 
   std::vector<double> t_old, t_ref, t_fb, t_opt, t_total;
   for (int64_t step = 0; step <= opt.steps; ++step) {  // step 0 warms up
@@ -122,7 +125,7 @@ int run(const Options& opt) {
       if (!ref.empty()) s.ref_logp = ref[static_cast<size_t>(i)];
       batch.push_back(&s);
     }
-    const auto stats = trainer::ppo_update(*policy, optimizer, gradients, *comm, {batch}, uo, 1e-6);
+    const auto stats = trainer::ppo_update(*policy, optimizer, *gradients, *comm, {batch}, uo, 1e-6);
     if (step == 0) continue;
     t_old.push_back(old_s);
     t_ref.push_back(ref_s);

@@ -19,8 +19,8 @@ struct LogprobBatch {
 };
 
 struct TokenLogprobs {
-  at::Tensor logprobs;   // [B, T-1] float32: log p(token t+1 | tokens <= t) / temperature-scaled
-  at::Tensor entropies;  // [B, T-1] float32: entropy of that next-token distribution
+  at::Tensor logprobs;   // [B, T-1] float32 (float64 for a float64 model): log p(token t+1 | tokens <= t)
+  at::Tensor entropies;  // [B, T-1] same dtype: entropy of that next-token distribution
 };
 
 // Differentiable (unless called under NoGradGuard/InferenceMode). The lm_head and softmax

@@ -102,8 +102,9 @@ TEST(Config, ValuesOfTheWrongShapeOrRangeAreRejected) {
   EXPECT_THAT(msg, HasSubstr(f + ":10: algorithm.adv_estimator: expected one of grpo, dr_grpo, rloo, "
                                  "reinforce_pp, got \"ppo\""));
   EXPECT_THAT(msg, HasSubstr(f + ":11: algorithm.clip_ratio_low: expected a number in (0, 1), got -0.1"));
-  EXPECT_THAT(msg, HasSubstr(f + ":13: reward.on_failure.no_code: expected a number, batch_mean, formula or \"\" (the formula "
-                                 "preset decides), got \"lots\""));
+  EXPECT_THAT(
+      msg, HasSubstr(f + ":13: reward.on_failure.no_code: expected a number, batch_mean, formula or \"\" (the formula "
+                         "preset decides), got \"lots\""));
   EXPECT_THAT(msg, HasSubstr(f + ":14: reward.extra_terms: expected a mapping of names to numbers with names "
                                  "from code_similarity"));
 }
@@ -225,6 +226,28 @@ TEST(Config, RelationsBetweenKeysNameWhereTheKeyWasSet) {
             "(default): reward.openai.endpoints: critic openai needs at least one endpoint");
   EXPECT_EQ(load_config("", {"rollout.group_size=1", "algorithm.adv_estimator=reinforce_pp"}).config.rollout.group_size,
             1);
+}
+
+// GSPO and SAPO are defined seq-mean-token-mean: auto (the default) gives it; an explicit other
+// mode is an error naming the key and where it was set, not silently another objective.
+TEST(Config, PolicyLossesDefinedWithAnAggregationRejectAnother) {
+  TempDir dir;
+  auto path = dir.write("gspo.yaml", "algorithm:\n  policy_loss: gspo\n  loss_agg_mode: token-mean\n");
+  EXPECT_EQ(config_error([&] { load_config(path, {}); }),
+            path.string() +
+                ":3: algorithm.loss_agg_mode: policy loss gspo is defined with seq-mean-token-mean, got token-mean "
+                "(leave it at auto, or set seq-mean-token-mean)");
+  EXPECT_NE(config_error([] {
+              load_config("", {"algorithm.policy_loss=sapo", "algorithm.loss_agg_mode=seq-mean-token-sum"});
+            }).find("--set: algorithm.loss_agg_mode: policy loss sapo"),
+            std::string::npos);
+  EXPECT_EQ(load_config("", {"algorithm.policy_loss=gspo"}).config.algorithm.loss_agg_mode, "auto");
+  EXPECT_EQ(load_config("", {"algorithm.policy_loss=gspo", "algorithm.loss_agg_mode=seq-mean-token-mean"})
+                .config.algorithm.policy_loss,
+            "gspo");
+  EXPECT_EQ(load_config("", {"algorithm.policy_loss=cispo", "algorithm.loss_agg_mode=seq-mean-token-sum-norm"})
+                .config.algorithm.policy_loss,
+            "cispo");
 }
 
 TEST(Config, PrintedYamlLoadsBackToTheSameConfig) {

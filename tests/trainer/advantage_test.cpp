@@ -1,5 +1,6 @@
 // Advantage estimators against hand-computed values (REFERENCE.md section 9).
 #include "trainer/algorithms/advantage.h"
+#include "trainer/algorithms/registry.h"
 
 #include <gtest/gtest.h>
 
@@ -48,8 +49,9 @@ TEST(Advantages, DrGrpoAndRloo) {
 
 TEST(Advantages, ByName) {
   at::Tensor r = at::tensor(kRewards, at::kDouble), g = at::tensor(kGroups, at::kLong);
-  expect_near(values(group_advantages("rloo", r, g, 1e-6)), values(rloo_advantages(r, g)));
-  std::string error = test::expected_error([&] { group_advantages("ppo", r, g, 1e-6); });
+  expect_near(values(group_advantages(parse_choice<AdvEstimator>("algorithm.adv_estimator", "rloo"), r, g, {}, 1e-6)),
+              values(rloo_advantages(r, g)));
+  std::string error = test::expected_error([&] { parse_choice<AdvEstimator>("algorithm.adv_estimator", "ppo"); });
   EXPECT_NE(error.find("ppo"), std::string::npos) << error;
 }
 

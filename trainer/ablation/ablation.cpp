@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "trainer/ablation/rank_stats.h"
-#include "trainer/algorithms/advantage.h"
+#include "trainer/algorithms/registry.h"
 
 namespace visrl::trainer {
 
@@ -71,7 +71,8 @@ std::vector<AblationFormula> load_ablation_formulas(const std::filesystem::path&
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
     if (key == "adv_estimator") {
-      defaults.adv_estimator = scalar(path, kv.second, key);
+      defaults.adv_estimator = parse_choice<AdvEstimator>(fmt::format("{}: adv_estimator", where(path, kv.second)),
+                                                          scalar(path, kv.second, key));
     } else if (key == "adv_eps") {
       defaults.adv_eps = number(path, kv.second, key);
     } else if (key != "formulas") {
@@ -91,7 +92,8 @@ std::vector<AblationFormula> load_ablation_formulas(const std::filesystem::path&
       } else if (key == "formula") {
         f.spec.formula = scalar(path, kv.second, key);
       } else if (key == "adv_estimator") {
-        f.adv_estimator = scalar(path, kv.second, key);
+        f.adv_estimator =
+            parse_choice<AdvEstimator>(fmt::format("{}: adv_estimator", here), scalar(path, kv.second, key));
       } else if (key == "adv_eps") {
         f.adv_eps = number(path, kv.second, key);
       } else if (key == "on_failure") {
@@ -109,10 +111,6 @@ std::vector<AblationFormula> load_ablation_formulas(const std::filesystem::path&
       }
     }
     if (f.spec.formula.empty()) fail(ErrorKind::config, "{}: formula: missing", at);
-    if (f.adv_estimator != "grpo" && f.adv_estimator != "dr_grpo" && f.adv_estimator != "rloo" &&
-        f.adv_estimator != "reinforce_pp")
-      fail(ErrorKind::config, "{}: adv_estimator: expected grpo, dr_grpo, rloo or reinforce_pp, got \"{}\"", at,
-           f.adv_estimator);
     try {
       reward::RewardFormula::compile(f.spec);  // report a bad formula with its place in the file
     } catch (const Error& e) {
@@ -159,7 +157,7 @@ std::vector<AblationRow> run_ablation(const std::vector<reward::RolloutRecord>& 
       for (size_t k = 0; k < indices.size(); ++k) row.rewards[indices[k]] = rewards[k].reward;
     }
     at::Tensor adv =
-        group_advantages(f.adv_estimator, at::tensor(row.rewards, at::kDouble), groups, f.adv_eps, lengths);
+        group_advantages(f.adv_estimator, at::tensor(row.rewards, at::kDouble), groups, lengths, f.adv_eps);
     row.advantages.assign(adv.data_ptr<double>(), adv.data_ptr<double>() + adv.numel());
 
     row.reward_mean = mean_of(row.rewards);

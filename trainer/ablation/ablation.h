@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/algorithm_choice.h"
+#include "core/config.h"
 #include "reward/formula/reward_formula.h"
 #include "reward/formula/rollout_record.h"
 
@@ -16,8 +18,8 @@ namespace visrl::trainer {
 
 struct AblationFormula {
   reward::FormulaSpec spec;
-  std::string adv_estimator = "grpo";  // grpo | dr_grpo | rloo | reinforce_pp
-  double adv_eps = 1e-6;
+  AdvEstimator adv_estimator = *find_choice<AdvEstimator>(AlgorithmConfig{}.adv_estimator);
+  double adv_eps = AlgorithmConfig{}.adv_eps;
 };
 
 // The formulas file:

@@ -1,7 +1,5 @@
 #include "trainer/algorithms/advantage.h"
 
-#include "core/error.h"
-
 namespace visrl::trainer {
 
 namespace {
@@ -61,18 +59,6 @@ at::Tensor reinforce_pp_advantages(const at::Tensor& rewards, const at::Tensor& 
   const at::Tensor mean = (w * x).sum() / tokens.clamp_min(1);
   const at::Tensor var = (w * (x - mean).pow(2)).sum() / (tokens - 1).clamp_min(1);
   return ((x - mean) * (var + 1e-8).rsqrt()).to(rewards.scalar_type());
-}
-
-at::Tensor group_advantages(std::string_view estimator, const at::Tensor& rewards, const at::Tensor& group_ids,
-                            double eps, const at::Tensor& lengths) {
-  if (estimator == "grpo") return grpo_advantages(rewards, group_ids, eps);
-  if (estimator == "dr_grpo") return dr_grpo_advantages(rewards, group_ids);
-  if (estimator == "rloo") return rloo_advantages(rewards, group_ids);
-  if (estimator == "reinforce_pp") {
-    if (!lengths.defined()) fail(ErrorKind::config, "advantage estimator reinforce_pp needs the response lengths");
-    return reinforce_pp_advantages(rewards, group_ids, lengths);
-  }
-  fail(ErrorKind::config, "advantage estimator \"{}\": expected grpo, dr_grpo, rloo or reinforce_pp", estimator);
 }
 
 }  // namespace visrl::trainer

@@ -6,8 +6,6 @@
 //   returns   [N] float   one advantage per answer (broadcast over its tokens by the loss)
 #pragma once
 
-#include <string_view>
-
 #include <ATen/ATen.h>
 
 namespace visrl::trainer {
@@ -28,10 +26,5 @@ at::Tensor rloo_advantages(const at::Tensor& rewards, const at::Tensor& group_id
 // has, variance unbiased over tokens, A = (x - mean) / sqrt(var + 1e-8).
 // lengths [N]: response lengths in tokens.
 at::Tensor reinforce_pp_advantages(const at::Tensor& rewards, const at::Tensor& group_ids, const at::Tensor& lengths);
-
-// By name: grpo, dr_grpo, rloo or reinforce_pp (which needs `lengths`). Throws
-// Error(config) for another name.
-at::Tensor group_advantages(std::string_view estimator, const at::Tensor& rewards, const at::Tensor& group_ids,
-                            double eps, const at::Tensor& lengths = {});
 
 }  // namespace visrl::trainer

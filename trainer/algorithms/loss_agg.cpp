@@ -1,37 +1,24 @@
 #include "trainer/algorithms/loss_agg.h"
 
-#include "core/error.h"
-
 namespace visrl::trainer {
-
-LossAgg parse_loss_agg(std::string_view name) {
-  if (name == "token-mean") return LossAgg::token_mean;
-  if (name == "seq-mean-token-sum") return LossAgg::seq_mean_token_sum;
-  if (name == "seq-mean-token-mean") return LossAgg::seq_mean_token_mean;
-  if (name == "seq-mean-token-sum-norm") return LossAgg::seq_mean_token_sum_norm;
-  fail(ErrorKind::config,
-       "loss aggregation \"{}\": expected token-mean, seq-mean-token-sum, seq-mean-token-mean or "
-       "seq-mean-token-sum-norm",
-       name);
-}
 
 at::Tensor aggregate_loss(const at::Tensor& loss, const at::Tensor& mask, LossAgg mode, const AggOptions& options) {
   TORCH_CHECK(loss.dim() == 2 && loss.sizes() == mask.sizes(), "loss and mask must be [B, T]");
   const at::Tensor m = mask.to(loss.scalar_type());
   // where, not a product: a padding position may hold inf or NaN and must count as 0.
   const at::Tensor masked = at::where(mask.to(at::kBool), loss, at::zeros_like(loss));
-  const double sequences = options.global_sequences.value_or(static_cast<double>(loss.size(0)));
+  const double sequences = std::max(options.global_sequences.value_or(static_cast<double>(loss.size(0))), 1.0);
   switch (mode) {
     case LossAgg::token_mean: {
       if (options.global_tokens) return masked.sum() / std::max(*options.global_tokens, 1.0);
       return masked.sum() / m.sum().clamp_min(1.0);
     }
     case LossAgg::seq_mean_token_sum:
-      return masked.sum(-1).sum() / std::max(sequences, 1.0);
+      return masked.sum(-1).sum() / sequences;
     case LossAgg::seq_mean_token_mean:
-      return (masked.sum(-1) / m.sum(-1).clamp_min(1.0)).sum() / std::max(sequences, 1.0);
+      return (masked.sum(-1) / m.sum(-1).clamp_min(1.0)).sum() / sequences;
     case LossAgg::seq_mean_token_sum_norm:
-      return masked.sum() / options.norm_constant;
+      return masked.sum() / (sequences * options.norm_constant);
   }
   return masked.sum();
 }

@@ -25,18 +25,20 @@
 
 #include <ATen/ATen.h>
 
+#include "core/config.h"
 #include "trainer/distributed/adamw.h"
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/flat_buckets.h"
 
 namespace visrl::trainer {
 
+// Built from Config by adamw_options (trainer/loop/config_options.h); defaults from core/config.h.
 struct AdamWOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.01;
-  double bucket_mb = 25.0;  // parameter broadcast buckets after a sharded step
+  double beta1 = OptimConfig{}.beta1;
+  double beta2 = OptimConfig{}.beta2;
+  double eps = OptimConfig{}.eps;
+  double weight_decay = OptimConfig{}.weight_decay;
+  double bucket_mb = static_cast<double>(DistributedConfig{}.bucket_mb);  // parameter broadcast buckets
 };
 
 // The optimizer state of one parameter, which checkpoints store under the parameter's name.

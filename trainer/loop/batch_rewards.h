@@ -18,6 +18,10 @@ struct BatchRewards {
   at::Tensor lengths;    // [N] int64 response lengths
 };
 
+// The one definition of a group: the answers to one prompt slot of the step (adjacent in
+// `samples`), numbered 0.. in order. [N] group ids.
+std::vector<int64_t> prompt_groups(const std::vector<RolloutSample>& samples);
+
 // Fills record.reward and record.components of every sample ("overlong_penalty" added when
 // the penalty is on). `samples` in global order, a prompt's answers adjacent.
 BatchRewards score_samples(reward::RewardFormula& formula, std::vector<RolloutSample>& samples,

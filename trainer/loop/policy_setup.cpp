@@ -48,16 +48,6 @@ TrainableParameters trainable_parameters(policy::Qwen3VLImpl& model, bool freeze
   return out;
 }
 
-AdamWOptions adamw_options(const Config& c) {
-  AdamWOptions adamw;
-  adamw.beta1 = c.optim.beta1;
-  adamw.beta2 = c.optim.beta2;
-  adamw.eps = c.optim.eps;
-  adamw.weight_decay = c.optim.weight_decay;
-  adamw.bucket_mb = static_cast<double>(c.distributed.bucket_mb);
-  return adamw;
-}
-
 std::pair<int64_t, int64_t> rank_slice(int64_t n, int rank, int world) {
   return {n * rank / world, n * (rank + 1) / world};
 }

@@ -1,5 +1,5 @@
 // What GRPO (trainer.h) and SFT (sft/sft_runner.h) set up the same way from a configuration:
-// the rank's device and dtype, the trainable parameters, AdamW's options, the LR schedule and
+// the rank's device and dtype, the trainable parameters, the LR schedule and
 // each rank's share of a global batch.
 #pragma once
 
@@ -36,8 +36,6 @@ struct TrainableParameters {
 // Every parameter, except the vision tower's with model.freeze_vision (its mergers stay
 // trainable: they map vision features into the LM); frozen ones get requires_grad false.
 TrainableParameters trainable_parameters(policy::Qwen3VLImpl& model, bool freeze_vision);
-
-AdamWOptions adamw_options(const Config& config);
 
 // [first, last) of n items for rank r of w: contiguous, sizes differing by at most one.
 std::pair<int64_t, int64_t> rank_slice(int64_t n, int rank, int world);

@@ -1,12 +1,8 @@
 #include "trainer/loop/ppo_update.h"
 
 #include <chrono>
-#include <cmath>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
-#include "trainer/distributed/adamw.h"
 #include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
 
@@ -17,16 +13,71 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// [B, L] from per-sequence [L_i] tensors, zero-padded.
+// [B, L] from per-sequence [L_i] tensors, zero-padded; undefined unless every sequence has one.
 at::Tensor stack_padded(const std::vector<const UpdateSequence*>& seqs, at::Tensor UpdateSequence::*field, int64_t L,
                         const at::Device& device) {
-  auto out = at::zeros({static_cast<int64_t>(seqs.size()), L}, at::kFloat);
+  for (const auto* s : seqs) {
+    if (!(s->*field).defined()) return {};
+  }
+  auto out = at::zeros({static_cast<int64_t>(seqs.size()), L}, (seqs.front()->*field).scalar_type());
   for (size_t b = 0; b < seqs.size(); ++b) {
     const auto& t = seqs[b]->*field;
     out[static_cast<int64_t>(b)].narrow(0, 0, t.numel()).copy_(t);
   }
   return out.to(device);
 }
+
+// The first epoch's sums over this micro-batch's response tokens.
+void add_stats(UpdateStats& stats, const GrpoLoss& terms, const at::Tensor& logp, const at::Tensor& entropy,
+               const at::Tensor& old, const at::Tensor& rollout, const at::Tensor& mask) {
+  const auto fmask = mask.to(at::kFloat);  // [B, L]
+  stats.tokens += fmask.sum().item<double>();
+  stats.pg_loss_sum += (terms.policy.loss.detach() * fmask).sum().item<double>();
+  stats.entropy_sum += (entropy.detach() * fmask).sum().item<double>();
+  stats.ppo_kl_sum += ((old - logp.detach()) * fmask).sum().item<double>();
+  stats.clipped += terms.policy.clipped.sum().item<double>();
+  stats.dual_clipped += terms.policy.dual_clipped.sum().item<double>();
+  if (terms.kl.defined()) stats.kl_sum += (terms.kl * fmask).sum().item<double>();
+  if (rollout.defined()) {
+    const auto diff = at::where(mask, (rollout - old).abs(), at::zeros_like(old));  // [B, L]
+    stats.rollout_tokens += fmask.sum().item<double>();
+    stats.logprob_diff_sum += diff.sum().item<double>();
+    stats.logprob_diff_max = std::max(stats.logprob_diff_max, diff.max().item<double>());
+  }
+  if (terms.is_weights.defined()) stats.is_weight_sum += (terms.is_weights * fmask).sum().item<double>();
+}
+
+// One micro-batch: forward, the loss, backward. Returns the loss's value.
+double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const UpdateSequence*>& seqs,
+                            const UpdateOptions& o, const AggOptions& agg, UpdateStats* stats) {
+  const auto device = model.device();
+  std::vector<SequenceRef> refs;
+  std::vector<double> adv_values;
+  for (const auto* s : seqs) {
+    refs.push_back(s->ref);
+    adv_values.push_back(s->advantage);
+  }
+  const auto batch = make_sequence_batch(refs, o.pad_token_id);
+  const int64_t B = static_cast<int64_t>(seqs.size()), L = batch.response_mask.size(1);
+  policy::TokenLogprobs out;
+  {
+    CudaAutocast autocast(device, model.dtype());
+    out = policy::forward_logprobs(model, batch.batch, o.temperature);
+  }
+  const auto logp = response_values(out.logprobs, batch);                             // [B, L], requires grad
+  const auto entropy = response_values(out.entropies, batch);                         // [B, L]
+  const auto mask = batch.response_mask.to(device);                                   // [B, L] bool
+  auto old = stack_padded(seqs, &UpdateSequence::old_logp, L, device);                // [B, L]
+  if (!old.defined()) old = logp.detach();                                            // on-policy
+  const auto ref = stack_padded(seqs, &UpdateSequence::ref_logp, L, device);          // [B, L] or undefined
+  const auto rollout = stack_padded(seqs, &UpdateSequence::rollout_logp, L, device);  // [B, L] or undefined
+  const auto adv = at::tensor(adv_values, at::kDouble).to(logp.scalar_type()).view({B, 1}).expand({B, L}).to(device);
+  const auto terms = grpo_loss(logp, entropy, old, ref, rollout, adv, mask, o.loss, agg);
+  terms.loss.backward();
+  if (stats) add_stats(*stats, terms, logp, entropy, old, rollout, mask);
+  return terms.loss.item<double>();
+}
+
 }  // namespace
 
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
@@ -49,70 +100,39 @@ std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std:
   return out;
 }
 
+double minibatch_gradients(policy::Qwen3VLImpl& model, GradientBuckets& gradients, Communicator& comm,
+                           const std::vector<const UpdateSequence*>& mb, const UpdateOptions& o, UpdateStats* stats) {
+  if (o.micro_batch_size < 1) fail(ErrorKind::config, "algorithm.micro_batch_size must be >= 1");
+  // The global mini-batch's token and sequence counts normalise every rank's loss.
+  double local_tokens = 0;
+  for (const auto* s : mb) local_tokens += static_cast<double>(s->ref.response->size());
+  const auto counts = comm.all_reduce_sum({local_tokens, static_cast<double>(mb.size())});
+  AggOptions agg;
+  agg.global_tokens = counts[0];
+  agg.global_sequences = counts[1];
+  agg.norm_constant = o.norm_constant;
+
+  gradients.zero_grad();
+  double loss = 0;
+  const auto micro = static_cast<size_t>(o.micro_batch_size);
+  for (size_t first = 0; first < mb.size(); first += micro) {
+    const std::vector<const UpdateSequence*> seqs(
+        mb.begin() + static_cast<std::ptrdiff_t>(first),
+        mb.begin() + static_cast<std::ptrdiff_t>(std::min(mb.size(), first + micro)));
+    loss += micro_batch_backward(model, seqs, o, agg, stats);
+    gradients.accumulate();
+  }
+  return loss;
+}
+
 UpdateStats ppo_update(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, GradientBuckets& gradients,
                        Communicator& comm, const std::vector<std::vector<const UpdateSequence*>>& minibatches,
                        const UpdateOptions& o, double lr) {
-  if (o.micro_batch_size < 1) fail(ErrorKind::config, "algorithm.micro_batch_size must be >= 1");
   UpdateStats stats;
-  const auto device = model.device();
-  const auto params = optimizer.params();
   for (int64_t epoch = 0; epoch < o.ppo_epochs; ++epoch) {
     for (const auto& mb : minibatches) {
       auto t = Clock::now();
-      // The global mini-batch's token and sequence counts normalise every rank's loss.
-      double local_tokens = 0;
-      for (const auto* s : mb) local_tokens += static_cast<double>(s->ref.response->size());
-      const auto counts = comm.all_reduce_sum({local_tokens, static_cast<double>(mb.size())});
-      AggOptions agg;
-      agg.global_tokens = counts[0];
-      agg.global_sequences = counts[1];
-      agg.norm_constant = o.norm_constant;
-      for (auto& p : params) p.mutable_grad() = at::Tensor();
-
-      for (size_t first = 0; first < mb.size(); first += static_cast<size_t>(o.micro_batch_size)) {
-        const auto last = std::min(mb.size(), first + static_cast<size_t>(o.micro_batch_size));
-        std::vector<const UpdateSequence*> seqs(mb.begin() + static_cast<std::ptrdiff_t>(first),
-                                                mb.begin() + static_cast<std::ptrdiff_t>(last));
-        std::vector<SequenceRef> refs;
-        for (const auto* s : seqs) refs.push_back(s->ref);
-        auto batch = make_sequence_batch(refs, o.pad_token_id);
-        const int64_t B = static_cast<int64_t>(seqs.size()), L = batch.response_mask.size(1);
-        policy::TokenLogprobs out;
-        {
-          CudaAutocast autocast(device, model.dtype());
-          out = policy::forward_logprobs(model, batch.batch, o.temperature);
-        }
-        auto logp = response_values(out.logprobs, batch);      // [B, L]
-        auto entropy = response_values(out.entropies, batch);  // [B, L]
-        auto mask = batch.response_mask.to(device);            // [B, L]
-        auto old =
-            seqs.front()->old_logp.defined() ? stack_padded(seqs, &UpdateSequence::old_logp, L, device) : logp.detach();
-        std::vector<double> adv_values;
-        for (const auto* s : seqs) adv_values.push_back(s->advantage);
-        auto adv = at::tensor(adv_values, at::kDouble).to(at::kFloat).view({B, 1}).expand({B, L}).to(device);
-        auto pl = o.policy_loss == "gspo" ? gspo_loss(logp, old, adv, mask, o.clip)
-                                          : ppo_clip_loss(logp, old, adv, mask, o.clip);
-        auto loss = aggregate_loss(pl.loss, mask, o.loss_agg, agg);
-        const auto fmask = mask.to(at::kFloat);
-        if (seqs.front()->ref_logp.defined()) {
-          auto ref = stack_padded(seqs, &UpdateSequence::ref_logp, L, device);
-          auto kl = kl_penalty(logp, ref, o.kl_estimator);
-          if (o.kl_coef != 0) loss = loss + o.kl_coef * aggregate_loss(kl, mask, o.loss_agg, agg);
-          stats.kl_sum += (kl.detach() * fmask).sum().item<double>();
-        }
-        if (o.entropy_coef != 0) loss = loss - o.entropy_coef * aggregate_loss(entropy, mask, o.loss_agg, agg);
-        loss.backward();
-
-        // Statistics of the first epoch describe the samples; later epochs are off-policy.
-        if (epoch == 0) {
-          stats.tokens += static_cast<double>(batch.tokens);
-          stats.pg_loss_sum += (pl.loss.detach() * fmask).sum().item<double>();
-          stats.entropy_sum += (entropy.detach() * fmask).sum().item<double>();
-          stats.ppo_kl_sum += ((old - logp.detach()) * fmask).sum().item<double>();
-          stats.clipped += (pl.clipped & mask).sum().item<double>();
-          stats.dual_clipped += (pl.dual_clipped & mask).sum().item<double>();
-        }
-      }
+      minibatch_gradients(model, gradients, comm, mb, o, epoch == 0 ? &stats : nullptr);
       stats.forward_backward_s += seconds_since(t);
 
       t = Clock::now();

@@ -1,17 +1,17 @@
 // The policy update of one step: PPO epochs over mini-batches, micro-batch gradient
 // accumulation, data-parallel gradient all-reduce, clipping and the (sharded) AdamW step.
-// Orchestration only: the losses, KL and aggregation are the pure functions of
-// trainer/algorithms.
+// Orchestration only: the loss is trainer/algorithms/grpo_loss.h.
+//
+//   ppo_update              epochs x mini-batches: minibatch_gradients, then apply_gradients
+//   minibatch_gradients     one mini-batch on this rank: micro-batches, each micro_batch_backward
+//   micro_batch_backward    forward, grpo_loss, backward
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "policy/model/qwen3vl.h"
-#include "trainer/algorithms/kl.h"
-#include "trainer/algorithms/loss_agg.h"
-#include "trainer/algorithms/policy_loss.h"
+#include "trainer/algorithms/grpo_loss.h"
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
@@ -22,26 +22,25 @@ namespace visrl::trainer {
 struct UpdateSequence {
   SequenceRef ref;
   double advantage = 0;
-  at::Tensor old_logp;  // [L] float32; undefined = on-policy (the current log-probs, detached)
-  at::Tensor ref_logp;  // [L] float32; undefined = no KL loss
+  // [L] float32 (the log-probs' dtype: float64 for a float64 policy)
+  at::Tensor old_logp;      // undefined = on-policy (the current log-probs, detached)
+  at::Tensor ref_logp;      // undefined = no KL
+  at::Tensor rollout_logp;  // the generation engine's; undefined = unknown
 };
 
+// Built from Config by update_options (trainer/loop/update_options.h); value-initialised here.
 struct UpdateOptions {
-  int64_t micro_batch_size = 1;
-  int64_t ppo_epochs = 1;
-  std::string policy_loss = "ppo_clip";  // ppo_clip | gspo
-  ClipConfig clip;
-  LossAgg loss_agg = LossAgg::token_mean;
-  double norm_constant = 1.0;  // seq-mean-token-sum-norm
-  double kl_coef = 0;          // KL loss weight (0: no KL term)
-  KlEstimator kl_estimator = KlEstimator::k3;
-  double entropy_coef = 0;
-  double temperature = 1.0;  // the sampler's: log-probs are of logits / temperature
-  double grad_clip = 0;      // max global grad norm; 0 = no clipping
-  int64_t pad_token_id = 0;
+  int64_t micro_batch_size{};
+  int64_t ppo_epochs{};
+  GrpoLossOptions loss;
+  double norm_constant{};  // seq-mean-token-sum-norm's C: rollout.max_new_tokens
+  double temperature{};    // the sampler's: log-probs are of logits / temperature
+  double grad_clip{};      // max global grad norm; 0 = no clipping
+  int64_t pad_token_id{};
 };
 
-// Sums over this rank's response tokens (and counts), reduced across ranks by the caller.
+// Sums over this rank's response tokens (and counts) of the first epoch, which describes the
+// samples (later epochs are off-policy); reduced across ranks by the caller.
 struct UpdateStats {
   double tokens = 0;
   double pg_loss_sum = 0;  // per-token policy loss
@@ -50,7 +49,13 @@ struct UpdateStats {
   double ppo_kl_sum = 0;  // old_logp - logp
   double clipped = 0;
   double dual_clipped = 0;
-  double grad_norm = 0;  // of the last optimizer step (global)
+  // Generation-time log-probs vs the update's (the same weights, the same tokens): the engine
+  // mismatch that rollout correction is for. Over the tokens whose rollout_logp is known.
+  double rollout_tokens = 0;
+  double logprob_diff_sum = 0;  // |rollout_logp - old_logp|
+  double logprob_diff_max = 0;
+  double is_weight_sum = 0;  // rollout importance weights (when on)
+  double grad_norm = 0;      // of the last optimizer step (global)
   int64_t optimizer_steps = 0;
   double forward_backward_s = 0;
   double optimizer_s = 0;  // all-reduce, clipping and the AdamW step
@@ -61,9 +66,18 @@ struct UpdateStats {
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
                                           int64_t micro, double temperature, int64_t pad_token_id);
 
-// minibatches[j]: this rank's sequences of global mini-batch j (possibly none; every rank
-// passes the same number of mini-batches). Losses are normalised by the global token or
-// sequence count of the mini-batch, so gradients are summed across ranks.
+// One mini-batch on this rank: grads zeroed, then every micro-batch's forward and backward,
+// accumulated in `gradients`' dtype; not yet reduced across ranks. `mb`: this rank's sequences
+// of the global mini-batch (possibly none; every rank calls it, it all-reduces the counts).
+// Returns this rank's share of the mini-batch loss (the sum over ranks is the loss). `stats`:
+// where the first epoch's sums go, or null.
+double minibatch_gradients(policy::Qwen3VLImpl& model, GradientBuckets& gradients, Communicator& comm,
+                           const std::vector<const UpdateSequence*>& mb, const UpdateOptions& options,
+                           UpdateStats* stats);
+
+// minibatches[j]: this rank's sequences of global mini-batch j (every rank passes the same
+// number of mini-batches). Losses are normalised by the global token or sequence count of the
+// mini-batch, so gradients are summed across ranks.
 UpdateStats ppo_update(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, GradientBuckets& gradients,
                        Communicator& comm, const std::vector<std::vector<const UpdateSequence*>>& minibatches,
                        const UpdateOptions& options, double lr);

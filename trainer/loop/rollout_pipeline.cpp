@@ -75,6 +75,7 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
       s.prompt_slot = slots[p];
       s.sample = row % G;
       s.response_ids = g.token_ids;
+      s.response_logprobs = g.logprobs;
       s.finish = g.finish_reason;
       // Ids past the tokenizer (a padded embedding table) decode to nothing, as in HF.
       std::vector<int32_t> ids;

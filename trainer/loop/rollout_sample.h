@@ -13,9 +13,10 @@
 namespace visrl::trainer {
 
 struct RolloutSample {
-  int64_t prompt_slot = 0;            // index of its prompt in the step's global prompt list
-  int64_t sample = 0;                 // g in [0, G)
-  std::vector<int64_t> response_ids;  // generated tokens, eos included
+  int64_t prompt_slot = 0;               // index of its prompt in the step's global prompt list
+  int64_t sample = 0;                    // g in [0, G)
+  std::vector<int64_t> response_ids;     // generated tokens, eos included
+  std::vector<float> response_logprobs;  // [L] the sampler's log-prob of each (empty = unknown)
   policy::FinishReason finish = policy::FinishReason::length;
   // id "<prompt id>/<g>", group = prompt id, task, answer, render and critic outcome, lengths.
   reward::RolloutRecord record;

@@ -13,6 +13,7 @@ std::string encode_sample(const RolloutSample& s) {
   j["sample"] = s.sample;
   j["finish"] = policy::finish_reason_name(s.finish);
   j["response_ids"] = s.response_ids;
+  j["response_logprobs"] = s.response_logprobs;  // floats survive JSON exactly (as doubles)
   j["record"] = reward::to_json(s.record);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -25,6 +26,7 @@ RolloutSample decode_sample(const std::string& line, const std::string& where) {
     s.sample = j.at("sample").get<int64_t>();
     s.finish = j.at("finish").get<std::string>() == "stop" ? policy::FinishReason::stop : policy::FinishReason::length;
     s.response_ids = j.at("response_ids").get<std::vector<int64_t>>();
+    if (j.contains("response_logprobs")) s.response_logprobs = j.at("response_logprobs").get<std::vector<float>>();
     s.record = reward::rollout_record_from_json(j.at("record"), where);
     return s;
   } catch (const nlohmann::json::exception& e) {

@@ -105,11 +105,18 @@ void add_update_metrics(nlohmann::json& m, const UpdateStats& g, bool has_refere
   m["grad_norm"] = g.grad_norm;
   m["optimizer_steps"] = g.optimizer_steps;
   m["trained_tokens"] = g.tokens;
+  // Generation-time vs training-time log-probs of the same tokens under the same weights.
+  if (g.rollout_tokens > 0) {
+    m["rollout/logprob_diff_mean"] = g.logprob_diff_sum / g.rollout_tokens;
+    m["rollout/logprob_diff_max"] = g.logprob_diff_max;
+    if (g.is_weight_sum > 0) m["rollout/is_weight_mean"] = g.is_weight_sum / g.rollout_tokens;
+  }
 }
 
 UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local) {
   auto sums = comm.all_reduce_sum({local.tokens, local.pg_loss_sum, local.entropy_sum, local.kl_sum, local.ppo_kl_sum,
-                                   local.clipped, local.dual_clipped});
+                                   local.clipped, local.dual_clipped, local.rollout_tokens, local.logprob_diff_sum,
+                                   local.is_weight_sum});
   UpdateStats g = local;
   g.tokens = sums[0];
   g.pg_loss_sum = sums[1];
@@ -118,6 +125,10 @@ UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local) {
   g.ppo_kl_sum = sums[4];
   g.clipped = sums[5];
   g.dual_clipped = sums[6];
+  g.rollout_tokens = sums[7];
+  g.logprob_diff_sum = sums[8];
+  g.is_weight_sum = sums[9];
+  g.logprob_diff_max = comm.all_reduce_max(local.logprob_diff_max);
   return g;
 }
 

@@ -23,7 +23,9 @@ void add_sample_metrics(nlohmann::json& m, const std::vector<RolloutSample>& sam
 void add_advantage_metrics(nlohmann::json& m, const at::Tensor& advantages);
 
 // pg_loss, entropy, kl (null without a reference model), ppo_kl, clip_frac, dual_clip_frac,
-// grad_norm, optimizer_steps; `global` holds the stats summed over ranks.
+// grad_norm, optimizer_steps, and rollout/logprob_diff_mean and _max (|generation - update|
+// log-prob per token; rollout/is_weight_mean with rollout correction) when the generation's
+// log-probs are known; `global` holds the stats summed over ranks.
 void add_update_metrics(nlohmann::json& m, const UpdateStats& global, bool has_reference);
 
 // The update stats of every rank, summed (grad_norm and step counts are the same on all).

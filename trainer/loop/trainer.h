@@ -1,18 +1,21 @@
 // One training run: owns the policy (and the frozen reference when KL is used), the data,
-// the render pool, the critic, the formula and the optimizer, and runs steps:
+// the render pool, the critic, the formula and the optimizer, and runs steps. A step
+// (train_step.cpp) is five stages:
 //
-//   prompts -> rollout pipeline (generate | render | critic) -> gather across ranks ->
-//   formula + overlong penalty -> dynamic sampling -> old / reference log-probs ->
-//   advantages -> PPO epochs (mini-batches, micro-batches) -> metrics and rollout log
+//   collect_rollouts    prompts -> rollout pipeline (generate | render | critic) -> gathered
+//                       across ranks -> formula + overlong penalty -> dynamic sampling
+//   share_of_batch      this rank's slice of every mini-batch of the kept groups
+//   fill_logprobs       old / reference log-probs (and the generation's)
+//   assign_advantages   KL in the reward, then group advantages over the kept groups
+//   update_policy       PPO epochs (mini-batches, micro-batches) -> metrics
 //
 // Every rank computes rewards and advantages on the same global batch; each trains on its
 // own slice of every mini-batch, and gradients are all-reduced.
 //
 // Checkpoints (trainer/checkpoint): every checkpoint.every_steps steps, when stopped and at the
-// end. With data.val, greedy validation before the first step and after the last
-// (trainer/loop/validation.h, <run_dir>/summary.json). A trainer constructed from a checkpoint
-// continues with the step after it, with the same weights, optimizer state, data position and
-// random streams, on any number of ranks.
+// end. Validation (validator.h) before the first step, every validation.every_steps and after
+// the last. A trainer constructed from a checkpoint continues with the step after it, with the
+// same weights, optimizer state, data position and random streams, on any number of ranks.
 #pragma once
 
 #include <atomic>
@@ -34,8 +37,9 @@
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
-#include "trainer/eval/best_policy.h"
 #include "trainer/loop/prepared_prompt.h"
+#include "trainer/loop/step_batch.h"
+#include "trainer/loop/validator.h"
 #include "trainer/optim/lr_schedule.h"
 
 namespace visrl::trainer {
@@ -57,24 +61,21 @@ class Trainer {
   policy::Qwen3VLImpl& policy() { return *policy_; }
 
  private:
+  // The step's metrics (train_step.cpp); {"skipped": why, ...} when no update happened.
   nlohmann::json train_step(int64_t step);
+  // The stages of a step, in order (train_step.cpp).
+  std::optional<StepBatch> collect_rollouts(int64_t step, nlohmann::json& m);
+  RankShare share_of_batch(const StepBatch& batch);
+  void fill_logprobs(RankShare& share, nlohmann::json& m);
+  void assign_advantages(StepBatch& batch, RankShare& share, nlohmann::json& m);
+  void update_policy(int64_t step, const RankShare& share, nlohmann::json& m);
+
   const PreparedPrompt& prepared(int64_t item);
-  void write_rollouts(int64_t step, const std::vector<struct RolloutSample>& samples) const;
+  RolloutDeps rollout_deps();
   TrainerState state_after(int64_t step) const;
-  bool validates() const;
-  // validation.every_steps divides `step` (and there are held-out items).
-  bool validates_at(int64_t step) const;
-  // Greedy answers to the held-out prompts (collective); writes validation/step_<step>.* and
-  // keeps the policy in <run_dir>/best/ when it is the best so far. A second call for the same
-  // step returns the first one's metrics.
-  nlohmann::json run_validation(int64_t step);
-  // Collective: saves the policy to <run_dir>/best/ when `metrics` beat the best so far.
-  void track_best(int64_t step, const nlohmann::json& metrics);
-  // On resume: the best record of the run directory, set aside when it is newer than `step`.
-  void restore_best(int64_t step);
-  void write_run_summary(int64_t last_step);
   void resume(const std::filesystem::path& dir);
   void save_checkpoint(int64_t step);
+  void save_final_policy(int64_t step);
 
   const Config config_;
   const RunDir& run_dir_;
@@ -87,18 +88,15 @@ class Trainer {
   TaskInstructions instructions_;
   std::unique_ptr<PromptSampler> sampler_;
   std::map<int64_t, PreparedPrompt> prepared_;  // this step's prompts, by item index
-  std::vector<DataItem> val_items_;             // data.val, the first validation.max_items
-  std::vector<PreparedPrompt> val_prompts_;     // prepared at the first validation
   std::unique_ptr<render::RenderPool> pool_;
   std::unique_ptr<reward::Critic> critic_;
   std::optional<reward::RewardFormula> formula_;
   std::unique_ptr<ShardedAdamW> optimizer_;
   std::unique_ptr<GradientBuckets> gradients_;
+  UpdateOptions update_options_;
   LrSchedule schedule_;
+  std::unique_ptr<Validator> validator_;
   int64_t start_step_ = 0;
-  std::optional<std::pair<int64_t, nlohmann::json>> last_validation_;  // step and metrics
-  std::optional<BestValidation> best_;                                 // validation.best_metric so far
-  bool warned_missing_metric_ = false;
 };
 
 }  // namespace visrl::trainer

@@ -10,6 +10,7 @@
 #include "trainer/data/folder_dataset.h"
 #include "trainer/data/reference_images.h"
 #include "trainer/distributed/rank_errors.h"
+#include "trainer/loop/config_options.h"
 #include "trainer/loop/policy_setup.h"
 #include "trainer/loop/step_metrics.h"
 #include "trainer/sft/sft_data.h"
@@ -41,7 +42,7 @@ SftRunner::SftRunner(const Config& config, const RunDir& run_dir, Communicator& 
   std::vector<at::Tensor> params;
   for (const auto& [name, p] : trainable.named) params.push_back(p);
   optimizer_ = std::make_unique<ShardedAdamW>(trainable.named, adamw_options(c), comm_, c.distributed.shard_optimizer);
-  gradients_ = std::make_unique<GradientBuckets>(params, static_cast<double>(c.distributed.bucket_mb));
+  gradients_ = make_gradient_buckets(c, params);
   schedule_ = lr_schedule(c, static_cast<int64_t>(items_.size()), options_.batch_size);
   spdlog::info("SFT of {} on {} ({}): {} items, {} steps of {} items, lr {}; rank {}/{}", c.model.path, device.str(),
                policy::dtype_name(*load.dtype), items_.size(), schedule_.total_steps, options_.batch_size, schedule_.lr,

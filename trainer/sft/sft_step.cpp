@@ -23,8 +23,7 @@ SftStepStats sft_step(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Gradi
   double local_tokens = 0;
   for (const auto& s : mine) local_tokens += static_cast<double>(s.response->size());
   const double global_tokens = std::max(1.0, comm.all_reduce_sum({local_tokens})[0]);
-  const auto params = optimizer.params();
-  for (auto& p : params) p.mutable_grad() = at::Tensor();
+  gradients.zero_grad();
   const auto device = model.device();
   double nll_sum = 0;
   for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(o.micro_batch_size)) {
@@ -41,6 +40,7 @@ SftStepStats sft_step(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Gradi
     const auto mask = batch.response_mask.to(device).to(at::kFloat);  // [B, L]
     auto nll = -(logp * mask).sum();
     (nll / global_tokens).backward();
+    gradients.accumulate();
     nll_sum += nll.item<double>();
   }
   stats.forward_backward_s = seconds_since(t);

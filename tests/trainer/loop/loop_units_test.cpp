@@ -12,6 +12,7 @@
 #include "tests/test_util.h"
 #include "trainer/data/manifest.h"
 #include "trainer/data/prompt_sampler.h"
+#include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/critic_stage.h"
 #include "trainer/loop/cuda_autocast.h"
 #include "trainer/loop/sample_exchange.h"
@@ -115,11 +116,42 @@ TEST(SequenceBatch, RightPadsAndScoresExactlyTheResponseTokens) {
   EXPECT_TRUE(at::equal(values, at::tensor({2.f, 3.f, 0.f, 0.f, 6.f, 7.f, 8.f, 9.f}).view({2, 4})));
 }
 
+// One definition of a group: an item drawn twice in a step (an epoch wrap, a resampling round)
+// is two prompt slots, so two groups for the advantages and for the formula's group variables.
+TEST(BatchRewards, FormulaGroupsAreTheAdvantagesGroups) {
+  std::vector<trainer::RolloutSample> samples(4);
+  const int severities[] = {3, 1, 2, 2};
+  for (int i = 0; i < 4; ++i) {
+    auto& s = samples[static_cast<size_t>(i)];
+    s.prompt_slot = i / 2;  // slots 0 and 1, both the same item
+    s.sample = i % 2;
+    s.record.sample.id = fmt::format("p/{}", i % 2);
+    s.record.sample.group = "p";
+    s.record.sample.task = render::RenderKind::chart;
+    s.record.sample.response_len = 10;
+    s.record.sample.max_len = 100;
+    s.record.sample.errors = {{"data_error", severities[i], "", ""}};
+  }
+  reward::FormulaSpec spec;
+  spec.formula = "group_mean_S";
+  auto formula = reward::RewardFormula::compile(spec);
+  const auto rewards = trainer::score_samples(formula, samples, AlgorithmConfig{}, 100);
+  EXPECT_EQ(std::vector<int64_t>(rewards.group_ids.data_ptr<int64_t>(), rewards.group_ids.data_ptr<int64_t>() + 4),
+            (std::vector<int64_t>{0, 0, 1, 1}));
+  const std::vector<double> want = {2, 2, 2, 2};  // (3 + 1) / 2 and (2 + 2) / 2, not (3 + 1 + 2 + 2) / 4 twice
+  for (int i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(rewards.rewards[i].item<double>(), want[static_cast<size_t>(i)]) << i;
+  samples[3].record.sample.errors = {{"data_error", 3, "", ""}};  // slot 1: mean 2.5, slot 0 stays 2
+  const auto again = trainer::score_samples(formula, samples, AlgorithmConfig{}, 100);
+  EXPECT_DOUBLE_EQ(again.rewards[0].item<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(again.rewards[2].item<double>(), 2.5);
+}
+
 TEST(SampleExchange, EncodesAndDecodesASampleExactly) {
   trainer::RolloutSample s;
   s.prompt_slot = 5;
   s.sample = 2;
   s.response_ids = {1, 2, 300000};
+  s.response_logprobs = {-0.1f, -2.75f, -1e-7f};
   s.finish = policy::FinishReason::stop;
   s.record.step = 4;
   s.record.answer = "```svg\n<svg/>\n``` \xF0\x9F\x98\x80";
@@ -137,6 +169,7 @@ TEST(SampleExchange, EncodesAndDecodesASampleExactly) {
   EXPECT_EQ(back.prompt_slot, 5);
   EXPECT_EQ(back.sample, 2);
   EXPECT_EQ(back.response_ids, s.response_ids);
+  EXPECT_EQ(back.response_logprobs, s.response_logprobs);  // bit for bit: rollout correction reads them
   EXPECT_EQ(back.finish, policy::FinishReason::stop);
   EXPECT_EQ(back.record.answer, s.record.answer);
   EXPECT_EQ(back.record.sample.ssim, s.record.sample.ssim);

@@ -47,13 +47,17 @@ TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   for (size_t i = 0; i < metrics.size(); ++i) {
     const auto& m = metrics[i];
     EXPECT_EQ(m["step"], i + 1);
-    for (const char* key :
-         {"reward_mean", "reward_std", "render_ok_rate", "kl", "entropy", "grad_norm", "lr", "time_generate_s",
-          "time_render_s", "time_critic_s", "time_update_s", "tokens_per_s", "zero_variance_groups", "advantage_std",
-          "clip_frac", "response_len_mean", "critic/parse_failures"}) {
+    for (const char* key : {"reward_mean", "reward_std", "render_ok_rate", "kl", "entropy", "grad_norm", "lr",
+                            "time_generate_s", "time_render_s", "time_critic_s", "time_update_s", "tokens_per_s",
+                            "zero_variance_groups", "advantage_std", "clip_frac", "response_len_mean",
+                            "critic/parse_failures", "rollout/logprob_diff_mean", "rollout/logprob_diff_max"}) {
       EXPECT_TRUE(m.contains(key) && m[key].is_number()) << "step " << i + 1 << " lacks " << key << ": " << m.dump();
     }
     EXPECT_GT(m["grad_norm"].get<double>(), 0.0) << m.dump();
+    // One engine, float32: generation's log-probs (KV cache, one token at a time) are the
+    // update's (one teacher-forced forward) but for the sampler never drawing the vision tokens
+    // (their probability, renormalised away: about 5/2048 on this random tiny model).
+    EXPECT_LT(m.value("rollout/logprob_diff_max", 1.0), 1e-2) << m.dump();
   }
   // The KL to the reference is 0 before the first update and grows after it.
   EXPECT_EQ(metrics[0]["kl"].get<double>(), 0.0);
