@@ -71,22 +71,27 @@ int main() {
   }
   const auto forever = std::chrono::steady_clock::time_point::max();
   for (;;) {
-    nlohmann::json request;
-    try {
-      auto frame = protocol::read_frame(kRequestFd, forever);
-      if (!frame) continue;
-      request = std::move(frame->header);
-    } catch (const std::exception&) {
-      return 0;  // the pool closed the pipe: shut down
-    }
-    const auto start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point start;
     RenderResult result;
-    try {
-      result = render(request);
-    } catch (const std::bad_alloc&) {
-      result = make_result(RenderStatus::memory_limit, "out of memory (the worker's address-space limit)");
-    } catch (const std::exception& e) {
-      result = make_result(RenderStatus::runtime_error, e.what());
+    {
+      // The request (the answer's code) is freed, and so wiped, before the result goes out:
+      // once the pool has the result, no copy of this job's code is left in the heap.
+      nlohmann::json request;
+      try {
+        auto frame = protocol::read_frame(kRequestFd, forever);
+        if (!frame) continue;
+        request = std::move(frame->header);
+      } catch (const std::exception&) {
+        return 0;  // the pool closed the pipe: shut down
+      }
+      start = std::chrono::steady_clock::now();
+      try {
+        result = render(request);
+      } catch (const std::bad_alloc&) {
+        result = make_result(RenderStatus::memory_limit, "out of memory (the worker's address-space limit)");
+      } catch (const std::exception& e) {
+        result = make_result(RenderStatus::runtime_error, e.what());
+      }
     }
     const double execute_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
