@@ -6,7 +6,7 @@
 Both encode the same ~1 MB of text (tests/fixtures/tokenizer/corpus.jsonl concatenated and
 repeated) in the same ~8 KB chunks, after one warm-up round; the best of --rounds is reported.
 HF runs `Tokenizer.encode` in a plain loop with RAYON_NUM_THREADS=1 (encode_batch would use
-every core). The tokenizer is the real Qwen one when /work/shared/fixtures/qwen-tokenizer is
+every core). The tokenizer is the real Qwen one when <source>/../shared/fixtures/qwen-tokenizer is
 present, else the tiny fixture. Prints both JSON lines and the ratio ours / HF.
 """
 
@@ -24,7 +24,8 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/fixtures/tokenizer"
-QWEN = Path(os.environ.get("VISRL_QWEN_TOKENIZER_DIR", "/work/shared/fixtures/qwen-tokenizer")) / "tokenizer.json"
+QWEN = Path(os.environ.get("VISRL_QWEN_TOKENIZER_DIR",
+                           ROOT.parent / "shared/fixtures/qwen-tokenizer")) / "tokenizer.json"
 
 
 def make_chunks(target_bytes: int, chunk_bytes: int):
