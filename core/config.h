@@ -19,6 +19,7 @@ struct ModelConfig {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   bool freeze_vision = false;   // train only the language model and the merger
   bool gradient_checkpointing = false;
+  int64_t logprob_chunk_tokens = 512;  // positions per log-softmax chunk ([chunk, vocab] at a time); 0 = all at once
   int64_t min_pixels = 0;  // image processor pixel budget; 0 = from the checkpoint
   int64_t max_pixels = 0;
 };

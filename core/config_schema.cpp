@@ -262,6 +262,10 @@ Field make_schema() {
                        "Keep the vision encoder fixed; train the merger and the language model."),
                   leaf("gradient_checkpointing", &ModelConfig::gradient_checkpointing,
                        "Recompute decoder-layer activations in backward to save memory."),
+                  leaf("logprob_chunk_tokens", &ModelConfig::logprob_chunk_tokens,
+                       "Scored positions per log-softmax chunk: the training forward holds one [chunk, vocab] "
+                       "block of logits at a time and recomputes it in backward; 0 = all positions at once.",
+                       ge<int64_t>(0)),
                   leaf("min_pixels", &ModelConfig::min_pixels,
                        "Image processor lower pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
                   leaf("max_pixels", &ModelConfig::max_pixels,
