@@ -26,6 +26,9 @@ void check_options(const std::vector<PromptInput>& prompts, const GenerateOption
   validate(o.sampling);
   if (o.group_size < 1) fail(ErrorKind::config, "generate: group_size must be >= 1, got {}", o.group_size);
   if (o.max_new_tokens < 1) fail(ErrorKind::config, "generate: max_new_tokens must be >= 1, got {}", o.max_new_tokens);
+  if (o.kv_growth_tokens < 1) {
+    fail(ErrorKind::config, "generate: kv_growth_tokens must be >= 1, got {}", o.kv_growth_tokens);
+  }
   if (!o.stop_strings.empty() && tokenizer == nullptr) {
     fail(ErrorKind::config, "generate: stop strings need a tokenizer to decode the output");
   }
@@ -103,7 +106,9 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   cache.prompt_bias =
       at::zeros({B, 1, 1, P}, at::TensorOptions().dtype(dtype).device(device))
           .masked_fill(valid.logical_not().view({B, 1, 1, P}).to(device), -std::numeric_limits<double>::infinity());
-  cache.allocate_generated(B, G, cfg.text.num_key_value_heads, cfg.text.head_dim, o.max_new_tokens,
+  // The samples' own cache grows with the answers (KVCache::reserve before each decode step),
+  // in steps of kv_growth_tokens, up to max_new_tokens positions.
+  cache.allocate_generated(B, G, cfg.text.num_key_value_heads, cfg.text.head_dim, o.max_new_tokens, o.kv_growth_tokens,
                            at::TensorOptions().dtype(dtype).device(device));
 
   // From here on a row is one sample: row r = b * G + g.
@@ -170,6 +175,7 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
     // One decode step for every row (finished rows too: their output is ignored).
     auto embeds = model.language_model->embed_tokens(picked.tokens.view({R, 1}));  // [R, 1, H]
     auto pos = (next_position + step).view({1, R, 1}).expand({3, R, 1});
+    cache.reserve(cache.length + 1);  // room for the position every layer writes in this step
     AttentionContext decode{AttentionContext::Mode::decode, {}, &cache};
     auto h = model.language_model->forward(embeds, pos, decode);  // [R, 1, H]
     cache.length += 1;
@@ -180,6 +186,7 @@ std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<Prom
   }
   if (stats != nullptr) {
     stats->kv_cache_bytes = cache.bytes();
+    stats->kv_cache_reallocations = cache.reallocations;
     stats->prefill_tokens = B * P;
     stats->decode_steps = steps;
   }

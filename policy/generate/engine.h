@@ -1,6 +1,7 @@
 // The rollout engine: batched sampling of G answers for each of B prompts. A prompt (image +
 // text) is prefilled once and its KV cache shared by the G samples of its group; each sample
-// has a preallocated cache for max_new_tokens. Stops on eos ids, stop strings or the token
+// has its own cache for the tokens it generates, grown with the answers in steps of
+// kv_growth_tokens (never more than max_new_tokens). Stops on eos ids, stop strings or the token
 // budget; returns token ids, per-token log-probs under the sampling distribution and finish
 // reasons; the same seed gives the same samples (on the same device and batch).
 #pragma once
@@ -39,6 +40,10 @@ struct GeneratedSample {
 struct GenerateOptions {
   int64_t group_size = 1;  // G samples per prompt
   int64_t max_new_tokens = 256;
+  // The samples' own KV cache grows in steps of this many positions (reallocated and copied
+  // when full) rather than being allocated for max_new_tokens upfront; a step >=
+  // max_new_tokens allocates it all at once. Does not change the tokens sampled.
+  int64_t kv_growth_tokens = 256;
   SamplingParams sampling;
   std::vector<int64_t> eos_token_ids;     // e.g. <|im_end|>, <|endoftext|>
   std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
@@ -55,8 +60,9 @@ struct GenerateOptions {
 };
 
 struct GenerateStats {
-  int64_t kv_cache_bytes = 0;  // the shared-prompt cache at its fullest
-  int64_t prefill_tokens = 0;  // padded prompt tokens prefilled (B * P)
+  int64_t kv_cache_bytes = 0;          // the shared-prompt cache at its fullest (it only grows: its size at the end)
+  int64_t kv_cache_reallocations = 0;  // times the samples' cache grew after its first allocation
+  int64_t prefill_tokens = 0;          // padded prompt tokens prefilled (B * P)
   int64_t decode_steps = 0;
 };
 

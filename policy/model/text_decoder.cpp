@@ -78,6 +78,10 @@ at::Tensor TextAttentionImpl::forward(const at::Tensor& x, const CosSin& rope, c
   if (ctx.mode == AttentionContext::Mode::decode) {
     auto& kv = ctx.cache->layers.at(layer);
     const int64_t at_pos = ctx.cache->length;
+    if (at_pos >= ctx.cache->capacity) {  // the engine grows the cache (KVCache::reserve) before each step
+      fail(ErrorKind::runtime, "decode: KV cache position {} is beyond its capacity of {}", at_pos,
+           ctx.cache->capacity);
+    }
     kv.gen_k.narrow(2, at_pos, 1).copy_(k);
     kv.gen_v.narrow(2, at_pos, 1).copy_(v);
     return o_proj(shared_prefix_attention(q, kv, ctx.cache->prompt_bias, at_pos + 1, scale));
