@@ -70,4 +70,16 @@ std::string describe_accelerators() {
 #endif
 }
 
+int64_t cuda_total_memory(const c10::Device& device) {
+#ifdef VISRL_WITH_CUDA
+  if (!device.is_cuda() || cuda_device_count() == 0) return 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device.has_index() ? device.index() : 0) != cudaSuccess) return 0;
+  return static_cast<int64_t>(prop.totalGlobalMem);
+#else
+  (void)device;
+  return 0;
+#endif
+}
+
 }  // namespace visrl

@@ -12,12 +12,19 @@
 //                                          checkpoint's (or the run directory's) config.yaml
 //   train ... --max-steps N                stop after step N (with a checkpoint); the LR
 //                                          schedule still spans optim.total_steps
+//   train ... --ignore-memory-plan         start even when the memory plan (build/bin/plan)
+//                                          says the run does not fit its device
 //
 // Multi-process: started by torchrun or srun (trainer/distributed/launch_env.h), one process
 // per GPU, or per CPU slot with Gloo; a resume may use another number of ranks. Ctrl-C,
 // SIGTERM or SIGUSR1 (Slurm's warning before preemption or the time limit): the current step
 // completes, a checkpoint and <run_dir>/final are saved, and the program exits 0. A second
 // signal exits at once.
+//
+// Before any weight is read, rank 0 plans the memory of a rank (trainer/plan/memory_plan.h) on
+// the device it gets, writes the plan to <run_dir>/memory_plan.txt and refuses (exit 2, the plan
+// on stderr) a configuration that cannot fit. An allocation that fails anyway ends with "out of
+// memory while <stage>" and the plan. At the end, the measured peak is logged beside the plan's.
 //
 // Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 #include <cstdio>
@@ -29,16 +36,21 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/memory_info.h"
 #include "core/program.h"
 #include "core/run_dir.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/launch_env.h"
 #include "trainer/loop/trainer.h"
+#include "trainer/plan/memory_plan.h"
+#include "trainer/plan/memory_stage.h"
+#include "trainer/plan/plan_inputs.h"
 #include "trainer/stop_signal.h"
 
 namespace {
@@ -51,9 +63,54 @@ struct Options {
   int64_t max_steps = 0;
   bool print_config = false;
   bool describe_config = false;
+  bool ignore_memory_plan = false;
 };
 
 namespace fs = std::filesystem;
+
+// The process's resident set when main() started: the measured peak is reported above it.
+const int64_t g_start_rss = visrl::current_rss_bytes();
+
+// Ranks sharing this host's memory: torchrun's LOCAL_WORLD_SIZE, Slurm's tasks per node.
+int64_t ranks_on_host(int world_size) {
+  for (const char* name : {"LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE"}) {
+    if (const char* value = std::getenv(name)) {
+      const long n = std::strtol(value, nullptr, 10);
+      if (n > 0) return n;
+    }
+  }
+  return world_size > 1 && std::getenv("SLURM_PROCID") == nullptr ? world_size : 1;
+}
+
+// Rank 0 plans the memory of one rank and decides; every rank throws rank 0's refusal.
+visrl::trainer::MemoryPlan check_memory_plan(const visrl::Config& config, const visrl::RunDir& run_dir,
+                                             visrl::trainer::Communicator& comm, bool ignore) {
+  using namespace visrl;
+  trainer::MemoryPlan plan;
+  std::string refusal;
+  if (comm.is_main()) {
+    const auto budget = trainer::detected_budget(config, comm.world_size(), ranks_on_host(comm.world_size()));
+    plan = trainer::plan_memory(config, trainer::plan_inputs_for(config, budget));
+    const auto text = trainer::format_plan(plan);
+    write_file_atomically(run_dir.root() / "memory_plan.txt", text);
+    if (!plan.fits() && !ignore) {
+      refusal = fmt::format(
+          "this run does not fit its device: it needs {} per rank but has {} ({}); short by {}. Change the "
+          "configuration (below), or start anyway with --ignore-memory-plan.\n{}",
+          trainer::format_bytes(plan.needed()), trainer::format_bytes(plan.budget), plan.budget_source,
+          trainer::format_bytes(plan.needed() - plan.budget), text);
+    } else if (!plan.fits()) {
+      spdlog::warn("--ignore-memory-plan: starting although the plan says it does not fit:\n{}", text);
+    } else {
+      spdlog::info("memory plan: peak {} per rank ({}) of {} ({}); details in {}", trainer::format_bytes(plan.peak),
+                   plan.peak_phase, trainer::format_bytes(plan.budget), plan.budget_source,
+                   (run_dir.root() / "memory_plan.txt").string());
+    }
+  }
+  refusal = comm.broadcast_string(refusal, 0);
+  if (!refusal.empty()) throw Error(ErrorKind::config, refusal);
+  return plan;
+}
 
 // The run directory a checkpoint path belongs to: <run>/checkpoints/step_<N>, <run>/checkpoints
 // or <run> itself.
@@ -146,9 +203,24 @@ int run(const Options& opt) {
     const auto path = choose_checkpoint(opt.resume, run_dir, *comm);
     if (!path.empty()) resume_from = path;
   }
-  trainer::Trainer trainer(loaded.config, run_dir, *comm, resume_from);
-  const auto steps = trainer.run(stop, opt.max_steps);
-  if (comm->is_main()) spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
+  const auto plan = check_memory_plan(loaded.config, run_dir, *comm, opt.ignore_memory_plan);
+  try {
+    trainer::Trainer trainer(loaded.config, run_dir, *comm, resume_from);
+    const auto steps = trainer.run(stop, opt.max_steps);
+    if (comm->is_main()) {
+      spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
+      spdlog::info("memory: peak RSS {} ({} above the {} at start); the plan's peak was {}",
+                   trainer::format_bytes(peak_rss_bytes()), trainer::format_bytes(peak_rss_bytes() - g_start_rss),
+                   trainer::format_bytes(g_start_rss), trainer::format_bytes(plan.peak));
+    }
+  } catch (const std::exception& e) {
+    std::string what;
+    if (!trainer::is_out_of_memory(e, &what)) throw;
+    const auto stage = trainer::MemoryStage::current();
+    fail(ErrorKind::runtime, "out of memory{}: {}\nThe memory plan of this run{}:\n{}",
+         stage.empty() ? "" : " while " + stage, what, comm->is_main() ? "" : " (rank 0's)",
+         comm->is_main() ? trainer::format_plan(plan) : std::string("  see memory_plan.txt in the run directory\n"));
+  }
   return 0;
 }
 
@@ -168,6 +240,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--print-config", opt.print_config, "Print the resolved configuration as YAML and exit");
   app.add_flag("--describe-config", opt.describe_config, "Print every key with its default and meaning, and exit");
+  app.add_flag("--ignore-memory-plan", opt.ignore_memory_plan,
+               "Start even when the memory plan says the run does not fit its device");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

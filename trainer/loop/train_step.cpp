@@ -10,6 +10,7 @@
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/step_metrics.h"
 #include "trainer/loop/trainer.h"
+#include "trainer/plan/memory_stage.h"
 #include "trainer/report/run_reports.h"
 
 namespace visrl::trainer {
@@ -63,16 +64,26 @@ nlohmann::json Trainer::train_step(int64_t step) {
   nlohmann::json m;
   m["step"] = step;
   prepared_.clear();
-  auto batch = collect_rollouts(step, m);
+  std::optional<StepBatch> batch;
+  {
+    MemoryStage stage("generating, rendering and scoring rollouts");
+    batch = collect_rollouts(step, m);
+  }
   if (!batch) {
     m["time_step_s"] = seconds_since(step_start);
     return m;
   }
   const auto update_start = Clock::now();
   auto share = share_of_batch(*batch);
-  fill_logprobs(share, m);
+  {
+    MemoryStage stage("computing the old and reference log-probs");
+    fill_logprobs(share, m);
+  }
   assign_advantages(*batch, share, m);
-  update_policy(step, share, m);
+  {
+    MemoryStage stage("the policy update (forward, backward, optimizer step)");
+    update_policy(step, share, m);
+  }
   add_step_times(m, comm_, *batch, seconds_since(update_start), seconds_since(step_start));
   m["epoch"] = sampler_->state().epoch;
   if (comm_.is_main()) write_step_rollouts(run_dir_, config_.logging, step, batch->samples);

@@ -19,6 +19,7 @@
 #include "trainer/loop/policy_setup.h"
 #include "trainer/loop/step_metrics.h"
 #include "trainer/loop/validation.h"
+#include "trainer/plan/memory_stage.h"
 #include "trainer/report/run_reports.h"
 
 namespace visrl::trainer {
@@ -68,18 +69,26 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   load.device = device_;
   load.dtype = training_dtype(c, device_);
   // A resumed run continues from the checkpoint's weights; the reference stays the initial policy.
-  policy_ = policy::load_pretrained(resume_from ? *resume_from / "model" : std::filesystem::path(c.model.path), load);
+  {
+    MemoryStage stage("loading the policy weights");
+    policy_ = policy::load_pretrained(resume_from ? *resume_from / "model" : std::filesystem::path(c.model.path), load);
+  }
   policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
   auto trainable = trainable_parameters(*policy_, c.model.freeze_vision);
   const int64_t frozen = trainable.frozen_numel;
   if (c.algorithm.kl_coef != 0) {
+    MemoryStage stage("loading the reference model (algorithm.kl_coef != 0)");
     reference_ = policy::load_pretrained(c.model.path, load);
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
   }
   std::vector<at::Tensor> params;
   for (const auto& [name, p] : trainable.named) params.push_back(p);
-  optimizer_ = std::make_unique<ShardedAdamW>(trainable.named, adamw_options(c), comm_, c.distributed.shard_optimizer);
-  gradients_ = make_gradient_buckets(c, params);
+  {
+    MemoryStage stage("allocating the AdamW state and the gradient accumulators");
+    optimizer_ =
+        std::make_unique<ShardedAdamW>(trainable.named, adamw_options(c), comm_, c.distributed.shard_optimizer);
+    gradients_ = make_gradient_buckets(c, params);
+  }
   update_options_ = update_options(c, assets_.pad_token_id);
   schedule_ = lr_schedule(c, static_cast<int64_t>(items_.size()), c.rollout.prompts_per_step);
 
@@ -89,7 +98,10 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   // directory, the others use the files.
   prepare_references(items_, comm_, c.render, run_dir_.root() / "references", pool_.get());
   if (!val_items.empty()) prepare_references(val_items, comm_, c.render, run_dir_.root() / "references", pool_.get());
-  critic_ = reward::make_critic(c);
+  {
+    MemoryStage stage("loading the critic");
+    critic_ = reward::make_critic(c);
+  }
   validator_ = std::make_unique<Validator>(config_, run_dir_, comm_, std::move(val_items),
                                            ValidationDeps{rollout_deps(), assets_, instructions_, *formula_});
   if (resume_from) resume(*resume_from);
@@ -186,6 +198,7 @@ void Trainer::resume(const std::filesystem::path& dir) {
 }
 
 void Trainer::save_checkpoint(int64_t step) {
+  MemoryStage stage("saving a checkpoint");
   const auto start = Clock::now();
   CheckpointContents contents;
   contents.policy = policy_.get();
