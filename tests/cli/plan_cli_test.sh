@@ -36,6 +36,11 @@ sets+=(--set "reward.openai.endpoints=[http://erm-0:8000/v1]")  # a critic over 
 run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-8b "${sets[@]}" --gpus 8x80GB
 check "the proposed changes fit (${sets[*]})" grep -q '^  fits: ' "$work/out"
 
+# README.md's "More commands": the 2B policy alone on one 80 GB GPU.
+run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-2b --set reward.critic=pixel --gpus 1x80GB
+check "plan of the 2B policy exits 0" test "$code" -eq 0
+check "2B policy weights: 2.13B params" grep -q 'policy weights .* 2.13B params x 2 B (bf16)' "$work/out"
+
 # Usage errors: exit 2 naming the flag.
 run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-2b --gpus 80GB
 check "--gpus without a count exits 2" test "$code" -eq 2

@@ -229,27 +229,28 @@ std::vector<Fix> candidate_fixes(const Config& base) {
                      return true;
                    }});
   for (int64_t ranks : {2, 4, 8, 16, 32, 64, 128}) {
-    fixes.push_back(
-        {fmt::format("{} ranks (ZeRO-1 splits the optimizer state)", ranks), [ranks](Config& c, PlanInputs& in) {
-           if (in.world_size >= ranks) return false;
-           in.world_size = ranks;
-           c.distributed.shard_optimizer = true;
-           return true;
-         }});
+    fixes.push_back({fmt::format("{} ranks (fewer answers per rank; ZeRO-1 splits the AdamW state)", ranks),
+                     [ranks](Config& c, PlanInputs& in) {
+                       if (in.world_size >= ranks) return false;
+                       in.world_size = ranks;
+                       c.distributed.shard_optimizer = true;
+                       return true;
+                     }});
   }
   return fixes;
 }
 
 void add_fixes(MemoryPlan& plan, const Config& config, const PlanInputs& inputs) {
   const auto fixes = candidate_fixes(config);
-  // Each change alone, cheapest first.
+  auto is_ranks = [](const Fix& fix) { return fix.text.find(" ranks (") != std::string::npos; };
+  // Configuration changes on the same hardware, each alone, cheapest first.
   for (const auto& fix : fixes) {
     Config c = config;
     PlanInputs in = inputs;
-    if (!fix.apply(c, in)) continue;
+    if (is_ranks(fix) || !fix.apply(c, in)) continue;
     const auto p = plan_without_fixes(c, in);
     if (p.fits()) plan.fixes.push_back(fmt::format("{}: peak {}", fix.text, format_bytes(p.needed())));
-    if (plan.fixes.size() == 4) break;
+    if (plan.fixes.size() == 3) break;
   }
   if (plan.fixes.empty()) {
     // None suffices alone: the changes accumulated in the same order, up to the first that fits.
@@ -258,7 +259,7 @@ void add_fixes(MemoryPlan& plan, const Config& config, const PlanInputs& inputs)
     std::vector<std::pair<std::string, std::string>> applied;  // key -> the change, latest wins
     MemoryPlan p = plan;
     for (const auto& fix : fixes) {
-      if (!fix.apply(c, in)) continue;
+      if (is_ranks(fix) || !fix.apply(c, in)) continue;
       const auto key = fix.text.substr(0, fix.text.find_first_of("= "));
       auto same = std::find_if(applied.begin(), applied.end(), [&](const auto& a) { return a.first == key; });
       if (same != applied.end())
@@ -274,6 +275,17 @@ void add_fixes(MemoryPlan& plan, const Config& config, const PlanInputs& inputs)
       plan.fixes.push_back(
           p.fits() ? fmt::format("together: {}: peak {}", all, format_bytes(p.needed()))
                    : fmt::format("even all of these together do not fit: {}: peak {}", all, format_bytes(p.needed())));
+    }
+  }
+  // The same configuration on more ranks: the fewest that fit.
+  for (const auto& fix : fixes) {
+    Config c = config;
+    PlanInputs in = inputs;
+    if (!is_ranks(fix) || !fix.apply(c, in)) continue;
+    const auto p = plan_without_fixes(c, in);
+    if (p.fits()) {
+      plan.fixes.push_back(fmt::format("{}: peak {}", fix.text, format_bytes(p.needed())));
+      break;
     }
   }
   // LoRA trains adapters only: gradients, AdamW state and masters shrink to the adapters'.
