@@ -29,11 +29,12 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
     data_ = static_cast<uint8_t*>(p);
   }
-  ::close(fd);  // the mapping stays valid
+  fd_ = fd;
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace visrl

@@ -1,7 +1,10 @@
 #include "core/safetensors.h"
 
-#include <fstream>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -49,11 +52,20 @@ at::ScalarType scalar_type_of(Dtype dtype) {
   fail(ErrorKind::format, "no LibTorch dtype for {}", dtype_name(dtype));
 }
 
-Dtype dtype_of(const at::Tensor& tensor, const std::string& name) {
+Dtype dtype_of(at::ScalarType dtype, const std::string& name) {
   for (const auto& p : kPairs)
-    if (p.scalar == tensor.scalar_type()) return p.dtype;
-  fail(ErrorKind::format, "tensor \"{}\": dtype {} cannot be stored in safetensors", name,
-       c10::toString(tensor.scalar_type()));
+    if (p.scalar == dtype) return p.dtype;
+  fail(ErrorKind::format, "tensor \"{}\": dtype {} cannot be stored in safetensors", name, c10::toString(dtype));
+}
+
+Dtype dtype_of(const at::Tensor& tensor, const std::string& name) {
+  return dtype_of(tensor.scalar_type(), name);
+}
+
+uint64_t TensorSpec::nbytes() const {
+  uint64_t n = c10::elementSize(dtype);
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -87,6 +99,74 @@ at::Tensor File::tensor(const std::string& name) const {
   std::shared_ptr<MappedFile> keep_alive = mapping_;
   return at::from_blob(
       data, info->shape, [keep_alive](void*) mutable { keep_alive.reset(); }, options);
+}
+
+namespace {
+
+// Reads exactly `size` bytes at `offset` of the open file `fd`.
+void read_exactly(int fd, uint8_t* out, uint64_t size, uint64_t offset, const fs::path& path) {
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(ErrorKind::io, "{}: read failed: {}", path.string(), std::strerror(errno));
+    if (n == 0) fail(ErrorKind::io, "{}: unexpected end of file", path.string());
+    out += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+void File::copy_into(const std::string& name, const at::Tensor& dst, const CopyOptions& options) const {
+  const TensorInfo* info = header_.find(name);
+  if (!info) fail(ErrorKind::format, "{}: no tensor named \"{}\"", path().string(), name);
+  if (!dst.defined() || at::IntArrayRef(info->shape) != dst.sizes()) {
+    fail(ErrorKind::format, "{}: tensor \"{}\" is {} but the destination is {}", path().string(), name,
+         c10::str(at::IntArrayRef(info->shape)), dst.defined() ? c10::str(dst.sizes()) : "undefined");
+  }
+  if (info->nbytes() == 0) return;
+  at::Tensor target = dst.detach();
+  if (!target.is_contiguous()) {
+    at::Tensor contiguous = at::empty(target.sizes(), target.options());
+    copy_into(name, contiguous, options);
+    target.copy_(contiguous);
+    return;
+  }
+  const at::ScalarType source_type = scalar_type_of(info->dtype);
+  const uint64_t element = dtype_size(info->dtype);
+  const uint64_t start = header_.data_start + info->begin;
+  const uint64_t per_slice = std::max<uint64_t>(1, options.slice_bytes / element);  // elements
+  const uint64_t total = info->nbytes() / element;
+  const int fd = mapping_->fd();
+  if (target.device().is_cpu() && target.scalar_type() == source_type) {
+    auto* out = static_cast<uint8_t*>(target.data_ptr());
+    for (uint64_t e = 0; e < total; e += per_slice) {
+      const uint64_t count = std::min(per_slice, total - e);
+      read_exactly(fd, out + e * element, count * element, start + e * element, path());
+    }
+    return;
+  }
+  // A cast or another device: each slice is read into a CPU buffer and copied from there.
+  const bool pinned = target.is_cuda();
+  const uint64_t buffer_bytes = std::min(per_slice, total) * element;
+  at::Tensor local;
+  at::Tensor& staging = options.staging ? *options.staging : local;
+  if (!staging.defined() || static_cast<uint64_t>(staging.nbytes()) < buffer_bytes ||
+      (pinned && !staging.is_pinned())) {
+    staging = at::Tensor();  // free the old buffer first
+    staging =
+        at::empty({static_cast<int64_t>(buffer_bytes)}, at::TensorOptions().dtype(at::kByte).pinned_memory(pinned));
+  }
+  auto flat = target.view({-1});
+  auto* buffer = static_cast<uint8_t*>(staging.data_ptr());
+  for (uint64_t e = 0; e < total; e += per_slice) {
+    const uint64_t count = std::min(per_slice, total - e);
+    read_exactly(fd, buffer, count * element, start + e * element, path());
+    auto slice = at::from_blob(buffer, {static_cast<int64_t>(count)}, at::TensorOptions().dtype(source_type));
+    // Synchronous, so the buffer may be overwritten by the next slice.
+    flat.narrow(0, static_cast<int64_t>(e), static_cast<int64_t>(count)).copy_(slice);
+  }
 }
 
 Checkpoint Checkpoint::open(const fs::path& path) {
@@ -177,57 +257,84 @@ at::Tensor Checkpoint::tensor(const std::string& name) const {
   return file_of(name).tensor(name);
 }
 
+void Checkpoint::copy_into(const std::string& name, const at::Tensor& dst, const CopyOptions& options) const {
+  file_of(name).copy_into(name, dst, options);
+}
+
 // ---------------------------------------------------------------------------------------
 // Writing.
 
 namespace {
 
-struct Prepared {
-  std::vector<at::Tensor> cpu;  // keeps the contiguous CPU copies alive
-  std::vector<TensorBytes> bytes;
-};
-
-Prepared prepare(const NamedTensors& tensors) {
-  Prepared p;
-  for (const auto& [name, tensor] : tensors) {
-    if (!tensor.defined()) fail(ErrorKind::format, "cannot write tensor \"{}\": undefined", name);
-    at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
-    auto* data = static_cast<const uint8_t*>(cpu.data_ptr());
-    p.bytes.push_back({name, dtype_of(cpu, name), cpu.sizes().vec(), {data, cpu.nbytes()}});
-    p.cpu.push_back(std::move(cpu));
-  }
-  return p;
+std::vector<TensorInfo> infos_of(const std::vector<TensorSpec>& specs, size_t first, size_t last) {
+  std::vector<TensorInfo> infos;
+  for (size_t i = first; i < last; ++i)
+    infos.push_back({specs[i].name, dtype_of(specs[i].dtype, specs[i].name), specs[i].shape, 0, 0});
+  return infos;
 }
 
-void write_prepared(const fs::path& path, const std::vector<TensorBytes>& tensors,
-                    const std::map<std::string, std::string>& metadata) {
-  const std::string header = serialize_header(tensors, metadata);
+// Writes specs[first, last) as one file: the header, then each produced tensor's bytes.
+void write_streamed(const fs::path& path, const std::vector<TensorSpec>& specs, size_t first, size_t last,
+                    const TensorProducer& produce, const std::map<std::string, std::string>& metadata) {
+  const std::string header = serialize_header(infos_of(specs, first, last), metadata);
   AtomicFile file(path);
   file.write(header);
-  for (const auto& t : tensors) file.write(t.data.data(), t.data.size());
+  for (size_t i = first; i < last; ++i) {
+    const TensorSpec& spec = specs[i];
+    // Released at the end of the iteration, before the next tensor is produced.
+    at::Tensor tensor = produce(i);
+    if (!tensor.defined()) fail(ErrorKind::format, "cannot write tensor \"{}\": undefined", spec.name);
+    if (tensor.sizes() != at::IntArrayRef(spec.shape)) {
+      fail(ErrorKind::format, "cannot write tensor \"{}\": produced {} but the header says {}", spec.name,
+           c10::str(tensor.sizes()), c10::str(at::IntArrayRef(spec.shape)));
+    }
+    tensor = tensor.detach().to(at::kCPU, spec.dtype).contiguous();
+    file.write(tensor.data_ptr(), tensor.nbytes());
+  }
   file.commit();
+}
+
+std::vector<TensorSpec> specs_of(const NamedTensors& tensors) {
+  std::vector<TensorSpec> specs;
+  specs.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) {
+    if (!tensor.defined()) fail(ErrorKind::format, "cannot write tensor \"{}\": undefined", name);
+    dtype_of(tensor, name);  // throws for dtypes safetensors cannot hold
+    specs.push_back({name, tensor.scalar_type(), tensor.sizes().vec()});
+  }
+  return specs;
+}
+
+TensorProducer producer_of(const NamedTensors& tensors) {
+  return [&tensors](size_t i) { return tensors[i].second; };
 }
 
 }  // namespace
 
-void save_file(const fs::path& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
-  Prepared p = prepare(tensors);
-  write_prepared(path, p.bytes, metadata);
+void save_file_streamed(const fs::path& path, const std::vector<TensorSpec>& specs, const TensorProducer& produce,
+                        const std::map<std::string, std::string>& metadata) {
+  write_streamed(path, specs, 0, specs.size(), produce, metadata);
 }
 
-void save_sharded(const fs::path& dir, const NamedTensors& tensors, uint64_t max_shard_bytes,
-                  const std::map<std::string, std::string>& metadata) {
+void save_file(const fs::path& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+  save_file_streamed(path, specs_of(tensors), producer_of(tensors), metadata);
+}
+
+void save_sharded_streamed(const fs::path& dir, const std::vector<TensorSpec>& specs, const TensorProducer& produce,
+                           uint64_t max_shard_bytes, const std::map<std::string, std::string>& metadata) {
   if (max_shard_bytes == 0) fail(ErrorKind::config, "save_sharded: max_shard_bytes must be > 0");
-  Prepared p = prepare(tensors);
-  std::vector<std::vector<TensorBytes>> shards(1);
+  for (const auto& spec : specs) dtype_of(spec.dtype, spec.name);  // before anything is written
+  // Shards as [first, last) ranges of the specs.
+  std::vector<std::pair<size_t, size_t>> shards = {{0, 0}};
   uint64_t shard_bytes = 0;
-  for (const auto& t : p.bytes) {
-    if (!shards.back().empty() && shard_bytes + t.data.size() > max_shard_bytes) {
-      shards.emplace_back();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const uint64_t bytes = specs[i].nbytes();
+    if (shards.back().second > shards.back().first && shard_bytes + bytes > max_shard_bytes) {
+      shards.emplace_back(i, i);
       shard_bytes = 0;
     }
-    shards.back().push_back(t);
-    shard_bytes += t.data.size();
+    shards.back().second = i + 1;
+    shard_bytes += bytes;
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -235,18 +342,18 @@ void save_sharded(const fs::path& dir, const NamedTensors& tensors, uint64_t max
   // transformers prefers model.safetensors over an index, so the layout not written now is
   // removed afterwards: a stale file of the other layout would shadow the new weights.
   if (shards.size() == 1) {
-    write_prepared(dir / kSingleName, shards[0], metadata);
+    write_streamed(dir / kSingleName, specs, shards[0].first, shards[0].second, produce, metadata);
     fs::remove(dir / kIndexName, ec);
     return;
   }
   nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
   uint64_t total = 0;
-  for (size_t i = 0; i < shards.size(); ++i) {
-    const std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
-    write_prepared(dir / name, shards[i], metadata);
-    for (const auto& t : shards[i]) {
-      weight_map[t.name] = name;
-      total += t.data.size();
+  for (size_t k = 0; k < shards.size(); ++k) {
+    const std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", k + 1, shards.size());
+    write_streamed(dir / name, specs, shards[k].first, shards[k].second, produce, metadata);
+    for (size_t i = shards[k].first; i < shards[k].second; ++i) {
+      weight_map[specs[i].name] = name;
+      total += specs[i].nbytes();
     }
   }
   nlohmann::ordered_json index_metadata = {{"total_size", total}};
@@ -254,6 +361,11 @@ void save_sharded(const fs::path& dir, const NamedTensors& tensors, uint64_t max
   nlohmann::ordered_json index = {{"metadata", index_metadata}, {"weight_map", weight_map}};
   write_file_atomically(dir / kIndexName, index.dump(2) + "\n");
   fs::remove(dir / kSingleName, ec);
+}
+
+void save_sharded(const fs::path& dir, const NamedTensors& tensors, uint64_t max_shard_bytes,
+                  const std::map<std::string, std::string>& metadata) {
+  save_sharded_streamed(dir, specs_of(tensors), producer_of(tensors), max_shard_bytes, metadata);
 }
 
 }  // namespace visrl::safetensors

@@ -267,7 +267,7 @@ Header parse_header(std::span<const uint8_t> file, std::string_view source) {
   return header;
 }
 
-std::string serialize_header(const std::vector<TensorBytes>& tensors,
+std::string serialize_header(const std::vector<TensorInfo>& tensors,
                              const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json json = nlohmann::ordered_json::object();
   if (!metadata.empty()) json["__metadata__"] = metadata;
@@ -277,9 +277,9 @@ std::string serialize_header(const std::vector<TensorBytes>& tensors,
       fail(ErrorKind::format, "cannot write tensor \"{}\": duplicate or reserved name", t.name);
     }
     auto needed = byte_count(t.shape, dtype_size(t.dtype));
-    if (!needed || *needed != t.data.size()) {
-      fail(ErrorKind::format, "cannot write tensor \"{}\": shape [{}] of {} does not match {} bytes", t.name,
-           fmt::join(t.shape, ", "), dtype_name(t.dtype), t.data.size());
+    if (!needed) {
+      fail(ErrorKind::format, "cannot write tensor \"{}\": shape [{}] of {} is too large", t.name,
+           fmt::join(t.shape, ", "), dtype_name(t.dtype));
     }
     json[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + *needed}}};
     offset += *needed;
@@ -290,6 +290,21 @@ std::string serialize_header(const std::vector<TensorBytes>& tensors,
   std::string out(8, '\0');
   std::memcpy(out.data(), &n, 8);
   return out + text;
+}
+
+std::string serialize_header(const std::vector<TensorBytes>& tensors,
+                             const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorInfo> infos;
+  infos.reserve(tensors.size());
+  for (const auto& t : tensors) {
+    auto needed = byte_count(t.shape, dtype_size(t.dtype));
+    if (!needed || *needed != t.data.size()) {
+      fail(ErrorKind::format, "cannot write tensor \"{}\": shape [{}] of {} does not match {} bytes", t.name,
+           fmt::join(t.shape, ", "), dtype_name(t.dtype), t.data.size());
+    }
+    infos.push_back({t.name, t.dtype, t.shape, 0, 0});
+  }
+  return serialize_header(infos, metadata);
 }
 
 }  // namespace visrl::safetensors

@@ -65,5 +65,9 @@ struct TensorBytes {
 // Error(ErrorKind::format) on duplicate names or a byte count that does not match a shape.
 std::string serialize_header(const std::vector<TensorBytes>& tensors,
                              const std::map<std::string, std::string>& metadata);
+// The same from names, dtypes and shapes alone (begin/end are ignored: the tensors are laid
+// out in order), for writers that produce the bytes only after the header.
+std::string serialize_header(const std::vector<TensorInfo>& tensors,
+                             const std::map<std::string, std::string>& metadata);
 
 }  // namespace visrl::safetensors

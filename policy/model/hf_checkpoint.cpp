@@ -44,10 +44,18 @@ bool is_asset(const fs::path& file) {
   if (name == "config.json" || name == "model.safetensors.index.json") return false;
   if (file.extension() == ".safetensors" || file.extension() == ".bin") return false;
   static const std::set<std::string> kAssets = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
-      "chat_template.json", "chat_template.jinja", "preprocessor_config.json", "video_preprocessor_config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "special_tokens_map.json",
+      "vocab.json",
+      "merges.txt",
+      "chat_template.json",
+      "chat_template.jinja",
+      "preprocessor_config.json",
+      "video_preprocessor_config.json",
       "processor_config.json",  // transformers 5 writes the image and video processors' configs here
-      "generation_config.json", "added_tokens.json"};
+      "generation_config.json",
+      "added_tokens.json"};
   return kAssets.count(name) > 0;
 }
 
@@ -62,10 +70,14 @@ at::ScalarType dtype_from_name(const std::string& name, const std::string& where
 
 std::string dtype_name(at::ScalarType dtype) {
   switch (dtype) {
-    case at::kBFloat16: return "bfloat16";
-    case at::kHalf: return "float16";
-    case at::kFloat: return "float32";
-    default: fail(ErrorKind::runtime, "unsupported model dtype {}", c10::toString(dtype));
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kHalf:
+      return "float16";
+    case at::kFloat:
+      return "float32";
+    default:
+      fail(ErrorKind::runtime, "unsupported model dtype {}", c10::toString(dtype));
   }
 }
 
@@ -85,6 +97,8 @@ Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
   }
   auto checkpoint = safetensors::Checkpoint::open(dir);
 
+  // The parameters are created uninitialised (linear.h): nothing is drawn from the global RNG
+  // and no page is touched before each is filled once from the file, below.
   Qwen3VL model{nullptr};
   {
     DefaultDtypeGuard guard(dtype);
@@ -102,8 +116,8 @@ Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
     }
     const auto& info = checkpoint.info(item.key());
     if (at::IntArrayRef(info.shape) != item.value().sizes()) {
-      wrong_shape.push_back(fmt::format("{} is {} but the config needs {}", item.key(), info.shape,
-                                        c10::str(item.value().sizes())));
+      wrong_shape.push_back(
+          fmt::format("{} is {} but the config needs {}", item.key(), info.shape, c10::str(item.value().sizes())));
     }
   }
   for (const auto& name : checkpoint.names()) {
@@ -117,8 +131,20 @@ Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
     if (!wrong_shape.empty()) message += fmt::format("; wrong shapes: {}", list(wrong_shape));
     throw Error(ErrorKind::format, message);
   }
-  for (auto& item : params) item.value().copy_(checkpoint.tensor(item.key()));
-  model->to(options.device);
+  // Each parameter is read from the file into its own memory (on the target device), cast on
+  // the way: no second copy of the weights and no mapped file pages stay resident.
+  at::Tensor staging;  // one CPU slice, reused, for casts and device copies
+  safetensors::CopyOptions copy;
+  copy.staging = &staging;
+  for (auto& item : params) {
+    auto& param = item.value();
+    if (param.device() != options.device) {
+      param.set_data(at::empty(param.sizes(), param.options().device(options.device)));
+    }
+    checkpoint.copy_into(item.key(), param, copy);
+  }
+  staging = at::Tensor();
+  model->to(options.device);  // anything not loaded from the file (none today)
   model->eval();
   return model;
 }
@@ -126,17 +152,23 @@ Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
 void save_pretrained(Qwen3VLImpl& model, const fs::path& dir, const SaveOptions& options) {
   fs::create_directories(dir);
   const at::ScalarType dtype = options.dtype.value_or(model.dtype());
-  safetensors::NamedTensors tensors;
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
-    tensors.emplace_back(item.key(), item.value().detach().to(at::kCPU, dtype).contiguous());
-  }
-  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  safetensors::save_sharded(dir, tensors, options.max_shard_bytes, {{"format", "pt"}});
+  // The parameters themselves (no copies), sorted by name; each is brought to the CPU in the
+  // file's dtype only when its turn to be written comes, and released after it: a save holds
+  // at most one converted tensor beyond the model.
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) params.emplace_back(item.key(), item.value());
+  std::sort(params.begin(), params.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<safetensors::TensorSpec> specs;
+  for (const auto& [name, param] : params) specs.push_back({name, dtype, param.sizes().vec()});
+  safetensors::save_sharded_streamed(
+      dir, specs, [&](size_t i) { return params[i].second.detach().to(at::kCPU, dtype).contiguous(); },
+      options.max_shard_bytes, {{"format", "pt"}});
   write_file_atomically(dir / "config.json", model.config.to_json(dtype_name(dtype)).dump(2) + "\n");
   if (options.copy_assets_from) {
     const fs::path& from = *options.copy_assets_from;
     // (fs::equivalent throws a bare filesystem_error for a path that does not exist)
-    if (!fs::is_directory(from)) fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
+    if (!fs::is_directory(from))
+      fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
   }
   if (options.copy_assets_from && !fs::equivalent(*options.copy_assets_from, dir)) {
     for (const auto& entry : fs::directory_iterator(*options.copy_assets_from)) {

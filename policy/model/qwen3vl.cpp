@@ -9,8 +9,7 @@ Qwen3VLImpl::Qwen3VLImpl(const Qwen3VLConfig& c) : config(c) {
   visual = model->register_module("visual", VisionEncoder(c.vision));
   language_model = model->register_module("language_model", TextDecoder(c.text));
   if (!c.tie_word_embeddings) {
-    lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.text.hidden_size, c.text.vocab_size).bias(false)));
+    lm_head = register_module("lm_head", Linear(c.text.hidden_size, c.text.vocab_size, /*bias=*/false));
   }
 }
 
@@ -18,8 +17,12 @@ const at::Tensor& Qwen3VLImpl::lm_head_weight() const {
   return config.tie_word_embeddings ? language_model->embed_tokens->weight : lm_head->weight;
 }
 
-at::ScalarType Qwen3VLImpl::dtype() const { return language_model->embed_tokens->weight.scalar_type(); }
-at::Device Qwen3VLImpl::device() const { return language_model->embed_tokens->weight.device(); }
+at::ScalarType Qwen3VLImpl::dtype() const {
+  return language_model->embed_tokens->weight.scalar_type();
+}
+at::Device Qwen3VLImpl::device() const {
+  return language_model->embed_tokens->weight.device();
+}
 
 std::pair<at::Tensor, DeepStackInputs> Qwen3VLImpl::embed(const ModelInputs& in) {
   const auto& ids = in.input_ids;
@@ -105,8 +108,12 @@ at::Tensor Qwen3VLImpl::hidden_states(const ModelInputs& in, const AttentionCont
   return language_model(embeds, in.position_ids, ctx, deepstack.features.empty() ? nullptr : &deepstack);
 }
 
-at::Tensor Qwen3VLImpl::logits(const at::Tensor& hidden) { return at::linear(hidden, lm_head_weight()); }
+at::Tensor Qwen3VLImpl::logits(const at::Tensor& hidden) {
+  return at::linear(hidden, lm_head_weight());
+}
 
-at::Tensor Qwen3VLImpl::forward(const ModelInputs& in) { return logits(hidden_states(in, AttentionContext{})); }
+at::Tensor Qwen3VLImpl::forward(const ModelInputs& in) {
+  return logits(hidden_states(in, AttentionContext{}));
+}
 
 }  // namespace visrl::policy

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
+#include "policy/model/linear.h"
 #include "policy/model/qwen3vl_config.h"
 #include "policy/model/text_decoder.h"
 #include "policy/model/vision_encoder.h"
@@ -49,9 +49,9 @@ class Qwen3VLImpl : public torch::nn::Module {
   at::Device device() const;
 
   Qwen3VLConfig config;
-  VisionEncoder visual{nullptr};          // model.visual
-  TextDecoder language_model{nullptr};    // model.language_model
-  torch::nn::Linear lm_head{nullptr};     // lm_head, only when not tied
+  VisionEncoder visual{nullptr};        // model.visual
+  TextDecoder language_model{nullptr};  // model.language_model
+  Linear lm_head{nullptr};              // lm_head, only when not tied
 };
 TORCH_MODULE(Qwen3VL);
 

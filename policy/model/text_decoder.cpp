@@ -9,8 +9,8 @@ namespace visrl::policy {
 namespace nn = torch::nn;
 
 namespace {
-nn::Linear linear(int64_t in, int64_t out) {
-  return nn::Linear(nn::LinearOptions(in, out).bias(false));
+Linear linear(int64_t in, int64_t out) {
+  return Linear(in, out, /*bias=*/false);
 }
 
 // Decode-step attention over a prompt shared by a group plus each sample's own tokens.
@@ -125,7 +125,7 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const CosSin& rope, co
 
 TextDecoderImpl::TextDecoderImpl(const TextConfig& c)
     : config(c), inv_freq(rope_inv_freq(c.head_dim, c.rope_theta, at::kCPU)) {
-  embed_tokens = register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
+  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));

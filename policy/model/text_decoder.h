@@ -7,10 +7,9 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include "policy/model/kv_cache.h"
+#include "policy/model/linear.h"
 #include "policy/model/qwen3vl_config.h"
 #include "policy/model/rope.h"
 
@@ -52,7 +51,7 @@ class TextAttentionImpl : public torch::nn::Module {
   // x [B, T, H]; rope cos/sin [B, T, D]
   at::Tensor forward(const at::Tensor& x, const CosSin& rope, const AttentionContext& ctx, int64_t layer);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
   int64_t num_heads, num_kv_heads, head_dim;
 };
@@ -63,7 +62,7 @@ class TextMlpImpl : public torch::nn::Module {
   TextMlpImpl(int64_t hidden, int64_t intermediate);
   at::Tensor forward(const at::Tensor& x);  // down(silu(gate(x)) * up(x))
 
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(TextMlp);
 
@@ -95,7 +94,7 @@ class TextDecoderImpl : public torch::nn::Module {
   // [head_dim / 2] float32, computed once; not a registered buffer, so casting the module to
   // bf16 cannot round it (the angles stay float32, as in transformers).
   at::Tensor inv_freq;
-  torch::nn::Embedding embed_tokens{nullptr};  // [vocab, H]
+  Embedding embed_tokens{nullptr};  // [vocab, H]
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
   // Recompute each layer's activations in the backward instead of keeping them

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -126,19 +125,9 @@ Qwen3VLConfig tiny_config(const TinyModelOptions& options) {
 }
 
 Qwen3VL init_random(const Qwen3VLConfig& config, uint64_t seed, at::ScalarType dtype) {
-  // The modules' constructors draw their default init from the global generator; restore
-  // its state so that init_random leaves the global RNG as it found it.
-  auto global = at::detail::getDefaultCPUGenerator();
-  at::Tensor global_state;
-  {
-    std::lock_guard<std::mutex> lock(global.mutex());
-    global_state = global.get_state();
-  }
+  // The modules' parameters start uninitialised (linear.h): nothing draws from the global
+  // generator, and every parameter is set below.
   Qwen3VL model(config);
-  {
-    std::lock_guard<std::mutex> lock(global.mutex());
-    global.set_state(global_state);
-  }
   auto generator = at::detail::createCPUGenerator(seed);
   torch::NoGradGuard no_grad;
   // named_parameters() has a fixed order, so the draws (made in float32, then cast) are too.
@@ -177,7 +166,8 @@ void save_tiny_model(const fs::path& dir, const TinyModelOptions& options) {
     fs::copy_file(options.tokenizer_dir / "chat_template.jinja", dir / "chat_template.jinja",
                   fs::copy_options::overwrite_existing);
   } else {
-    const auto tokenizer_config = read_json_file(options.tokenizer_dir / "tokenizer_config.json", "the tokenizer config");
+    const auto tokenizer_config =
+        read_json_file(options.tokenizer_dir / "tokenizer_config.json", "the tokenizer config");
     if (auto it = tokenizer_config.find("chat_template"); it != tokenizer_config.end() && it->is_string()) {
       write_file_atomically(dir / "chat_template.jinja", it->get<std::string>());
     }

@@ -12,12 +12,14 @@ namespace visrl::policy {
 namespace nn = torch::nn;
 
 namespace {
-nn::LayerNorm layer_norm(int64_t dim) { return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-6)); }
+nn::LayerNorm layer_norm(int64_t dim) {
+  return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-6));
+}
 }  // namespace
 
 VisionMlpImpl::VisionMlpImpl(int64_t hidden, int64_t intermediate) {
-  linear_fc1 = register_module("linear_fc1", nn::Linear(hidden, intermediate));
-  linear_fc2 = register_module("linear_fc2", nn::Linear(intermediate, hidden));
+  linear_fc1 = register_module("linear_fc1", Linear(hidden, intermediate));
+  linear_fc2 = register_module("linear_fc2", Linear(intermediate, hidden));
 }
 
 at::Tensor VisionMlpImpl::forward(const at::Tensor& x) {
@@ -25,8 +27,8 @@ at::Tensor VisionMlpImpl::forward(const at::Tensor& x) {
 }
 
 VisionAttentionImpl::VisionAttentionImpl(int64_t hidden, int64_t heads) : num_heads(heads) {
-  qkv = register_module("qkv", nn::Linear(hidden, 3 * hidden));
-  proj = register_module("proj", nn::Linear(hidden, hidden));
+  qkv = register_module("qkv", Linear(hidden, 3 * hidden));
+  proj = register_module("proj", Linear(hidden, hidden));
 }
 
 at::Tensor VisionAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
@@ -34,7 +36,7 @@ at::Tensor VisionAttentionImpl::forward(const at::Tensor& x, const at::Tensor& c
   const int64_t n = x.size(0);
   auto parts = qkv(x).view({n, 3, num_heads, -1}).permute({1, 0, 2, 3}).unbind(0);  // 3 x [N, heads, hd]
   // RoPE in float32, as transformers does, then back to the activation dtype.
-  auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);                              // [N, 1, hd]
+  auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);                                         // [N, 1, hd]
   auto q = apply_rope(parts[0].to(at::kFloat), c, s).to(x.scalar_type()).transpose(0, 1);  // [heads, N, hd]
   auto k = apply_rope(parts[1].to(at::kFloat), c, s).to(x.scalar_type()).transpose(0, 1);
   auto v = parts[2].transpose(0, 1);
@@ -71,8 +73,8 @@ at::Tensor VisionBlockImpl::forward(const at::Tensor& x, const at::Tensor& cos, 
 PatchMergerImpl::PatchMergerImpl(const VisionConfig& config, bool norm_after)
     : norm_after_grouping(norm_after), merged_dim(config.merged_dim()) {
   norm = register_module("norm", layer_norm(norm_after ? merged_dim : config.hidden_size));
-  linear_fc1 = register_module("linear_fc1", nn::Linear(merged_dim, merged_dim));
-  linear_fc2 = register_module("linear_fc2", nn::Linear(merged_dim, config.out_hidden_size));
+  linear_fc1 = register_module("linear_fc1", Linear(merged_dim, merged_dim));
+  linear_fc2 = register_module("linear_fc2", Linear(merged_dim, config.out_hidden_size));
 }
 
 at::Tensor PatchMergerImpl::forward(const at::Tensor& x) {
@@ -88,7 +90,7 @@ VisionEncoderImpl::VisionEncoderImpl(const VisionConfig& c) : config(c) {
   auto proj = patch->register_module("proj", std::make_shared<nn::Module>());
   patch_proj_weight = proj->register_parameter("weight", patch_proj_weight);
   patch_proj_bias = proj->register_parameter("bias", patch_proj_bias);
-  pos_embed = register_module("pos_embed", nn::Embedding(c.num_position_embeddings, c.hidden_size));
+  pos_embed = register_module("pos_embed", Embedding(c.num_position_embeddings, c.hidden_size));
   blocks = register_module("blocks", nn::ModuleList());
   for (int64_t i = 0; i < c.depth; ++i) blocks->push_back(VisionBlock(c));
   merger = register_module("merger", PatchMerger(c, false));
@@ -100,9 +102,11 @@ VisionFeatures VisionEncoderImpl::forward(const at::Tensor& pixel_values, const 
   const auto dtype = patch_proj_weight.scalar_type();
   const auto device = patch_proj_weight.device();
   if (pixel_values.dim() != 2 || pixel_values.size(1) != config.patch_dim()) {
-    fail(ErrorKind::runtime, "pixel_values: expected [patches, {}], got {}", config.patch_dim(), c10::str(pixel_values.sizes()));
+    fail(ErrorKind::runtime, "pixel_values: expected [patches, {}], got {}", config.patch_dim(),
+         c10::str(pixel_values.sizes()));
   }
-  const int64_t side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(config.num_position_embeddings))));
+  const int64_t side =
+      static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(config.num_position_embeddings))));
   auto pos = vision_positions(grid_thw, side, config.spatial_merge_size, device);
   if (pos.rows.size(0) != pixel_values.size(0)) {
     fail(ErrorKind::runtime, "pixel_values has {} patches but image_grid_thw describes {}", pixel_values.size(0),

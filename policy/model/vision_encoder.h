@@ -8,10 +8,9 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "policy/model/linear.h"
 #include "policy/model/qwen3vl_config.h"
 
 namespace visrl::policy {
@@ -21,7 +20,7 @@ class VisionMlpImpl : public torch::nn::Module {
   VisionMlpImpl(int64_t hidden, int64_t intermediate);
   at::Tensor forward(const at::Tensor& x);  // [N, Hv] -> [N, Hv]
 
-  torch::nn::Linear linear_fc1{nullptr}, linear_fc2{nullptr};
+  Linear linear_fc1{nullptr}, linear_fc2{nullptr};
 };
 TORCH_MODULE(VisionMlp);
 
@@ -32,7 +31,7 @@ class VisionAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                      const std::vector<int64_t>& frame_lengths);
 
-  torch::nn::Linear qkv{nullptr}, proj{nullptr};  // qkv: [3 Hv, Hv], rows q | k | v
+  Linear qkv{nullptr}, proj{nullptr};  // qkv: [3 Hv, Hv], rows q | k | v
   int64_t num_heads;
 };
 TORCH_MODULE(VisionAttention);
@@ -57,14 +56,14 @@ class PatchMergerImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);  // [N, Hv] -> [N / 4, out_hidden]
 
   torch::nn::LayerNorm norm{nullptr};
-  torch::nn::Linear linear_fc1{nullptr}, linear_fc2{nullptr};
+  Linear linear_fc1{nullptr}, linear_fc2{nullptr};
   bool norm_after_grouping;
   int64_t merged_dim;
 };
 TORCH_MODULE(PatchMerger);
 
 struct VisionFeatures {
-  at::Tensor embeds;                 // [tokens, text hidden]: one row per <|image_pad|>
+  at::Tensor embeds;                  // [tokens, text hidden]: one row per <|image_pad|>
   std::vector<at::Tensor> deepstack;  // one [tokens, text hidden] per DeepStack level
 };
 
@@ -77,7 +76,7 @@ class VisionEncoderImpl : public torch::nn::Module {
   VisionConfig config;
   at::Tensor patch_proj_weight;  // "patch_embed.proj.weight" [Hv, C, T, P, P] (a Conv3d whose stride = kernel)
   at::Tensor patch_proj_bias;    // "patch_embed.proj.bias" [Hv]
-  torch::nn::Embedding pos_embed{nullptr};  // [side^2, Hv]
+  Embedding pos_embed{nullptr};  // [side^2, Hv]
   torch::nn::ModuleList blocks{nullptr};
   PatchMerger merger{nullptr};
   torch::nn::ModuleList deepstack_merger_list{nullptr};

@@ -26,7 +26,6 @@ nlohmann::json expected() {
   return nlohmann::json::parse(in);
 }
 
-
 std::string hex_of(const at::Tensor& t) {
   at::Tensor c = t.contiguous();
   const auto* p = static_cast<const uint8_t*>(c.data_ptr());
@@ -271,6 +270,238 @@ TEST(SafetensorsValidation, CheckpointIndexProblemsNameTheIndex) {
   EXPECT_THAT(error(), HasSubstr("not a JSON object"));
   EXPECT_THAT(error(), HasSubstr(index_path.string()));
   EXPECT_THROW(Checkpoint::open(dir / "nothing-here"), Error);
+}
+
+// --- copy_into: filling existing tensors slice by slice ---------------------------------
+
+NamedTensors dtype_zoo() {
+  torch::manual_seed(1);
+  return {
+      {"f32", torch::randn({5, 7})},
+      {"bf16", torch::randn({3, 11}).to(torch::kBFloat16)},
+      {"f16", torch::randn({13}).to(torch::kHalf)},
+      {"i64", torch::randint(-1000, 1000, {9}, torch::kLong)},
+      {"u8", torch::randint(0, 255, {17}, torch::kByte)},
+      {"bool", torch::rand({6}) > 0.5},
+      {"scalar", torch::tensor(3.25)},
+      {"empty", torch::empty({0, 3})},
+  };
+}
+
+TEST(SafetensorsCopyInto, FillsEveryDtypeBitForBitWhateverTheSliceSize) {
+  TempDir dir;
+  const NamedTensors tensors = dtype_zoo();
+  save_file(dir / "zoo.safetensors", tensors);
+  const Checkpoint ckpt = Checkpoint::open(dir / "zoo.safetensors");
+  // 1 byte: one element per read; 24 bytes: slices that end mid-tensor and mid-row.
+  for (uint64_t slice : {uint64_t{1}, uint64_t{24}, CopyOptions{}.slice_bytes}) {
+    SCOPED_TRACE(slice);
+    for (const auto& [name, t] : tensors) {
+      SCOPED_TRACE(name);
+      at::Tensor dst = at::empty(t.sizes(), t.options());
+      ckpt.copy_into(name, dst, {.slice_bytes = slice});
+      EXPECT_EQ(hex_of(dst), hex_of(t));
+    }
+  }
+}
+
+TEST(SafetensorsCopyInto, CastsOnTheWayAndFillsStridedDestinations) {
+  TempDir dir;
+  torch::manual_seed(2);
+  const at::Tensor f32 = torch::randn({6, 10});
+  const at::Tensor bf16 = torch::randn({10, 6}).to(torch::kBFloat16);
+  save_file(dir / "w.safetensors", {{"f32", f32}, {"bf16", bf16}});
+  const Checkpoint ckpt = Checkpoint::open(dir / "w.safetensors");
+  at::Tensor staging;  // reused by every copy below
+  for (uint64_t slice : {uint64_t{8}, uint64_t{22}, CopyOptions{}.slice_bytes}) {
+    SCOPED_TRACE(slice);
+    const CopyOptions options{.slice_bytes = slice, .staging = &staging};
+    at::Tensor down = at::empty({6, 10}, at::kBFloat16);  // fp32 file -> bf16 (round to nearest even)
+    ckpt.copy_into("f32", down, options);
+    EXPECT_EQ(hex_of(down), hex_of(f32.to(at::kBFloat16)));
+    at::Tensor up = at::empty({10, 6}, at::kFloat);  // bf16 file -> fp32 (exact)
+    ckpt.copy_into("bf16", up, options);
+    EXPECT_EQ(hex_of(up), hex_of(bf16.to(at::kFloat)));
+    at::Tensor strided = at::empty({10, 6}, at::kFloat).t();  // [6, 10], not contiguous
+    ckpt.copy_into("f32", strided, options);
+    EXPECT_TRUE(at::equal(strided, f32));
+  }
+  EXPECT_EQ(staging.nbytes(), 240u);  // grown to the largest slice asked for: all of "f32" (a default slice)
+  // A parameter that requires grad is written without autograd complaining.
+  at::Tensor param = at::empty({6, 10}).set_requires_grad(true);
+  ckpt.copy_into("f32", param);
+  EXPECT_TRUE(at::equal(param.detach(), f32));
+}
+
+TEST(SafetensorsCopyInto, ReadsMisalignedDataAndNamesWhatIsWrong) {
+  std::string json = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";  // data at an odd offset
+  uint64_t n = json.size();
+  std::string bytes(reinterpret_cast<const char*>(&n), 8);
+  float values[2] = {1.5f, -2.0f};
+  bytes += json + std::string(reinterpret_cast<const char*>(values), 8);
+  TempDir dir;
+  const Checkpoint ckpt = Checkpoint::open(dir.write("odd.safetensors", bytes));
+  at::Tensor x = at::empty({2});
+  ckpt.copy_into("x", x, {.slice_bytes = 4});
+  EXPECT_EQ(x[0].item<float>(), 1.5f);
+  EXPECT_EQ(x[1].item<float>(), -2.0f);
+  at::Tensor wrong = at::empty({3});
+  EXPECT_THAT(error_of([&] { ckpt.copy_into("x", wrong); }), HasSubstr("\"x\" is [2] but the destination is [3]"));
+  EXPECT_THAT(error_of([&] { ckpt.copy_into("y", x); }), HasSubstr("no tensor named \"y\""));
+}
+
+// kB of a /proc/self/status line ("RssFile", "VmRSS"), -1 where there is none.
+int64_t status_kb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+TEST(SafetensorsCopyInto, LeavesTheFilesPagesOutOfTheResidentSet) {
+  TempDir dir;
+  const at::Tensor big = torch::arange(int64_t{8} << 20, torch::kFloat);  // 32 MiB
+  save_file(dir / "big.safetensors", {{"big", big}});
+  const Checkpoint ckpt = Checkpoint::open(dir / "big.safetensors");
+  at::Tensor dst = at::empty_like(big);
+  at::Tensor half = at::empty(big.sizes(), at::kHalf);
+  const int64_t before = status_kb("RssFile");
+  if (before < 0) GTEST_SKIP() << "no RssFile in /proc/self/status";
+  ckpt.copy_into("big", dst, {.slice_bytes = 1 << 20});
+  ckpt.copy_into("big", half, {.slice_bytes = 1 << 20});
+  EXPECT_LT(status_kb("RssFile") - before, 4 * 1024);  // reading through the mapping would add 32 MiB
+  EXPECT_TRUE(at::equal(dst, big));
+  EXPECT_TRUE(at::equal(half, big.to(at::kHalf)));
+}
+
+// --- streamed writing ----------------------------------------------------------------------
+
+// What save_sharded wrote before it streamed, built here independently: every shard's header
+// and bytes concatenated, and the index. File name -> content.
+std::map<std::string, std::string> expected_shards(const NamedTensors& tensors, uint64_t max_shard_bytes,
+                                                   const std::map<std::string, std::string>& metadata) {
+  std::vector<std::vector<std::pair<std::string, at::Tensor>>> shards(1);
+  uint64_t bytes = 0;
+  for (const auto& [name, t] : tensors) {
+    if (!shards.back().empty() && bytes + t.nbytes() > max_shard_bytes) {
+      shards.emplace_back();
+      bytes = 0;
+    }
+    shards.back().emplace_back(name, t.contiguous());
+    bytes += t.nbytes();
+  }
+  std::map<std::string, std::string> files;
+  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+  uint64_t total = 0;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    std::vector<TensorBytes> parts;
+    std::string data;
+    for (const auto& [name, t] : shards[i]) {
+      const auto* p = static_cast<const uint8_t*>(t.data_ptr());
+      parts.push_back({name, dtype_of(t, name), t.sizes().vec(), {p, t.nbytes()}});
+      data.append(reinterpret_cast<const char*>(p), t.nbytes());
+    }
+    const std::string file = shards.size() == 1
+                                 ? std::string("model.safetensors")
+                                 : fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
+    files[file] = serialize_header(parts, metadata) + data;
+    for (const auto& [name, t] : shards[i]) {
+      weight_map[name] = file;
+      total += t.nbytes();
+    }
+  }
+  if (shards.size() > 1) {
+    nlohmann::ordered_json index_metadata = {{"total_size", total}};
+    for (const auto& [k, v] : metadata) index_metadata[k] = v;
+    files["model.safetensors.index.json"] =
+        nlohmann::ordered_json{{"metadata", index_metadata}, {"weight_map", weight_map}}.dump(2) + "\n";
+  }
+  return files;
+}
+
+std::map<std::string, std::string> files_in(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir))
+    out[entry.path().filename().string()] = test::read_file(entry.path());
+  return out;
+}
+
+std::vector<TensorSpec> specs_of(const NamedTensors& tensors) {
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) specs.push_back({name, t.scalar_type(), t.sizes().vec()});
+  return specs;
+}
+
+TEST(SafetensorsStreamed, ShardsAreByteIdenticalToTheInMemoryLayout) {
+  NamedTensors tensors = dtype_zoo();
+  tensors.emplace_back("big", torch::arange(300, torch::kFloat));  // larger than a shard: its own
+  tensors.emplace_back("tail", torch::ones({3, 2}, torch::kBFloat16));
+  const std::map<std::string, std::string> metadata = {{"format", "pt"}};
+  for (uint64_t max_shard : {uint64_t{100}, uint64_t{1} << 20}) {
+    SCOPED_TRACE(max_shard);
+    const auto expected = expected_shards(tensors, max_shard, metadata);
+    TempDir streamed, in_memory;
+    save_sharded_streamed(
+        streamed.path(), specs_of(tensors), [&](size_t i) { return tensors[i].second; }, max_shard, metadata);
+    save_sharded(in_memory.path(), tensors, max_shard, metadata);
+    const auto got = files_in(streamed.path());
+    EXPECT_EQ(got.size(), max_shard == 100 ? 6u : 1u);  // 5 shards (one only "big") + the index
+    for (const auto& [name, content] : expected) {
+      SCOPED_TRACE(name);
+      ASSERT_TRUE(got.count(name));
+      EXPECT_TRUE(got.at(name) == content);
+    }
+    EXPECT_EQ(got.size(), expected.size());
+    EXPECT_TRUE(files_in(in_memory.path()) == got);
+  }
+  TempDir single;
+  save_file_streamed(
+      single / "x.safetensors", specs_of(tensors), [&](size_t i) { return tensors[i].second; }, metadata);
+  EXPECT_TRUE(test::read_file(single / "x.safetensors") ==
+              expected_shards(tensors, 1 << 20, metadata).at("model.safetensors"));
+}
+
+TEST(SafetensorsStreamed, AsksForOneTensorAtATimeAndReleasesItBeforeTheNext) {
+  std::vector<TensorSpec> specs;
+  for (int i = 0; i < 6; ++i) specs.push_back({fmt::format("t{}", i), at::kBFloat16, {4, 8}});
+  int live = 0, most_live = 0;
+  std::vector<size_t> asked;
+  auto produce = [&](size_t i) {
+    EXPECT_EQ(live, 0) << "tensor " << i << " asked for while an earlier one is alive";
+    asked.push_back(i);
+    // A float32 tensor whose storage counts itself: the writer casts it to bf16 and must
+    // drop both the cast and the original before asking for the next.
+    auto* data = new float[32];
+    for (int k = 0; k < 32; ++k) data[k] = static_cast<float>(i * 100 + k);
+    ++live;
+    most_live = std::max(most_live, live);
+    return at::from_blob(
+        data, {4, 8},
+        [&live](void* p) {
+          delete[] static_cast<float*>(p);
+          --live;
+        },
+        at::kFloat);
+  };
+  TempDir dir;
+  save_sharded_streamed(dir.path(), specs, produce, /*max_shard_bytes=*/150,
+                        {{"format", "pt"}});  // 64 B each: 2 per shard
+  EXPECT_EQ(live, 0);
+  EXPECT_EQ(most_live, 1);
+  EXPECT_EQ(asked, (std::vector<size_t>{0, 1, 2, 3, 4, 5}));
+  const Checkpoint ckpt = Checkpoint::open(dir.path());
+  EXPECT_TRUE(fs::exists(dir / "model-00003-of-00003.safetensors"));
+  EXPECT_EQ(ckpt.info("t4").dtype, Dtype::BF16);
+  EXPECT_EQ(ckpt.tensor("t4")[1][2].item<float>(), 410.0f);
+  // A producer that gets the shape wrong is named, and no file is left behind.
+  TempDir bad;
+  EXPECT_THAT(error_of([&] {
+                save_file_streamed(bad / "x.safetensors", specs, [](size_t) { return at::zeros({8, 4}); });
+              }),
+              HasSubstr("\"t0\": produced [8, 4] but the header says [4, 8]"));
+  EXPECT_TRUE(fs::is_empty(bad.path()));
 }
 
 }  // namespace
