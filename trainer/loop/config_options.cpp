@@ -31,6 +31,7 @@ UpdateOptions update_options(const Config& c, int64_t pad_token_id) {
   l.rollout_is_threshold = a.rollout_is_threshold;
   o.norm_constant = static_cast<double>(c.rollout.max_new_tokens);
   o.temperature = c.rollout.temperature;
+  o.logprob_chunk_tokens = c.model.logprob_chunk_tokens;
   o.grad_clip = c.optim.grad_clip;
   o.pad_token_id = pad_token_id;
   return o;

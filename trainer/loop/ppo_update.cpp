@@ -62,7 +62,7 @@ double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const 
   policy::TokenLogprobs out;
   {
     CudaAutocast autocast(device, model.dtype());
-    out = policy::forward_logprobs(model, batch.batch, o.temperature);
+    out = policy::forward_logprobs(model, batch.batch, o.temperature, o.logprob_chunk_tokens);
   }
   const auto logp = response_values(out.logprobs, batch);                             // [B, L], requires grad
   const auto entropy = response_values(out.entropies, batch);                         // [B, L]
@@ -81,7 +81,8 @@ double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const 
 }  // namespace
 
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
-                                          int64_t micro, double temperature, int64_t pad_token_id) {
+                                          int64_t micro, double temperature, int64_t pad_token_id,
+                                          int64_t chunk_tokens) {
   at::NoGradGuard no_grad;
   CudaAutocast autocast(model.device(), model.dtype());
   std::vector<at::Tensor> out;
@@ -91,7 +92,8 @@ std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std:
     std::vector<SequenceRef> chunk(sequences.begin() + static_cast<std::ptrdiff_t>(first),
                                    sequences.begin() + static_cast<std::ptrdiff_t>(last));
     auto batch = make_sequence_batch(chunk, pad_token_id);
-    auto logp = response_values(policy::forward_logprobs(model, batch.batch, temperature).logprobs, batch).cpu();
+    auto logp =
+        response_values(policy::forward_logprobs(model, batch.batch, temperature, chunk_tokens).logprobs, batch).cpu();
     for (size_t b = 0; b < chunk.size(); ++b) {
       out.push_back(
           logp[static_cast<int64_t>(b)].narrow(0, 0, static_cast<int64_t>(chunk[b].response->size())).clone());

@@ -33,9 +33,10 @@ struct UpdateOptions {
   int64_t micro_batch_size{};
   int64_t ppo_epochs{};
   GrpoLossOptions loss;
-  double norm_constant{};  // seq-mean-token-sum-norm's C: rollout.max_new_tokens
-  double temperature{};    // the sampler's: log-probs are of logits / temperature
-  double grad_clip{};      // max global grad norm; 0 = no clipping
+  double norm_constant{};          // seq-mean-token-sum-norm's C: rollout.max_new_tokens
+  double temperature{};            // the sampler's: log-probs are of logits / temperature
+  int64_t logprob_chunk_tokens{};  // forward_logprobs' chunk (model.logprob_chunk_tokens); 0 = all at once
+  double grad_clip{};              // max global grad norm; 0 = no clipping
   int64_t pad_token_id{};
 };
 
@@ -62,9 +63,10 @@ struct UpdateStats {
 };
 
 // Log-probs of each response under `model`, without grad, `micro` sequences per forward:
-// result[i] is [L_i] float32 (on the CPU).
+// result[i] is [L_i] float32 (on the CPU). chunk_tokens: forward_logprobs' (0 = all at once).
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
-                                          int64_t micro, double temperature, int64_t pad_token_id);
+                                          int64_t micro, double temperature, int64_t pad_token_id,
+                                          int64_t chunk_tokens = 0);
 
 // One mini-batch on this rank: grads zeroed, then every micro-batch's forward and backward,
 // accumulated in `gradients`' dtype; not yet reduced across ranks. `mb`: this rank's sequences

@@ -174,13 +174,15 @@ void Trainer::fill_logprobs(RankShare& share, nlohmann::json& m) {
   const auto& o = update_options_;
   auto t = Clock::now();
   if (need_old && !refs.empty()) {
-    auto old = response_logprobs(*policy_, refs, o.micro_batch_size, o.temperature, o.pad_token_id);  // [S] x [L]
+    auto old = response_logprobs(*policy_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
+                                 o.logprob_chunk_tokens);  // [S] x [L]
     for (size_t i = 0; i < refs.size(); ++i) share.sequences[i].old_logp = old[i];
   }
   m["time_old_logprobs_s"] = seconds_since(t);
   t = Clock::now();
   if (reference_ && !refs.empty()) {
-    auto ref = response_logprobs(*reference_, refs, o.micro_batch_size, o.temperature, o.pad_token_id);  // [S] x [L]
+    auto ref = response_logprobs(*reference_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
+                                 o.logprob_chunk_tokens);  // [S] x [L]
     for (size_t i = 0; i < refs.size(); ++i) share.sequences[i].ref_logp = ref[i];
   }
   m["time_ref_logprobs_s"] = seconds_since(t);

@@ -65,6 +65,7 @@ nlohmann::json SftRunner::step(int64_t step) {
   o.micro_batch_size = options_.micro_batch_size;
   o.grad_clip = config_.optim.grad_clip;
   o.pad_token_id = assets_.pad_token_id;
+  o.logprob_chunk_tokens = config_.model.logprob_chunk_tokens;
   const double lr = lr_at(schedule_, step - 1);
   const auto stats = sft_step(*policy_, *optimizer_, *gradients_, comm_, refs, o, lr);
   const double step_s = comm_.all_reduce_max(std::chrono::duration<double>(Clock::now() - start).count());

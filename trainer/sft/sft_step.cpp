@@ -34,7 +34,7 @@ SftStepStats sft_step(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Gradi
     policy::TokenLogprobs out;
     {
       CudaAutocast autocast(device, model.dtype());
-      out = policy::forward_logprobs(model, batch.batch, /*temperature=*/1.0);
+      out = policy::forward_logprobs(model, batch.batch, /*temperature=*/1.0, o.logprob_chunk_tokens);
     }
     auto logp = response_values(out.logprobs, batch);                 // [B, L]
     const auto mask = batch.response_mask.to(device).to(at::kFloat);  // [B, L]

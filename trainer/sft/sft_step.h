@@ -19,6 +19,7 @@ struct SftStepOptions {
   int64_t micro_batch_size = 4;  // sequences per forward/backward on this rank
   double grad_clip = 1.0;        // 0 = off
   int64_t pad_token_id = 0;
+  int64_t logprob_chunk_tokens = 0;  // forward_logprobs' chunk (model.logprob_chunk_tokens); 0 = all at once
 };
 
 struct SftStepStats {
