@@ -18,9 +18,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <ATen/Parallel.h>
@@ -44,6 +46,8 @@ using clock_type = std::chrono::steady_clock;
 struct Options {
   std::string mode, model, image, prompt, dtype = "float32", response_ids, out;
   int64_t n = 8, max_new_tokens = 32, rows = 2;
+  int64_t chunk = 0;      // logprobs: model.logprob_chunk_tokens
+  bool backward = false;  // logprobs: also the backward of the summed log-probs (gradient checkpointing on)
   int threads = 2;
   uint64_t seed = 0;
 };
@@ -201,10 +205,23 @@ int run(const Options& opt) {
       auto score = at::zeros({R, P + L - 1}, at::kBool);
       score.narrow(1, P - 1, L).fill_(true);  // position t scores token t+1: the response tokens
       batch.score_mask = score;
-      c10::InferenceMode inference;
+      std::optional<c10::InferenceMode> inference;
+      if (!opt.backward) inference.emplace();
+      model->language_model->gradient_checkpointing = opt.backward;
       const auto t1 = clock_type::now();
-      const auto result = forward_logprobs(*model, batch);
+      const auto result = forward_logprobs(*model, batch, 1.0, opt.chunk);
       const double seconds = seconds_since(t1);
+      if (opt.backward) {
+        const auto t2 = clock_type::now();
+        result.logprobs.sum().backward();
+        out["backward_seconds"] = seconds_since(t2);
+        double grad_sq = 0;
+        for (const auto& p : model->parameters()) {
+          if (p.grad().defined()) grad_sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+        }
+        out["grad_norm"] = std::sqrt(grad_sq);
+      }
+      out["chunk"] = opt.chunk;
       out["rows"] = R;
       out["response_tokens"] = L;
       out["seconds"] = seconds;
@@ -239,6 +256,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--rows", opt.rows, "logprobs: rows of prompt + response")->check(CLI::PositiveNumber);
   app.add_option("--response-ids", opt.response_ids, "logprobs: JSON array of response token ids");
+  app.add_option("--chunk", opt.chunk, "logprobs: positions per log-softmax chunk (0 = all at once)");
+  app.add_flag("--backward", opt.backward, "logprobs: also backward (gradient checkpointing on)");
   app.add_option("--out", opt.out, "logits: the .npy file to write");
   app.add_option("--seed", opt.seed, "generate: sampling seed");
   try {

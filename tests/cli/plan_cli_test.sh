@@ -47,7 +47,7 @@ check "--gpus without a count exits 2" test "$code" -eq 2
 check "--gpus error names the flag" grep -q -- "--gpus: '80GB' is not COUNTxSIZE" "$work/err"
 run --config configs/chart2code.yaml --set model.path=/nonexistent --gpus 1x80GB
 check "a missing model directory exits 2" test "$code" -eq 2
-check "and names model.path" grep -q 'model.path: /nonexistent: no config.json' "$work/err"
+check "and names model.path" grep -q 'model.path: /nonexistent: no such checkpoint directory' "$work/err"
 
 # train: a run that cannot fit (an 8B policy with a million-token answer) is refused before any
 # weight is read (configs/shapes holds config.json files only), with the plan on stderr.

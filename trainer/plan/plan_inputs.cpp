@@ -21,6 +21,7 @@ constexpr int64_t kCriticTextTokens = 512;  // the critic's instruction and temp
 
 policy::Qwen3VLConfig model_config(const std::string& dir, const std::string& key) {
   if (dir.empty()) fail(ErrorKind::config, "{}: the checkpoint directory is required to plan memory", key);
+  if (!fs::is_directory(dir)) fail(ErrorKind::config, "{}: {}: no such checkpoint directory", key, dir);
   const fs::path file = fs::path(dir) / "config.json";
   if (!fs::is_regular_file(file)) fail(ErrorKind::config, "{}: {}: no config.json to plan memory from", key, dir);
   return policy::Qwen3VLConfig::from_file(file);
