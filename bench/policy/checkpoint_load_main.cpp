@@ -3,11 +3,10 @@
 //   checkpoint_load_bench --model DIR [--dtype auto|bfloat16|float32] [--device cpu|cuda]
 //                         [--save OUT] [--save-dtype D] [--max-shard-mb N]
 // Prints one JSON object: weight_bytes (of the loaded parameters), load_s, rss_before_mb
-// (the process before loading: LibTorch and friends), peak_rss_mb (getrusage ru_maxrss after
+// (the process before loading: LibTorch and friends), peak_rss_mb (VmHWM, core/memory_info.h, after
 // loading), peak_over_weights (peak_rss / weight_bytes); with --save also save_s and
 // save_peak_extra_mb (the peak resident set during the save minus the resident set before it,
 // via /proc/self/clear_refs, Linux only).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,24 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/device.h"
+#include "core/memory_info.h"
 #include "policy/model/hf_checkpoint.h"
 
 namespace {
 
-double peak_rss_mb() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
-}
-
-// VmRSS or VmHWM of /proc/self/status in MB; -1 when unavailable.
-double status_mb(const std::string& key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
-  }
-  return -1;
+double mb(int64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -60,11 +48,11 @@ int main(int argc, char** argv) {
     LoadOptions load;
     load.device = visrl::resolve_device(device, "--device");
     if (dtype != "auto") load.dtype = dtype_from_name(dtype, "--dtype");
-    const double rss_before = status_mb("VmRSS");
+    const double rss_before = mb(visrl::current_rss_bytes());
     const auto start = std::chrono::steady_clock::now();
     auto model = load_pretrained(model_dir, load);
     const double load_s = seconds_since(start);
-    const double peak = peak_rss_mb();
+    const double peak = mb(visrl::peak_rss_bytes());
     uint64_t weight_bytes = 0;
     for (const auto& p : model->parameters()) weight_bytes += p.nbytes();
     nlohmann::ordered_json out = {
@@ -78,7 +66,7 @@ int main(int argc, char** argv) {
         {"peak_over_weights", peak * 1024.0 * 1024.0 / static_cast<double>(weight_bytes)},
     };
     if (!save_dir.empty()) {
-      const double rss_at_save = status_mb("VmRSS");
+      const double rss_at_save = mb(visrl::current_rss_bytes());
       // "5" resets the peak resident set (VmHWM) to the current one.
       const bool reset = static_cast<bool>(std::ofstream("/proc/self/clear_refs") << "5");
       SaveOptions save;
@@ -87,7 +75,7 @@ int main(int argc, char** argv) {
       const auto save_start = std::chrono::steady_clock::now();
       save_pretrained(*model, save_dir, save);
       out["save_s"] = seconds_since(save_start);
-      if (reset) out["save_peak_extra_mb"] = status_mb("VmHWM") - rss_at_save;
+      if (reset) out["save_peak_extra_mb"] = mb(visrl::peak_rss_bytes()) - rss_at_save;
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;

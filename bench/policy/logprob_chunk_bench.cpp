@@ -4,13 +4,12 @@
 // grad, one forward (token log-probs and entropies) and one backward of a loss mixing both.
 //   logprob_chunk_bench [--tokens 4096] [--hidden 2048] [--vocab 151936] [--chunk 512]
 //                       [--dtype float32|float64|bfloat16] [--temperature 1.0]
-// Run each configuration in its own process (ru_maxrss is the process's peak), e.g.
+// Run each configuration in its own process (VmHWM is the process's peak), e.g.
 //   for c in 0 512; do build/bin/logprob_chunk_bench --chunk $c; done
 // Prints one JSON object: inputs_rss_mb (VmRSS once h, the weight and the targets exist),
-// peak_rss_mb (getrusage ru_maxrss at the end), peak_over_inputs_mb (their difference: what the
+// peak_rss_mb (VmHWM at the end), peak_over_inputs_mb (their difference: what the
 // head itself needed, the weight's gradient included), forward_s, backward_s, and checksums
 // (sum of log-probs and entropies, gradient norms) to compare configurations.
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,25 +22,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/memory_info.h"
 #include "policy/generate/logprobs.h"
 #include "policy/model/hf_checkpoint.h"
 
 namespace {
 
-double peak_rss_mb() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
-}
-
-// VmRSS of /proc/self/status in MB; -1 when unavailable.
-double rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
+double mb(int64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -72,17 +60,17 @@ int main(int argc, char** argv) {
     const auto out_dtype = at::promote_types(scalar, at::kFloat);
     const auto wl = at::randn({tokens}, gen, at::TensorOptions().dtype(out_dtype));
     const auto we = at::randn({tokens}, gen, at::TensorOptions().dtype(out_dtype)).mul_(0.01);
-    const double inputs_rss = rss_mb();
+    const double inputs_rss = mb(visrl::current_rss_bytes());
 
     auto start = std::chrono::steady_clock::now();
     auto out = visrl::policy::lm_head_logprobs(h, weight, targets, temperature, chunk);
     const auto loss = (out.logprobs * wl).sum() + (out.entropies * we).sum();
     const double forward_s = seconds_since(start);
-    const double forward_peak = peak_rss_mb();
+    const double forward_peak = mb(visrl::peak_rss_bytes());
     start = std::chrono::steady_clock::now();
     loss.backward();
     const double backward_s = seconds_since(start);
-    const double peak = peak_rss_mb();
+    const double peak = mb(visrl::peak_rss_bytes());
 
     nlohmann::ordered_json report = {
         {"tokens", tokens},

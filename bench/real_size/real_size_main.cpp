@@ -1,5 +1,5 @@
 // visrl's side of the real-size check (bench/real_size/run.py): one measurement per process,
-// so that the peak RSS it reports (getrusage ru_maxrss) belongs to that measurement alone.
+// so that the peak RSS it reports (VmHWM, core/memory_info.h) belongs to that measurement alone.
 //   real_size_main --mode MODE [--model DIR] [--image PNG] [--prompt TEXT] [--dtype float32]
 //                  [--threads 2] [--n 8] [--max-new-tokens 32] [--rows 2] [--response-ids FILE]
 //                  [--out FILE] [--seed 0]
@@ -14,7 +14,6 @@
 //   logprobs   forward_logprobs over --rows rows of prompt + response (--response-ids, a JSON
 //              array of --max-new-tokens ids), the image repeated per row, inference mode
 //   bandwidth  read bandwidth: the best of 5 sums of a 2 GiB float32 array (--threads)
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/memory_info.h"
 #include "core/program.h"
 #include "policy/generate/engine.h"
 #include "policy/generate/logprobs.h"
@@ -54,20 +54,6 @@ struct Options {
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-// The process's peak resident set: VmHWM of /proc/self/status. (getrusage's ru_maxrss is not
-// used: Linux carries it over from the parent across fork + exec, so a child of a large driver
-// process would report the driver's peak.)
-int64_t max_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // kB
-  }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
 }
 
 // A float32 [rows, cols] tensor as a NumPy .npy file (format 1.0, little-endian, C order).
@@ -115,7 +101,7 @@ int run(const Options& opt) {
   nlohmann::json out = {{"impl", "visrl"}, {"mode", opt.mode}, {"threads", opt.threads}};
   if (opt.mode == "bandwidth") {
     out.update(bandwidth(opt));
-    out["max_rss_bytes"] = max_rss_bytes();
+    out["max_rss_bytes"] = visrl::peak_rss_bytes();
     std::cout << out.dump() << std::endl;
     return 0;
   }
@@ -131,7 +117,7 @@ int run(const Options& opt) {
   int64_t param_bytes = 0;
   for (const auto& p : model->parameters()) param_bytes += p.numel() * p.element_size();
   out["param_bytes"] = param_bytes;
-  out["rss_after_load_bytes"] = max_rss_bytes();
+  out["rss_after_load_bytes"] = visrl::peak_rss_bytes();
 
   if (opt.mode != "load") {
     if (opt.image.empty() || opt.prompt.empty()) {
@@ -232,7 +218,7 @@ int run(const Options& opt) {
       visrl::fail(visrl::ErrorKind::usage, "unknown --mode {}", opt.mode);
     }
   }
-  out["max_rss_bytes"] = max_rss_bytes();
+  out["max_rss_bytes"] = visrl::peak_rss_bytes();
   std::cout << out.dump() << std::endl;
   return 0;
 }
