@@ -89,8 +89,14 @@ visrl::trainer::MemoryPlan check_memory_plan(const visrl::Config& config, const 
   trainer::MemoryPlan plan;
   std::string refusal;
   if (comm.is_main()) {
-    const auto budget = trainer::detected_budget(config, comm.world_size(), ranks_on_host(comm.world_size()));
-    plan = trainer::plan_memory(config, trainer::plan_inputs_for(config, budget));
+    try {
+      const auto budget = trainer::detected_budget(config, comm.world_size(), ranks_on_host(comm.world_size()));
+      plan = trainer::plan_memory(config, trainer::plan_inputs_for(config, budget));
+    } catch (const Error& e) {
+      refusal = e.what();  // (a missing model directory, say): every rank stops with it
+    }
+  }
+  if (comm.is_main() && refusal.empty()) {
     const auto text = trainer::format_plan(plan);
     write_file_atomically(run_dir.root() / "memory_plan.txt", text);
     if (!plan.fits() && !ignore) {
