@@ -76,7 +76,7 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   const auto& text = in.policy.text;
   const auto params = policy::count_parameters(in.policy);
   const int64_t P = params.total(), Pt = params.trainable(c.model.freeze_vision);
-  const std::string dt = b == 4 ? "fp32" : "bf16";
+  const std::string dt = b == 4 ? "fp32" : c.model.dtype == "fp16" ? "fp16" : "bf16";
 
   // held ------------------------------------------------------------------------------------
   add("policy weights", "held", P * b, fmt::format("{} params x {} B ({})", count(P), b, dt));
