@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "policy/generate/engine.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/model_dtype.h"
 #include "reward/image_ops.h"
 #include "reward/parser/critic_parser.h"
 
@@ -33,11 +34,7 @@ policy::Qwen3VL load_critic(const VisualErmOptions& options) {
   const std::string& path = model_path(options);
   policy::LoadOptions load;
   load.device = resolve_device(options.device, "reward.visual_erm.device");
-  if (options.dtype == "auto") {
-    load.dtype = load.device.is_cuda() ? at::kBFloat16 : at::kFloat;
-  } else {
-    load.dtype = policy::dtype_from_name(options.dtype, "reward.visual_erm.dtype");
-  }
+  load.dtype = policy::model_dtype(options.dtype, load.device.is_cuda(), "reward.visual_erm.dtype");
   spdlog::info("visual_erm critic: loading {} ({}, {})", path, load.device.str(), policy::dtype_name(*load.dtype));
   policy::Qwen3VL model = policy::load_pretrained(path, load);
   model->eval();

@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/model_dtype.h"
 
 namespace visrl::trainer {
 
@@ -30,8 +31,7 @@ at::Device training_device(const Config& config, const Communicator& comm) {
 }
 
 at::ScalarType training_dtype(const Config& config, const at::Device& device) {
-  if (config.model.dtype == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
-  return policy::dtype_from_name(config.model.dtype, "model.dtype");
+  return policy::model_dtype(config.model.dtype, device.is_cuda(), "model.dtype");
 }
 
 TrainableParameters trainable_parameters(policy::Qwen3VLImpl& model, bool freeze_vision) {

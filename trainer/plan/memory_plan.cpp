@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "policy/model/model_dtype.h"
 #include "policy/model/param_count.h"
 
 namespace visrl::trainer {
@@ -21,9 +22,8 @@ constexpr int64_t kTokenizerBytesPerJsonByte = 20;
 // A CUDA context with LibTorch's kernels loaded, per GPU.
 constexpr int64_t kCudaContextBytes = 600 * kMiB;
 
-int64_t dtype_bytes(const std::string& name, bool cuda) {
-  if (name == "auto") return cuda ? 2 : 4;
-  return name == "fp32" ? 4 : 2;
+int64_t dtype_bytes(const std::string& name, bool cuda, const std::string& key) {
+  return static_cast<int64_t>(c10::elementSize(policy::model_dtype(name, cuda, key)));
 }
 
 int64_t ceil_div(int64_t a, int64_t b) {
@@ -72,7 +72,7 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
     if (bytes > 0) plan.items.push_back({std::move(name), std::move(phase), bytes, std::move(detail)});
   };
   const int64_t W = std::max<int64_t>(in.world_size, 1);
-  const int64_t b = dtype_bytes(c.model.dtype, in.cuda);
+  const int64_t b = dtype_bytes(c.model.dtype, in.cuda, "model.dtype");
   const auto& text = in.policy.text;
   const auto params = policy::count_parameters(in.policy);
   const int64_t P = params.total(), Pt = params.trainable(c.model.freeze_vision);
@@ -82,7 +82,7 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   add("policy weights", "held", P * b, fmt::format("{} params x {} B ({})", count(P), b, dt));
   if (c.algorithm.kl_coef != 0) add("reference model", "held", P * b, "a frozen copy of the initial policy (KL)");
   if (in.critic) {
-    const int64_t bc = dtype_bytes(c.reward.visual_erm.dtype, in.cuda);
+    const int64_t bc = dtype_bytes(c.reward.visual_erm.dtype, in.cuda, "reward.visual_erm.dtype");
     const int64_t C = policy::count_parameters(*in.critic).total();
     add("critic weights (in-process Visual-ERM)", "held", C * bc, fmt::format("{} params x {} B", count(C), bc));
   }
@@ -120,7 +120,7 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
 
   // reward ----------------------------------------------------------------------------------
   if (in.critic) {
-    const int64_t bc = dtype_bytes(c.reward.visual_erm.dtype, in.cuda);
+    const int64_t bc = dtype_bytes(c.reward.visual_erm.dtype, in.cuda, "reward.visual_erm.dtype");
     const int64_t items = c.reward.visual_erm.batch_size;
     const int64_t tokens = in.critic_prompt_tokens + c.reward.max_new_tokens;
     add("critic KV cache", "reward", kv_bytes_per_token(in.critic->text, bc) * items * tokens,
@@ -224,7 +224,8 @@ std::vector<Fix> candidate_fixes(const Config& base) {
                      return c.model.freeze_vision = true;
                    }});
   fixes.push_back({"optim.grad_dtype=param (gradients in the model's dtype)", [](Config& c, PlanInputs& in) {
-                     if (c.optim.grad_dtype == "param" || dtype_bytes(c.model.dtype, in.cuda) == 4) return false;
+                     if (c.optim.grad_dtype == "param" || dtype_bytes(c.model.dtype, in.cuda, "model.dtype") == 4)
+                       return false;
                      c.optim.grad_dtype = "param";
                      return true;
                    }});
