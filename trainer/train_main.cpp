@@ -215,8 +215,9 @@ int run(const Options& opt) {
     const auto steps = trainer.run(stop, opt.max_steps);
     if (comm->is_main()) {
       spdlog::info("done: {} steps; metrics in {}", steps, run_dir.metrics_path().string());
+      const int64_t peak = peak_rss_bytes();
       spdlog::info("memory: peak RSS {} ({} above the {} at start); the plan's peak was {}",
-                   trainer::format_bytes(peak_rss_bytes()), trainer::format_bytes(peak_rss_bytes() - g_start_rss),
+                   trainer::format_bytes(peak), trainer::format_bytes(peak - g_start_rss),
                    trainer::format_bytes(g_start_rss), trainer::format_bytes(plan.peak));
     }
   } catch (const std::exception& e) {
