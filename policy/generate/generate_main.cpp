@@ -15,6 +15,7 @@
 #include "policy/generate/prompt.h"
 #include "policy/image/image_processor.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/lora.h"
 
 namespace {
 
@@ -32,7 +33,8 @@ int run(const Options& opt) {
   visrl::policy::LoadOptions load;
   load.device = visrl::resolve_device(opt.device, "--device");
   if (opt.dtype != "auto") load.dtype = dtype_from_name(opt.dtype, "--dtype");
-  auto model = load_pretrained(opt.model, load);
+  auto model = load_pretrained(opt.model, load);  // a LoRA adapter directory: its base with the adapters
+  merge_lora_into_base(*model);                    // nothing trains here: plain matmuls
   auto assets = PolicyAssets::load(opt.model);
   std::vector<at::Tensor> images;
   if (!opt.image.empty()) images.push_back(read_image(opt.image));

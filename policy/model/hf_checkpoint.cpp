@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "policy/model/lora_checkpoint.h"
 
 namespace visrl::policy {
 namespace fs = std::filesystem;
@@ -83,6 +84,7 @@ std::string dtype_name(at::ScalarType dtype) {
 
 Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
   if (!fs::is_directory(dir)) fail(ErrorKind::io, "{}: not a checkpoint directory", dir.string());
+  if (is_adapter_dir(dir)) return load_with_adapter(dir, options);
   auto config = Qwen3VLConfig::from_file(dir / "config.json");
   at::ScalarType dtype = at::kFloat;
   if (options.dtype) {
@@ -146,6 +148,7 @@ Qwen3VL load_pretrained(const fs::path& dir, const LoadOptions& options) {
   staging = at::Tensor();
   model->to(options.device);  // anything not loaded from the file (none today)
   model->eval();
+  model->loaded_from = fs::absolute(dir).lexically_normal();
   return model;
 }
 
@@ -164,17 +167,16 @@ void save_pretrained(Qwen3VLImpl& model, const fs::path& dir, const SaveOptions&
       dir, specs, [&](size_t i) { return params[i].second.detach().to(at::kCPU, dtype).contiguous(); },
       options.max_shard_bytes, {{"format", "pt"}});
   write_file_atomically(dir / "config.json", model.config.to_json(dtype_name(dtype)).dump(2) + "\n");
-  if (options.copy_assets_from) {
-    const fs::path& from = *options.copy_assets_from;
-    // (fs::equivalent throws a bare filesystem_error for a path that does not exist)
-    if (!fs::is_directory(from))
-      fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
-  }
-  if (options.copy_assets_from && !fs::equivalent(*options.copy_assets_from, dir)) {
-    for (const auto& entry : fs::directory_iterator(*options.copy_assets_from)) {
-      if (entry.is_regular_file() && is_asset(entry.path())) {
-        fs::copy_file(entry.path(), dir / entry.path().filename(), fs::copy_options::overwrite_existing);
-      }
+  if (options.copy_assets_from) copy_model_assets(*options.copy_assets_from, dir);
+}
+
+void copy_model_assets(const fs::path& from, const fs::path& dir) {
+  // (fs::equivalent throws a bare filesystem_error for a path that does not exist)
+  if (!fs::is_directory(from)) fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
+  if (fs::equivalent(from, dir)) return;
+  for (const auto& entry : fs::directory_iterator(from)) {
+    if (entry.is_regular_file() && is_asset(entry.path())) {
+      fs::copy_file(entry.path(), dir / entry.path().filename(), fs::copy_options::overwrite_existing);
     }
   }
 }

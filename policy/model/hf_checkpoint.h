@@ -21,6 +21,8 @@ struct LoadOptions {
 
 // Throws visrl::Error naming the directory and, for tensors, every missing, unexpected or
 // mis-shaped name (a tied checkpoint that still carries lm_head.weight is accepted).
+// A LoRA adapter directory (adapter_config.json, PEFT's layout) loads its base model
+// (base_model_name_or_path) with the adapters attached: lora_checkpoint.h.
 Qwen3VL load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {});
 
 struct SaveOptions {
@@ -31,7 +33,13 @@ struct SaveOptions {
   std::optional<std::filesystem::path> copy_assets_from;
 };
 
+// Writes the base weights: LoRA adapters are not parameters and are left out (save_adapter and
+// merge_lora_into_base write them).
 void save_pretrained(Qwen3VLImpl& model, const std::filesystem::path& dir, const SaveOptions& options = {});
+
+// Copies the tokenizer, chat template, processor and generation configs of checkpoint
+// directory `from` into `dir` (nothing when they are the same directory).
+void copy_model_assets(const std::filesystem::path& from, const std::filesystem::path& dir);
 
 // "bfloat16" | "float32" | "float16" <-> ScalarType; throws visrl::Error naming `where`.
 at::ScalarType dtype_from_name(const std::string& name, const std::string& where);

@@ -8,7 +8,14 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
-  return at::linear(x, weight, bias);
+  auto y = at::linear(x, weight, bias);  // [.., out]
+  if (!lora || !lora->adds_path()) return y;
+  // PEFT's order: the input is cast to the adapter's dtype (float32), and the sum, promoted to
+  // float32, is cast back to the base's dtype.
+  auto h = x.to(lora->A.scalar_type());
+  if (lora->dropout > 0 && is_training()) h = at::dropout(h, lora->dropout, /*train=*/true);
+  auto delta = at::linear(at::linear(h, lora->A), lora->B) * lora->scaling;  // [.., r] -> [.., out]
+  return (y + delta).to(y.scalar_type());
 }
 
 EmbeddingImpl::EmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim) {

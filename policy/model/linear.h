@@ -7,19 +7,26 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+
+#include "policy/model/lora_adapter.h"
 
 namespace visrl::policy {
 
 class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);
-  at::Tensor forward(const at::Tensor& x);  // at::linear(x, weight, bias)
+  // at::linear(x, weight, bias), plus the LoRA path when an adapter is attached and adds it.
+  at::Tensor forward(const at::Tensor& x);
 
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out]; undefined (and not registered) without a bias
+  // Attached by add_lora (lora.h). Its tensors are not registered parameters, so
+  // named_parameters() stays the Hugging Face checkpoint's names (the base alone).
+  std::shared_ptr<LoraAdapter> lora;
 };
 TORCH_MODULE(Linear);
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "policy/model/qwen3vl_config.h"
 
@@ -22,5 +24,14 @@ struct ParamCounts {
 };
 
 ParamCounts count_parameters(const Qwen3VLConfig& config);
+
+// One Linear layer: what LoRA can adapt (an adapter has r * (in + out) parameters).
+struct LinearShape {
+  std::string path;  // module path, e.g. "model.language_model.layers.0.self_attn.q_proj"
+  int64_t in = 0, out = 0;
+};
+// Every Linear layer of the model (vision blocks and mergers, decoder projections, an untied
+// lm_head), by the module paths the model has.
+std::vector<LinearShape> linear_layers(const Qwen3VLConfig& config);
 
 }  // namespace visrl::policy

@@ -4,6 +4,7 @@
 //   model.visual.*, model.language_model.*, lm_head.weight (absent when tied).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 
 #include <torch/nn/module.h>
@@ -52,6 +53,12 @@ class Qwen3VLImpl : public torch::nn::Module {
   VisionEncoder visual{nullptr};        // model.visual
   TextDecoder language_model{nullptr};  // model.language_model
   Linear lm_head{nullptr};              // lm_head, only when not tied
+
+  // The checkpoint directory load_pretrained filled the weights from (empty for a model built
+  // in memory): merged LoRA generation restores the base weights from it (lora.h).
+  std::filesystem::path loaded_from;
+  // The adapters' spec once add_lora attached some (lora.h); nullptr: none.
+  std::shared_ptr<const LoraSpec> lora;
 };
 TORCH_MODULE(Qwen3VL);
 

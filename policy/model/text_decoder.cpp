@@ -138,8 +138,12 @@ at::Tensor TextDecoderImpl::forward(const at::Tensor& embeds, const at::Tensor& 
   const int64_t B = embeds.size(0), T = embeds.size(1), H = embeds.size(2);
   auto h = embeds;
   // Checkpoint only where a backward will follow: a training forward over whole sequences.
-  const bool checkpoint = gradient_checkpointing && ctx.mode == AttentionContext::Mode::full &&
-                          at::GradMode::is_enabled() && h.requires_grad();
+  const bool checkpoint =
+      gradient_checkpointing && ctx.mode == AttentionContext::Mode::full && at::GradMode::is_enabled();
+  // A frozen embedding (a LoRA policy) gives an input without grad, and a checkpointed layer
+  // only runs its backward for inputs that need one: the input becomes a leaf that does, as
+  // transformers' enable_input_require_grads makes it, so the adapters inside get gradients.
+  if (checkpoint && !h.requires_grad()) h = h.detach().requires_grad_(true);
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     auto* layer = layers->ptr<DecoderLayerImpl>(i).get();
     h = checkpoint ? checkpointed_layer(*layer, h, rope, ctx.mask, i) : layer->forward(h, rope, ctx, i);

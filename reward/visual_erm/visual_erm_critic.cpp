@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "policy/generate/engine.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/lora.h"
 #include "policy/model/model_dtype.h"
 #include "reward/image_ops.h"
 #include "reward/parser/critic_parser.h"
@@ -37,6 +38,7 @@ policy::Qwen3VL load_critic(const VisualErmOptions& options) {
   load.dtype = policy::model_dtype(options.dtype, load.device.is_cuda(), "reward.visual_erm.dtype");
   spdlog::info("visual_erm critic: loading {} ({}, {})", path, load.device.str(), policy::dtype_name(*load.dtype));
   policy::Qwen3VL model = policy::load_pretrained(path, load);
+  policy::merge_lora_into_base(*model);  // a LoRA adapter directory: the critic never trains, so merged for good
   model->eval();
   return model;
 }

@@ -2,6 +2,8 @@
 // the parameters of every part, for the tied fixture model and an untied variant.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "policy/model/param_count.h"
 #include "policy/model/tiny_model.h"
 #include "tests/policy/model/model_fixture.h"
@@ -30,6 +32,19 @@ void expect_counts_match(const Qwen3VLConfig& config) {
   EXPECT_EQ(counts.embed_tokens, numel_with_prefix(*model, "model.language_model.embed_tokens."));
   EXPECT_EQ(counts.lm_head, numel_with_prefix(*model, "lm_head."));
   EXPECT_EQ(counts.trainable(true), all - counts.vision_tower);
+  // linear_layers: the model's Linear modules, by path and shape.
+  std::map<std::string, std::pair<int64_t, int64_t>> linears;
+  for (const auto& item : model->named_modules("", false)) {
+    if (auto* l = dynamic_cast<LinearImpl*>(item.value().get())) {
+      linears[item.key()] = {l->weight.size(1), l->weight.size(0)};
+    }
+  }
+  const auto listed = linear_layers(config);
+  EXPECT_EQ(listed.size(), linears.size());
+  for (const auto& l : listed) {
+    ASSERT_TRUE(linears.count(l.path)) << l.path;
+    EXPECT_EQ(linears[l.path], std::make_pair(l.in, l.out)) << l.path;
+  }
 }
 
 TEST(ParamCount, EqualsTheModulesOfTheTiedFixtureModel) {
