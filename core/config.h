@@ -13,6 +13,17 @@
 
 namespace visrl {
 
+// LoRA adapters on the policy (PEFT's LoraConfig); rank 0 trains every parameter instead.
+struct LoraConfig {
+  int64_t rank = 0;
+  double alpha = 32;
+  double dropout = 0.0;
+  std::vector<std::string> target_modules = {"all-linear"};  // PEFT's names, or all-linear
+  bool vision = false;  // false: no adapters in the vision tower and mergers (they stay frozen)
+  std::string init = "default";  // default (A kaiming-uniform, B zero) | gaussian (A ~ N(0, 1/r))
+  std::string path;  // a PEFT adapter directory to start from; "" = fresh adapters
+};
+
 struct ModelConfig {
   std::string path;             // Hugging Face Qwen3-VL checkpoint directory of the policy
   std::string dtype = "auto";   // auto (bf16 on CUDA, fp32 on CPU) | bf16 | fp16 | fp32
@@ -22,6 +33,7 @@ struct ModelConfig {
   int64_t logprob_chunk_tokens = 512;  // positions per log-softmax chunk ([chunk, vocab] at a time); 0 = all at once
   int64_t min_pixels = 0;  // image processor pixel budget; 0 = from the checkpoint
   int64_t max_pixels = 0;
+  LoraConfig lora;
 };
 
 struct DataConfig {

@@ -243,6 +243,12 @@ Rule<NumberMap> extra_term_names() {
           }};
 }
 
+Rule<std::vector<std::string>> module_names() {
+  return {"a non-empty list of module names", [](const std::vector<std::string>& v) {
+            return !v.empty() && std::none_of(v.begin(), v.end(), [](const std::string& s) { return s.empty(); });
+          }};
+}
+
 // ---------------------------------------------------------------------------------------
 // The schema.
 
@@ -270,6 +276,30 @@ Field make_schema() {
                        "Image processor lower pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
                   leaf("max_pixels", &ModelConfig::max_pixels,
                        "Image processor upper pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
+                  section(
+                      "lora", &ModelConfig::lora,
+                      "LoRA adapters (PEFT's LoraConfig): the base is frozen in its dtype, the float32 adapters "
+                      "train, and checkpoints hold the adapters in PEFT's layout.",
+                      {
+                          leaf("rank", &LoraConfig::rank, "Adapter rank r; 0 = no LoRA (train every parameter).",
+                               ge<int64_t>(0)),
+                          leaf("alpha", &LoraConfig::alpha, "lora_alpha: the adapter's output is scaled by alpha / r.",
+                               gt<double>(0.0)),
+                          leaf("dropout", &LoraConfig::dropout, "Dropout on the adapters' input while training.",
+                               between(0.0, 0.9)),
+                          leaf("target_modules", &LoraConfig::target_modules,
+                               "Linear layers that get adapters, in PEFT's spelling: module names (q_proj, k_proj, "
+                               "v_proj, o_proj, gate_proj, up_proj, down_proj, ...) or [all-linear].",
+                               module_names()),
+                          leaf("vision", &LoraConfig::vision,
+                               "Adapters in the vision tower and mergers too; false leaves them frozen."),
+                          leaf("init", &LoraConfig::init,
+                               "Adapter init: default (A kaiming-uniform, B zero) or gaussian (A ~ N(0, 1/r)).",
+                               one_of({"default", "gaussian"})),
+                          leaf("path", &LoraConfig::path,
+                               "A PEFT adapter directory to start from (its adapter_config.json decides rank and "
+                               "targets); empty = fresh adapters."),
+                      }),
               }),
       section("data", &Config::data, "Prompts: images with optional ground-truth code.",
               {

@@ -100,8 +100,12 @@ void verify_checkpoint(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) damaged(dir, "no such directory");
   const auto manifest = read_manifest(dir);
-  for (const char* required : {"trainer_state.json", "config.yaml", "model/config.json"}) {
+  for (const char* required : {"trainer_state.json", "config.yaml"}) {
     if (!manifest["files"].contains(required)) damaged(dir, fmt::format("{} does not list {}", kManifest, required));
+  }
+  // The policy: a Hugging Face directory, or a LoRA policy's adapter directory.
+  if (!manifest["files"].contains("model/config.json") && !manifest["files"].contains("model/adapter_config.json")) {
+    damaged(dir, fmt::format("{} lists neither model/config.json nor model/adapter_config.json", kManifest));
   }
   for (const auto& [rel, info] : manifest["files"].items()) {
     const auto path = dir / rel;

@@ -10,6 +10,8 @@
 #include "core/safetensors.h"
 #include "core/text_file.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/lora.h"
+#include "policy/model/lora_checkpoint.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/distributed/rank_errors.h"
 
@@ -60,7 +62,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
           policy::SaveOptions save;
           save.max_shard_bytes = contents.max_shard_bytes;
           save.copy_assets_from = contents.assets_from;
-          policy::save_pretrained(*contents.policy, tmp / "model", save);
+          save_policy(*contents.policy, tmp / "model", save);
           write_file_atomically(tmp / "config.yaml", contents.config_yaml);
           write_file_atomically(tmp / "trainer_state.json", to_json(contents.state).dump(2) + "\n");
         }
@@ -116,12 +118,23 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
   return final_dir;
 }
 
+void save_policy(policy::Qwen3VLImpl& policy, const fs::path& dir, const policy::SaveOptions& options) {
+  if (!policy::has_lora(policy)) {
+    policy::save_pretrained(policy, dir, options);
+    return;
+  }
+  policy::AdapterSaveOptions adapter;
+  adapter.base_model = policy.loaded_from.string();
+  adapter.copy_assets_from = options.copy_assets_from;
+  policy::save_adapter(policy, dir, adapter);
+}
+
 void save_policy_atomically(policy::Qwen3VLImpl& policy, const fs::path& dir, const policy::SaveOptions& options,
                             const std::map<std::string, std::string>& extra_files) {
   auto tmp = dir;
   tmp += ".tmp";
   fs::remove_all(tmp);
-  policy::save_pretrained(policy, tmp, options);
+  save_policy(policy, tmp, options);
   for (const auto& [name, content] : extra_files) write_file_atomically(tmp / name, content);
   sync_tree(tmp);
   fs::remove_all(dir);

@@ -1,6 +1,7 @@
 // Writing and reading training checkpoints (layout: checkpoint_dir.h).
 //
-// Weights: rank 0 writes the policy as a Hugging Face directory (the replicas are identical).
+// Weights: rank 0 writes the policy as a Hugging Face directory (the replicas are identical);
+// a LoRA policy as a PEFT adapter directory instead (its adapters, pointing at its base).
 // Optimizer: each rank writes the AdamW state of the parameters it owns, keyed by parameter
 // name ("<param>.exp_avg", ".exp_avg_sq", ".master" for bf16 parameters, ".step"), into
 // optimizer/optimizer-<r>-of-<W>.safetensors, and rank 0 writes
@@ -37,7 +38,12 @@ struct CheckpointContents {
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, const CheckpointContents& contents,
                                       Communicator& comm);
 
-// save_pretrained into <dir>.tmp, plus `extra_files` (name -> content), fsynced, then renamed
+// The policy as `dir`: save_pretrained, or for a LoRA policy save_adapter with
+// base_model_name_or_path = the directory its base was loaded from (options.dtype and
+// max_shard_bytes then do not apply: adapters are float32, in one file).
+void save_policy(policy::Qwen3VLImpl& policy, const std::filesystem::path& dir, const policy::SaveOptions& options);
+
+// save_policy into <dir>.tmp, plus `extra_files` (name -> content), fsynced, then renamed
 // onto `dir` (replacing it): a kill never leaves a `dir` that looks whole and is not.
 void save_policy_atomically(policy::Qwen3VLImpl& policy, const std::filesystem::path& dir,
                             const policy::SaveOptions& options,

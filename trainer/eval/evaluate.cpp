@@ -17,7 +17,9 @@
 namespace visrl::trainer {
 
 std::filesystem::path policy_model_dir(const std::filesystem::path& given) {
-  if (std::filesystem::exists(given / "model" / "config.json")) return given / "model";
+  if (std::filesystem::exists(given / "model" / "config.json") ||
+      std::filesystem::exists(given / "model" / "adapter_config.json"))  // a LoRA checkpoint
+    return given / "model";
   return given;
 }
 

@@ -1,6 +1,7 @@
 #include "trainer/loop/config_options.h"
 
 #include "core/algorithm_choice.h"
+#include "policy/model/lora.h"
 
 namespace visrl::trainer {
 
@@ -35,6 +36,18 @@ UpdateOptions update_options(const Config& c, int64_t pad_token_id) {
   o.grad_clip = c.optim.grad_clip;
   o.pad_token_id = pad_token_id;
   return o;
+}
+
+policy::LoraSpec lora_spec(const Config& c) {
+  const auto& l = c.model.lora;
+  policy::LoraSpec s;
+  s.rank = l.rank;
+  s.alpha = l.alpha;
+  s.dropout = l.dropout;
+  s.target_modules = l.target_modules;
+  if (!l.vision) s.exclude_regex = policy::kVisionModulesRegex;
+  s.init = l.init;
+  return s;
 }
 
 AdamWOptions adamw_options(const Config& c) {

@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "core/config.h"
+#include "policy/model/lora_adapter.h"
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
 #include "trainer/loop/ppo_update.h"
@@ -22,6 +23,10 @@ PolicyLossParams policy_loss_params(const AlgorithmConfig& algorithm);
 // policy loss does not allow. The KL loss term is off with algorithm.kl_in_reward (the KL is
 // then in the reward).
 UpdateOptions update_options(const Config& config, int64_t pad_token_id);
+
+// model.lora.*: PEFT's LoraConfig; `vision: false` is an exclude_modules regex over the vision
+// tower and its mergers.
+policy::LoraSpec lora_spec(const Config& config);
 
 // optim.beta1/beta2/eps/weight_decay, distributed.bucket_mb.
 AdamWOptions adamw_options(const Config& config);

@@ -5,6 +5,9 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/lora.h"
+#include "policy/model/lora_checkpoint.h"
+#include "trainer/loop/config_options.h"
 #include "policy/model/model_dtype.h"
 
 namespace visrl::trainer {
@@ -14,7 +17,12 @@ policy::PolicyAssets load_policy_assets(const Config& config) {
   if (!std::filesystem::is_directory(config.model.path)) {
     fail(ErrorKind::config, "model.path: {}: no such checkpoint directory", config.model.path);
   }
-  auto assets = policy::PolicyAssets::load(config.model.path);
+  // A PEFT adapter directory usually holds no tokenizer: its base's is the policy's.
+  std::filesystem::path assets_dir = config.model.path;
+  if (policy::is_adapter_dir(assets_dir) && !std::filesystem::exists(assets_dir / "tokenizer.json")) {
+    assets_dir = policy::adapter_base_dir(assets_dir);
+  }
+  auto assets = policy::PolicyAssets::load(assets_dir);
   if (config.model.min_pixels > 0) assets.image_processor.min_pixels = config.model.min_pixels;
   if (config.model.max_pixels > 0) assets.image_processor.max_pixels = config.model.max_pixels;
   return assets;
@@ -34,8 +42,47 @@ at::ScalarType training_dtype(const Config& config, const at::Device& device) {
   return policy::model_dtype(config.model.dtype, device.is_cuda(), "model.dtype");
 }
 
+policy::Qwen3VL load_policy(const Config& c, const policy::LoadOptions& load,
+                            const std::optional<std::filesystem::path>& resume_model) {
+  const bool lora_wanted = c.model.lora.rank > 0 || !c.model.lora.path.empty();
+  if (resume_model && !policy::is_adapter_dir(*resume_model)) {
+    if (lora_wanted) {
+      fail(ErrorKind::config, "model.lora: the checkpoint {} holds full weights, not LoRA adapters",
+           resume_model->parent_path().string());
+    }
+    return policy::load_pretrained(*resume_model, load);
+  }
+  auto model = policy::load_pretrained(c.model.path, load);  // with its adapters if it is an adapter directory
+  if (!c.model.lora.path.empty()) {
+    if (policy::has_lora(*model)) {
+      fail(ErrorKind::config, "model.lora.path: model.path {} is itself a LoRA adapter; give one of the two",
+           c.model.path);
+    }
+    try {
+      policy::load_adapter(*model, c.model.lora.path);
+    } catch (const Error& e) {
+      throw e.with_context("model.lora.path");
+    }
+  } else if (c.model.lora.rank > 0 && !policy::has_lora(*model)) {
+    policy::add_lora(*model, lora_spec(c), c.seed);
+  }
+  if (resume_model) {
+    if (policy::has_lora(*model)) {
+      policy::load_adapter_weights(*model, *resume_model);
+    } else {
+      policy::load_adapter(*model, *resume_model);  // a LoRA run resumed without model.lora set
+    }
+  }
+  return model;
+}
+
 TrainableParameters trainable_parameters(policy::Qwen3VLImpl& model, bool freeze_vision) {
   TrainableParameters out;
+  if (policy::has_lora(model)) {
+    for (const auto& p : model.parameters()) out.frozen_numel += p.numel();
+    out.named = policy::lora_parameters(model);
+    return out;
+  }
   for (auto& p : model.named_parameters()) {
     const bool vision = p.key().rfind("model.visual.", 0) == 0 && p.key().find("merger") == std::string::npos;
     if (freeze_vision && vision) {

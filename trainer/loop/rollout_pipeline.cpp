@@ -1,8 +1,10 @@
 #include "trainer/loop/rollout_pipeline.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
+#include "policy/model/lora.h"
 #include "render/extract.h"
 #include "trainer/loop/critic_stage.h"
 
@@ -60,6 +62,14 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
   CriticStage stage(deps.critic, options.image_metrics);
   RolloutStats local;
   const int64_t chunk = std::max<int64_t>(1, options.chunk_prompts);
+  // A LoRA policy generates with its adapters merged into the base (plain matmuls, full speed);
+  // the base is put back bit for bit once every answer is in.
+  std::optional<policy::LoraMerged> merged;
+  if (policy::has_lora(deps.model)) {
+    const auto t = Clock::now();
+    merged.emplace(deps.model);
+    local.lora_merge_s += seconds_since(t);
+  }
 
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t count = std::min(chunk, n - first);
@@ -104,6 +114,11 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
     const auto t = Clock::now();
     policy::generate(deps.model, inputs, generate, &deps.tokenizer);
     local.generate_s += seconds_since(t);
+  }
+  if (merged) {
+    const auto t = Clock::now();
+    merged->unmerge();
+    local.lora_merge_s += seconds_since(t);
   }
   const auto times = stage.finish();
   local.render_s = times.render_s;

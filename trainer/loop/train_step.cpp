@@ -1,8 +1,10 @@
 // Trainer::train_step and its stages (see trainer.h and step_batch.h for the index spaces).
 #include <chrono>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
+#include "policy/model/lora.h"
 #include "trainer/algorithms/kl.h"
 #include "trainer/algorithms/registry.h"
 #include "trainer/algorithms/shaping.h"
@@ -39,6 +41,7 @@ std::vector<int64_t> groups_to_keep(const BatchRewards& rewards, bool dynamic_sa
 
 void add_rollout_stats(RolloutStats& total, const RolloutStats& round) {
   total.generate_s += round.generate_s;
+  total.lora_merge_s += round.lora_merge_s;
   total.render_s += round.render_s;
   total.critic_s += round.critic_s;
   total.wall_s += round.wall_s;
@@ -47,6 +50,7 @@ void add_rollout_stats(RolloutStats& total, const RolloutStats& round) {
 // The slowest rank's times, and the throughput of the step.
 void add_step_times(nlohmann::json& m, Communicator& comm, const StepBatch& batch, double update_s, double step_s) {
   m["time_generate_s"] = comm.all_reduce_max(batch.rollout.generate_s);
+  m["time_lora_merge_s"] = comm.all_reduce_max(batch.rollout.lora_merge_s);
   m["time_render_s"] = comm.all_reduce_max(batch.rollout.render_s);
   m["time_critic_s"] = comm.all_reduce_max(batch.rollout.critic_s);
   m["time_rollout_s"] = comm.all_reduce_max(batch.rollout.wall_s);
@@ -180,8 +184,10 @@ void Trainer::fill_logprobs(RankShare& share, nlohmann::json& m) {
   }
   m["time_old_logprobs_s"] = seconds_since(t);
   t = Clock::now();
-  if (reference_ && !refs.empty()) {
-    auto ref = response_logprobs(*reference_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
+  if (has_reference_ && !refs.empty()) {
+    std::optional<policy::LoraDisabled> base_only;  // a LoRA policy's reference is its base
+    if (!reference_) base_only.emplace(*policy_);
+    auto ref = response_logprobs(reference_ ? *reference_ : *policy_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
                                  o.logprob_chunk_tokens);  // [S] x [L]
     for (size_t i = 0; i < refs.size(); ++i) share.sequences[i].ref_logp = ref[i];
   }
@@ -194,7 +200,7 @@ void Trainer::fill_logprobs(RankShare& share, nlohmann::json& m) {
 void Trainer::assign_advantages(StepBatch& batch, RankShare& share, nlohmann::json& m) {
   const auto& a = config_.algorithm;
   auto rewards = batch.rewards.rewards.clone();  // [N] float64
-  if (a.kl_in_reward && reference_) {
+  if (a.kl_in_reward && has_reference_) {
     std::vector<at::Tensor> kl_sums{at::zeros({static_cast<int64_t>(batch.samples.size())}, at::kDouble)};  // [N]
     for (size_t i = 0; i < share.sequences.size(); ++i) {
       const auto& s = share.sequences[i];
@@ -236,7 +242,7 @@ void Trainer::update_policy(int64_t step, const RankShare& share, nlohmann::json
     minibatches[static_cast<size_t>(share.minibatch_of[i])].push_back(&share.sequences[i]);
   const double lr = lr_at(schedule_, step - 1);
   const auto local = ppo_update(*policy_, *optimizer_, *gradients_, comm_, minibatches, update_options_, lr);
-  add_update_metrics(m, reduce_update_stats(comm_, local), static_cast<bool>(reference_));
+  add_update_metrics(m, reduce_update_stats(comm_, local), has_reference_);
   m["lr"] = lr;
   m["time_forward_backward_s"] = comm_.all_reduce_max(local.forward_backward_s);
   m["time_optimizer_s"] = comm_.all_reduce_max(local.optimizer_s);

@@ -7,6 +7,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/lora.h"
 #include "reward/make_critic.h"
 #include "trainer/checkpoint/checkpoint_dir.h"
 #include "trainer/checkpoint/checkpoint_io.h"
@@ -68,15 +69,17 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   policy::LoadOptions load;
   load.device = device_;
   load.dtype = training_dtype(c, device_);
-  // A resumed run continues from the checkpoint's weights; the reference stays the initial policy.
+  // A resumed run continues from the checkpoint's weights (or adapters); the reference stays
+  // the initial policy.
   {
     MemoryStage stage("loading the policy weights");
-    policy_ = policy::load_pretrained(resume_from ? *resume_from / "model" : std::filesystem::path(c.model.path), load);
+    policy_ = load_policy(c, load, resume_from ? std::optional(*resume_from / "model") : std::nullopt);
   }
   policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
   auto trainable = trainable_parameters(*policy_, c.model.freeze_vision);
   const int64_t frozen = trainable.frozen_numel;
-  if (c.algorithm.kl_coef != 0) {
+  has_reference_ = c.algorithm.kl_coef != 0;
+  if (has_reference_ && !policy::has_lora(*policy_)) {
     MemoryStage stage("loading the reference model (algorithm.kl_coef != 0)");
     reference_ = policy::load_pretrained(c.model.path, load);
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
@@ -109,7 +112,9 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   for (const auto& p : params) trainable_numel += p.numel();
   spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
                c.model.path, device_.str(), policy::dtype_name(*load.dtype), trainable_numel,
-               frozen > 0 ? fmt::format(" ({} frozen in the vision tower)", frozen) : "", items_.size(),
+               frozen == 0                ? ""
+               : policy::has_lora(*policy_) ? fmt::format(" (LoRA adapters; {} frozen in the base)", frozen)
+                                            : fmt::format(" ({} frozen in the vision tower)", frozen), items_.size(),
                schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
 }
 

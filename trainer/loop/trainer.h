@@ -82,7 +82,10 @@ class Trainer {
   Communicator& comm_;
   at::Device device_;
   policy::Qwen3VL policy_{nullptr};
-  policy::Qwen3VL reference_{nullptr};  // only when KL is used
+  // The KL reference (algorithm.kl_coef != 0): a second model, or, for a LoRA policy, the
+  // policy's own base with the adapters switched off (reference_ stays empty then).
+  policy::Qwen3VL reference_{nullptr};
+  bool has_reference_ = false;
   policy::PolicyAssets assets_;
   std::vector<DataItem> items_;
   TaskInstructions instructions_;
