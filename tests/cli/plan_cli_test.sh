@@ -27,14 +27,22 @@ check "the 8B recipe does not fit 8 x 80 GB" grep -q 'DOES NOT FIT: needs .* but
 check "it lists what makes it fit" grep -q 'together: .*reward.critic=openai' "$work/out"
 cp "$work/out" "$work/plan-8b.txt"
 
-# The same recipe with LoRA-free changes the plan proposes fits.
-fixes=$(grep -o 'together: .*: peak' "$work/out" | sed 's/^together: //; s/: peak$//; s/ (the critic on its own servers)//; s/ (gradients in the model.s dtype)//')
+# The same recipe with the changes the plan proposes fits.
+fixes=$(grep -o 'together: .*: peak' "$work/out" | sed 's/^together: //; s/: peak$//; s/ ([^)]*)//g')
 sets=()
 IFS='+' read -ra parts <<<"$fixes"
 for part in "${parts[@]}"; do sets+=(--set "$(echo "$part" | xargs)"); done
 sets+=(--set "reward.openai.endpoints=[http://erm-0:8000/v1]")  # a critic over HTTP needs its servers
 run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-8b "${sets[@]}" --gpus 8x80GB
 check "the proposed changes fit (${sets[*]})" grep -q '^  fits: ' "$work/out"
+
+# README.md: the 8B recipe with LoRA and 16 answers decoded at once fits 8 x 80 GB.
+run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-8b --set reward.visual_erm.model_path=configs/shapes/qwen3-vl-8b --set model.lora.rank=16 --set rollout.batch_size=16 --gpus 8x80GB
+check "8B with LoRA exits 0" test "$code" -eq 0
+check "8B with LoRA: the frozen base once, no reference copy" grep -q 'policy weights (the frozen base) .* 16.33 GiB' "$work/out"
+check "8B with LoRA: no reference model" sh -c "! grep -q 'reference model' '$work/out'"
+check "8B with LoRA: the adapters' fp32 state" grep -q 'LoRA adapters .* 43.6M params (r 16 x (in + out) over 252 layers)' "$work/out"
+check "8B with LoRA fits 8 x 80 GB" grep -q '^  fits: 56.07 GiB of 74.51 GiB' "$work/out"
 
 # README.md's "More commands": the 2B policy alone on one 80 GB GPU.
 run --config configs/chart2code.yaml --set model.path=configs/shapes/qwen3-vl-2b --set reward.critic=pixel --gpus 1x80GB

@@ -6,8 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "policy/model/lora.h"
 #include "policy/model/model_dtype.h"
 #include "policy/model/param_count.h"
+#include "trainer/loop/config_options.h"
 
 namespace visrl::trainer {
 namespace {
@@ -63,6 +65,29 @@ std::string count(double n) {
   return fmt::format("{}", static_cast<int64_t>(n));
 }
 
+// The adapters of a LoRA policy, from the shapes: what they hold and what they add.
+struct LoraShape {
+  int64_t params = 0;             // sum of r (in + out) over the adapted layers
+  int64_t layers = 0;             // adapted Linear layers
+  int64_t text_layer_inputs = 0;  // sum of `in` over one decoder layer's adapted projections
+  int64_t largest_weight = 0;     // the largest adapted [out, in]
+  bool vision = false;            // some adapter sits in the vision tower or a merger
+};
+
+LoraShape lora_shape(const policy::Qwen3VLConfig& config, const policy::LoraSpec& spec) {
+  LoraShape s;
+  const std::string first_layer = "model.language_model.layers.0.";
+  for (const auto& l : policy::linear_layers(config)) {
+    if (!policy::lora_targets(spec, l.path)) continue;
+    s.params += spec.rank * (l.in + l.out);
+    ++s.layers;
+    s.largest_weight = std::max(s.largest_weight, l.in * l.out);
+    if (l.path.rfind(first_layer, 0) == 0) s.text_layer_inputs += l.in;
+    if (l.path.rfind("model.visual.", 0) == 0) s.vision = true;
+  }
+  return s;
+}
+
 MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   MemoryPlan plan;
   plan.cuda = in.cuda;
@@ -75,12 +100,21 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   const int64_t b = dtype_bytes(c.model.dtype, in.cuda, "model.dtype");
   const auto& text = in.policy.text;
   const auto params = policy::count_parameters(in.policy);
-  const int64_t P = params.total(), Pt = params.trainable(c.model.freeze_vision);
+  // A LoRA policy trains its float32 adapters alone; the base is frozen, and it is the KL
+  // reference too (the adapters switched off).
+  const auto lora = in.lora ? lora_shape(in.policy, *in.lora) : LoraShape{};
+  const int64_t P = params.total(), Pt = in.lora ? lora.params : params.trainable(c.model.freeze_vision);
   const std::string dt = b == 4 ? "fp32" : c.model.dtype == "fp16" ? "fp16" : "bf16";
 
   // held ------------------------------------------------------------------------------------
-  add("policy weights", "held", P * b, fmt::format("{} params x {} B ({})", count(P), b, dt));
-  if (c.algorithm.kl_coef != 0) add("reference model", "held", P * b, "a frozen copy of the initial policy (KL)");
+  add(in.lora ? "policy weights (the frozen base)" : "policy weights", "held", P * b,
+      fmt::format("{} params x {} B ({})", count(P), b, dt));
+  if (c.algorithm.kl_coef != 0 && !in.lora)
+    add("reference model", "held", P * b, "a frozen copy of the initial policy (KL)");
+  if (in.lora) {
+    add("LoRA adapters", "held", Pt * 4,
+        fmt::format("{} params (r {} x (in + out) over {} layers) x 4 B", count(Pt), in.lora->rank, lora.layers));
+  }
   if (in.critic) {
     const int64_t bc = dtype_bytes(c.reward.visual_erm.dtype, in.cuda, "reward.visual_erm.dtype");
     const int64_t C = policy::count_parameters(*in.critic).total();
@@ -90,14 +124,15 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   const int64_t owned = shard ? ceil_div(Pt, W) : Pt;
   add("AdamW state (exp_avg, exp_avg_sq)", "held", owned * 8,
       fmt::format("{} trainable params{} x 2 x 4 B", count(owned), shard ? fmt::format(" (1/{}, ZeRO-1)", W) : ""));
-  if (b < 4) {
+  if (b < 4 && !in.lora) {
     add("fp32 master weights", "held", owned * 4,
         fmt::format("{} params x 4 B{}", count(owned), shard ? " (ZeRO-1 shard)" : ""));
   }
-  const bool accumulate_fp32 = b < 4 && c.optim.grad_dtype == "fp32";
-  add("gradients", "held", Pt * (accumulate_fp32 ? 4 : b),
-      fmt::format("{} params x {} B ({}); kept from one update to the next", count(Pt), accumulate_fp32 ? 4 : b,
-                  accumulate_fp32 ? "fp32 accumulators" : dt));
+  const bool accumulate_fp32 = b < 4 && c.optim.grad_dtype == "fp32" && !in.lora;
+  const int64_t grad_bytes = in.lora || accumulate_fp32 ? 4 : b;
+  add("gradients", "held", Pt * grad_bytes,
+      fmt::format("{} params x {} B ({}); kept from one update to the next", count(Pt), grad_bytes,
+                  in.lora ? "the adapters' fp32" : accumulate_fp32 ? "fp32 accumulators" : dt));
   if (in.cuda) add("CUDA context", "held", kCudaContextBytes, "measured constant");
   add("runtime (tokenizer, data, threads)", in.cuda ? "beside" : "held",
       kRuntimeCpuBytes + kTokenizerBytesPerJsonByte * in.tokenizer_json_bytes,
@@ -117,6 +152,10 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
       "one decoder layer's widest tensors over the prompts");
   add("decode logits", "rollout", decode_batch * text.vocab_size * 4 * 2,
       "[batch, vocab] fp32, logits and probabilities");
+  if (in.lora) {
+    add("LoRA merge temporaries", "rollout", 2 * lora.largest_weight * 4,
+        "the largest adapted weight in fp32 and its delta, while merging");
+  }
 
   // reward ----------------------------------------------------------------------------------
   if (in.critic) {
@@ -134,7 +173,9 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   const int64_t mb = c.algorithm.micro_batch_size;
   const int64_t T = mb * (in.prompt_tokens + c.rollout.max_new_tokens);  // tokens of one micro-batch
   const int64_t L = text.num_hidden_layers;
-  const int64_t per_layer = layer_saved_elements(text) * b;
+  // The adapters' path saves its input in fp32 (a cast of a narrower base's input) per
+  // adapted projection.
+  const int64_t per_layer = layer_saved_elements(text) * b + (in.lora && b < 4 ? lora.text_layer_inputs * 4 : 0);
   if (c.model.gradient_checkpointing) {
     add("activations (gradient checkpointing)", "update", T * (L * text.hidden_size * b + per_layer),
         fmt::format("{} tokens x ({} layer inputs + one layer recomputed, {}/token)", T, L, format_bytes(per_layer)));
@@ -142,7 +183,8 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
     add("activations", "update", T * L * per_layer,
         fmt::format("{} tokens x {} layers x {}/token", T, L, format_bytes(per_layer)));
   }
-  if (!c.model.freeze_vision) {
+  // The vision tower saves activations only when something in it trains.
+  if (in.lora ? lora.vision : !c.model.freeze_vision) {
     const auto& v = in.policy.vision;
     const int64_t patches = mb * in.image_patches;
     add("vision activations", "update",
@@ -219,12 +261,19 @@ std::vector<Fix> candidate_fixes(const Config& base) {
                      c.reward.critic = "openai";
                      return true;
                    }});
-  fixes.push_back({"model.freeze_vision=true", [](Config& c, PlanInputs&) {
-                     if (c.model.freeze_vision) return false;
+  fixes.push_back({"model.freeze_vision=true", [](Config& c, PlanInputs& in) {
+                     if (c.model.freeze_vision || in.lora) return false;
                      return c.model.freeze_vision = true;
                    }});
+  fixes.push_back({"model.lora.rank=16 (LoRA adapters; the base frozen)", [](Config& c, PlanInputs& in) {
+                     if (in.lora) return false;
+                     c.model.lora.rank = 16;
+                     in.lora = lora_spec(c);
+                     return true;
+                   }});
   fixes.push_back({"optim.grad_dtype=param (gradients in the model's dtype)", [](Config& c, PlanInputs& in) {
-                     if (c.optim.grad_dtype == "param" || dtype_bytes(c.model.dtype, in.cuda, "model.dtype") == 4)
+                     if (c.optim.grad_dtype == "param" || in.lora ||
+                         dtype_bytes(c.model.dtype, in.cuda, "model.dtype") == 4)
                        return false;
                      c.optim.grad_dtype = "param";
                      return true;
@@ -289,9 +338,6 @@ void add_fixes(MemoryPlan& plan, const Config& config, const PlanInputs& inputs)
       break;
     }
   }
-  // LoRA trains adapters only: gradients, AdamW state and masters shrink to the adapters'.
-  plan.fixes.push_back(
-      "LoRA (not in visrl yet): gradients, optimizer state and fp32 masters become the adapters' only");
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/memory_info.h"
 #include "policy/image/image_processor.h"
+#include "policy/model/lora_checkpoint.h"
+#include "trainer/loop/config_options.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -86,18 +88,28 @@ MemoryBudget detected_budget(const Config& config, int64_t ranks, int64_t ranks_
 
 PlanInputs plan_inputs_for(const Config& c, const MemoryBudget& budget) {
   PlanInputs in;
-  in.policy = model_config(c.model.path, "model.path");
+  // A PEFT adapter directory as model.path: the shapes and files are its base's.
+  std::string base = c.model.path;
+  if (!base.empty() && policy::is_adapter_dir(base)) {
+    in.lora = policy::read_adapter_spec(base);
+    base = policy::adapter_base_dir(base).string();
+  } else if (!c.model.lora.path.empty()) {
+    in.lora = policy::read_adapter_spec(c.model.lora.path);
+  } else if (c.model.lora.rank > 0) {
+    in.lora = lora_spec(c);
+  }
+  in.policy = model_config(base, "model.path");
   in.cuda = budget.cuda;
   in.world_size = budget.ranks;
   in.budget_bytes = budget.bytes_per_rank;
   in.budget_source = budget.source;
   std::error_code ec;
-  const auto tokenizer_bytes = fs::file_size(fs::path(c.model.path) / "tokenizer.json", ec);
+  const auto tokenizer_bytes = fs::file_size(fs::path(base) / "tokenizer.json", ec);
   in.tokenizer_json_bytes = ec ? 0 : static_cast<int64_t>(tokenizer_bytes);
   // An image at the pixel budget, but no more of it than data.max_prompt_tokens lets through.
   const int64_t merge = in.policy.vision.spatial_merge_size * in.policy.vision.spatial_merge_size;
   const int64_t image_tokens =
-      std::min(patches_for(in.policy.vision, max_pixels_of(c.model.path, c.model.max_pixels)) / merge,
+      std::min(patches_for(in.policy.vision, max_pixels_of(base, c.model.max_pixels)) / merge,
                std::max<int64_t>(c.data.max_prompt_tokens - kPromptTextTokens, 1));
   in.image_patches = image_tokens * merge;
   in.prompt_tokens = std::min(c.data.max_prompt_tokens, image_tokens + kPromptTextTokens);

@@ -5,8 +5,10 @@
 
 #include "core/error.h"
 #include "core/memory_info.h"
+#include "policy/model/lora.h"
 #include "policy/model/tiny_model.h"
 #include "tests/policy/model/model_fixture.h"
+#include "trainer/loop/config_options.h"
 #include "trainer/plan/memory_plan.h"
 #include "trainer/plan/memory_stage.h"
 #include "trainer/plan/plan_inputs.h"
@@ -125,6 +127,42 @@ TEST(MemoryPlan, Bf16OnGpusWithZeroOneShards) {
   // 2 prompts x 2 answers = 4 sequences over 4 ranks: one answer, one prompt per rank.
   EXPECT_EQ(item(plan, "policy KV cache"), 384 * (1 * 20 + 1 * 16));
   EXPECT_EQ(plan.needed(), plan.peak) << "render workers live in host memory, not on the GPU";
+}
+
+// LoRA: the frozen base once (no reference copy: it is the base with the adapters off), the
+// float32 adapters with their AdamW state and gradients, no masters; in the update the
+// adapters' fp32 inputs beside the bf16 activations, and no vision activations without vision
+// adapters. The adapter count is the module's own, from add_lora on the tied model.
+TEST(MemoryPlan, LoraHoldsTheBaseOnceAndTrainsTheAdapters) {
+  auto c = small_config();
+  c.model.dtype = "bf16";
+  c.model.lora.rank = 4;
+  auto in = small_inputs();
+  in.lora = lora_spec(c);
+  const int64_t N = numel_of_module();
+  auto model = policy::init_random(tied(), 1);
+  int64_t adapters = 0;
+  policy::add_lora(*model, *in.lora, 0);
+  for (const auto& [name, t] : policy::lora_parameters(*model)) adapters += t.numel();
+  // 3 layers x r 4 x (q 64+64, k 64+32, v 64+32, o 64+64, gate/up 2 x (64+96), down 96+64)
+  EXPECT_EQ(adapters, 3 * 4 * (128 + 96 + 96 + 128 + 2 * 160 + 160));
+  const auto plan = plan_memory(c, in);
+  EXPECT_EQ(item(plan, "policy weights (the frozen base)"), N * 2);
+  EXPECT_EQ(item(plan, "reference model"), -1);
+  EXPECT_EQ(item(plan, "LoRA adapters"), adapters * 4);
+  EXPECT_EQ(item(plan, "AdamW state (exp_avg, exp_avg_sq)"), adapters * 8);
+  EXPECT_EQ(item(plan, "fp32 master weights"), -1);
+  EXPECT_EQ(item(plan, "gradients"), adapters * 4);
+  EXPECT_EQ(item(plan, "autograd gradients"), -1);
+  EXPECT_EQ(item(plan, "vision activations"), -1);
+  // Per token and layer: 1408 bf16 elements + the fp32 inputs of the adapted projections
+  // (q, k, v, gate, up: H = 64 each; o: q = 64; down: I = 96; 480 in all) = 1408 x 2 + 480 x 4 bytes.
+  EXPECT_EQ(item(plan, "activations"), 36 * 3 * (1408 * 2 + 480 * 4));
+  EXPECT_EQ(item(plan, "LoRA merge temporaries"), 2 * 64 * 96 * 4);
+  // Vision adapters bring the vision activations back.
+  c.model.lora.vision = true;
+  in.lora = lora_spec(c);
+  EXPECT_GT(item(plan_memory(c, in), "vision activations"), 0);
 }
 
 TEST(MemoryPlan, RefusesWithTheShortfallAndTheCheapestFix) {
