@@ -244,9 +244,11 @@ Rule<NumberMap> extra_term_names() {
 }
 
 Rule<std::vector<std::string>> module_names() {
-  return {"a non-empty list of module names", [](const std::vector<std::string>& v) {
+  return {"a non-empty list of module names",
+          [](const std::vector<std::string>& v) {
             return !v.empty() && std::none_of(v.begin(), v.end(), [](const std::string& s) { return s.empty(); });
-          }};
+          },
+          true};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -285,7 +287,7 @@ Field make_schema() {
                                ge<int64_t>(0)),
                           leaf("alpha", &LoraConfig::alpha, "lora_alpha: the adapter's output is scaled by alpha / r.",
                                gt<double>(0.0)),
-                          leaf("dropout", &LoraConfig::dropout, "Dropout on the adapters' input while training.",
+                          leaf("dropout", &LoraConfig::dropout, "Dropout on the adapters' input in the training forwards (not with gradient_checkpointing).",
                                between(0.0, 0.9)),
                           leaf("target_modules", &LoraConfig::target_modules,
                                "Linear layers that get adapters, in PEFT's spelling: module names (q_proj, k_proj, "

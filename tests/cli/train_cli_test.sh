@@ -36,6 +36,10 @@ check "quickstart: tiny policy" grep -q '^  path: runs/quickstart-assets/policy$
 check "quickstart: pixel critic" grep -q '^  critic: pixel$' "$work/out"
 check "quickstart: held-out charts" grep -q 'runs/quickstart-assets/data/chart/eval.jsonl' "$work/out"
 check "quickstart: KL from chart2code.yaml" grep -q '^  kl_coef: 0.01$' "$work/out"
+run --config "$src/examples/quickstart/chart2code-lora.yaml" --print-config
+check "quickstart LoRA resolves" test "$code" -eq 0
+check "quickstart LoRA: rank 16" grep -q '^    rank: 16$' "$work/out"
+check "quickstart LoRA: the quickstart's policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
 run --config "$src/examples/quickstart/sft.yaml" --print-config
 check "quickstart SFT config resolves" test "$code" -eq 0
 run --config "$src/examples/ablation/chart2code-paper-formula.yaml" --print-config

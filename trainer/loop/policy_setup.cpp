@@ -45,6 +45,12 @@ at::ScalarType training_dtype(const Config& config, const at::Device& device) {
 policy::Qwen3VL load_policy(const Config& c, const policy::LoadOptions& load,
                             const std::optional<std::filesystem::path>& resume_model) {
   const bool lora_wanted = c.model.lora.rank > 0 || !c.model.lora.path.empty();
+  if (c.model.lora.dropout > 0 && c.model.gradient_checkpointing) {
+    fail(ErrorKind::config,
+         "model.lora.dropout {} with model.gradient_checkpointing: a recomputed layer would draw other dropout masks "
+         "than its forward; set one of them off",
+         c.model.lora.dropout);
+  }
   if (resume_model && !policy::is_adapter_dir(*resume_model)) {
     if (lora_wanted) {
       fail(ErrorKind::config, "model.lora: the checkpoint {} holds full weights, not LoRA adapters",

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "policy/model/training_mode.h"
 #include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
 
@@ -62,6 +63,7 @@ double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const 
   policy::TokenLogprobs out;
   {
     CudaAutocast autocast(device, model.dtype());
+    policy::TrainingMode training(model);  // LoRA dropout, when configured, acts here only
     out = policy::forward_logprobs(model, batch.batch, o.temperature, o.logprob_chunk_tokens);
   }
   const auto logp = response_values(out.logprobs, batch);                             // [B, L], requires grad

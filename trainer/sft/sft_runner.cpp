@@ -36,7 +36,7 @@ SftRunner::SftRunner(const Config& config, const RunDir& run_dir, Communicator& 
   policy::LoadOptions load;
   load.device = device;
   load.dtype = training_dtype(c, device);
-  policy_ = policy::load_pretrained(c.model.path, load);
+  policy_ = load_policy(c, load);
   policy_->language_model->gradient_checkpointing = c.model.gradient_checkpointing;
   auto trainable = trainable_parameters(*policy_, c.model.freeze_vision);
   std::vector<at::Tensor> params;

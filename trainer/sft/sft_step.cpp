@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "policy/model/training_mode.h"
 #include "policy/generate/logprobs.h"
 #include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
@@ -34,6 +35,7 @@ SftStepStats sft_step(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Gradi
     policy::TokenLogprobs out;
     {
       CudaAutocast autocast(device, model.dtype());
+      policy::TrainingMode training(model);  // LoRA dropout, when configured, acts here only
       out = policy::forward_logprobs(model, batch.batch, /*temperature=*/1.0, o.logprob_chunk_tokens);
     }
     auto logp = response_values(out.logprobs, batch);                 // [B, L]

@@ -14,6 +14,7 @@
 #include "policy/model/hf_checkpoint.h"
 #include "policy/model/lora.h"
 #include "policy/model/lora_checkpoint.h"
+#include "policy/model/training_mode.h"
 #include "tests/policy/model/model_fixture.h"
 
 namespace visrl::test {
@@ -126,6 +127,25 @@ TEST_P(PeftAdapter, MergedGenerationThenTheBaseBitForBit) {
   EXPECT_TRUE(at::equal(model->forward(in), unmerged));
 }
 
+// A bf16 base (what a GPU trains): W + scaling B A rounds, and subtracting it again would not
+// give W back; reading the base again does, bit for bit.
+TEST_P(PeftAdapter, ABf16BaseComesBackBitForBit) {
+  const auto name = GetParam();
+  Qwen3VLFixture base("tied");
+  policy::LoadOptions bf16;
+  bf16.dtype = at::kBFloat16;
+  auto model = policy::load_pretrained(lora_dir() / name, bf16);
+  auto alone = policy::load_pretrained(base.model_dir, bf16);
+  EXPECT_EQ(model->dtype(), at::kBFloat16);
+  for (const auto& [key, t] : policy::lora_parameters(*model)) EXPECT_EQ(t.scalar_type(), at::kFloat) << key;
+  at::NoGradGuard no_grad;
+  {
+    policy::LoraMerged merged(*model);
+    EXPECT_FALSE(same_bits(*model, *alone));
+  }
+  EXPECT_TRUE(same_bits(*model, *alone));
+}
+
 TEST_P(PeftAdapter, AnInMemoryModelIsPutBackFromCopies) {
   const auto name = GetParam();
   Qwen3VLFixture base("tied");
@@ -232,6 +252,22 @@ TEST(AddLora, GradientCheckpointingGivesTheSameAdapterGradients) {
     }
   }
   for (size_t i = 0; i < grads[0].size(); ++i) EXPECT_LE(max_diff(grads[0][i], grads[1][i]), 1e-6) << i;
+}
+
+TEST(AddLora, DropoutActsInTrainingModeOnly) {
+  Qwen3VLFixture base("tied");
+  auto model = policy::load_pretrained(lora_dir() / "text");
+  for (auto& [path, adapter] : policy::lora_adapters(*model)) adapter->dropout = 0.5;
+  at::NoGradGuard no_grad;
+  const auto in = base.inputs("one_image");
+  const auto eval = model->forward(in);
+  EXPECT_LE(max_diff(eval, LoraFixture().get("text.logits")), 1e-5);  // eval mode: no dropout
+  {
+    policy::TrainingMode training(*model);
+    EXPECT_GT(max_diff(model->forward(in), eval), 1e-3);
+  }
+  EXPECT_FALSE(model->is_training());
+  EXPECT_TRUE(at::equal(model->forward(in), eval));
 }
 
 TEST(AdapterConfig, WhatVisrlDoesNotImplementIsNamed) {

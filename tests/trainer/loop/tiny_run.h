@@ -3,13 +3,37 @@
 // 3-step GRPO run with the pixel critic.
 #pragma once
 
+#include <fstream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "policy/model/tiny_model.h"
 #include "tests/test_util.h"
 
 namespace visrl::test {
+
+// The lines of a run's metrics.jsonl (a line being written is skipped).
+inline std::vector<nlohmann::json> metric_lines(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// A step's metrics without the wall-clock ones.
+inline nlohmann::json without_times(nlohmann::json m) {
+  for (auto it = m.begin(); it != m.end();) {
+    it = it.key().rfind("time_", 0) == 0 || it.key() == "tokens_per_s" ? m.erase(it) : std::next(it);
+  }
+  return m;
+}
 
 struct TinyRun {
   TempDir dir;

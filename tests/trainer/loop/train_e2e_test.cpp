@@ -23,16 +23,6 @@ extern char** environ;
 namespace visrl::test {
 namespace {
 
-std::vector<nlohmann::json> metric_lines(const std::filesystem::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);  // a line being written is skipped
-    if (!j.is_discarded()) out.push_back(std::move(j));
-  }
-  return out;
-}
 
 TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   TinyRun run;

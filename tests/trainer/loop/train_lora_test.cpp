@@ -32,21 +32,6 @@ std::vector<std::string> args(const fs::path& config, const fs::path& run_dir, s
   return out;
 }
 
-std::vector<nlohmann::json> metric_lines(const fs::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
-nlohmann::json without_times(nlohmann::json m) {
-  for (auto it = m.begin(); it != m.end();) {
-    it = it.key().rfind("time_", 0) == 0 || it.key() == "tokens_per_s" ? m.erase(it) : std::next(it);
-  }
-  return m;
-}
-
 std::string output(const MultiProcessResult& r) { return r.ranks.at(0).out + r.ranks.at(0).err; }
 
 at::Tensor logits_of(const fs::path& model_dir, const policy::ModelInputs& in) {
@@ -197,6 +182,19 @@ TEST(SftLora, WritesAnAdapterThatGrpoStartsFrom) {
                         std::chrono::seconds(240));
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(output(r), HasSubstr("model.lora.path"));
+}
+
+// Dropout with gradient checkpointing would recompute layers under other masks: refused up front.
+TEST(TrainLoraConfig, DropoutWithGradientCheckpointingIsRefused) {
+  TinyRun run;
+  const auto config = run.write_config("config.yaml");
+  auto r = run_program_ranks(1, VISRL_TRAIN_BIN,
+                             {"--config", config.string(), "--run-dir", (run.dir / "x").string(), "--set",
+                              "model.lora.rank=2", "--set", "model.lora.dropout=0.1", "--set",
+                              "model.gradient_checkpointing=true"},
+                             std::chrono::seconds(120));
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(output(r), HasSubstr("model.lora.dropout 0.1 with model.gradient_checkpointing"));
 }
 
 }  // namespace

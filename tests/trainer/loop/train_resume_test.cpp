@@ -30,26 +30,6 @@ std::vector<std::string> args(const fs::path& config, const fs::path& run_dir, s
   return out;
 }
 
-std::vector<nlohmann::json> metric_lines(const fs::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
-// A step's metrics without the wall-clock ones.
-nlohmann::json without_times(nlohmann::json m) {
-  for (auto it = m.begin(); it != m.end();) {
-    if (it.key().rfind("time_", 0) == 0 || it.key() == "tokens_per_s") {
-      it = m.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  return m;
-}
-
 std::map<std::string, at::Tensor> tensors(const fs::path& path) {
   std::map<std::string, at::Tensor> out;
   const auto file = safetensors::Checkpoint::open(path);
