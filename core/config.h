@@ -19,9 +19,9 @@ struct LoraConfig {
   double alpha = 32;
   double dropout = 0.0;
   std::vector<std::string> target_modules = {"all-linear"};  // PEFT's names, or all-linear
-  bool vision = false;  // false: no adapters in the vision tower and mergers (they stay frozen)
+  bool vision = false;           // false: no adapters in the vision tower and mergers (they stay frozen)
   std::string init = "default";  // default (A kaiming-uniform, B zero) | gaussian (A ~ N(0, 1/r))
-  std::string path;  // a PEFT adapter directory to start from; "" = fresh adapters
+  std::string path;              // a PEFT adapter directory to start from; "" = fresh adapters
 };
 
 struct ModelConfig {

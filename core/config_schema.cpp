@@ -260,49 +260,51 @@ Field make_schema() {
   root.child_const = [](const void* p) { return p; };
   root.fields = {
       leaf("seed", &Config::seed, "Seed of every random stream of the run (data order, sampling, init)."),
-      section("model", &Config::model, "The policy being trained.",
-              {
-                  leaf("path", &ModelConfig::path, "Hugging Face Qwen3-VL checkpoint directory of the policy."),
-                  leaf("dtype", &ModelConfig::dtype, "Parameter dtype: auto means bf16 on CUDA, fp32 on CPU.",
-                       one_of({"auto", "bf16", "fp16", "fp32"})),
-                  leaf("device", &ModelConfig::device, "Where the policy runs.", device_name()),
-                  leaf("freeze_vision", &ModelConfig::freeze_vision,
-                       "Keep the vision encoder fixed; train the merger and the language model."),
-                  leaf("gradient_checkpointing", &ModelConfig::gradient_checkpointing,
-                       "Recompute decoder-layer activations in backward to save memory."),
-                  leaf("logprob_chunk_tokens", &ModelConfig::logprob_chunk_tokens,
-                       "Scored positions per log-softmax chunk: the training forward holds one [chunk, vocab] "
-                       "block of logits at a time and recomputes it in backward; 0 = all positions at once.",
-                       ge<int64_t>(0)),
-                  leaf("min_pixels", &ModelConfig::min_pixels,
-                       "Image processor lower pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
-                  leaf("max_pixels", &ModelConfig::max_pixels,
-                       "Image processor upper pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
-                  section(
-                      "lora", &ModelConfig::lora,
-                      "LoRA adapters (PEFT's LoraConfig): the base is frozen in its dtype, the float32 adapters "
-                      "train, and checkpoints hold the adapters in PEFT's layout.",
-                      {
-                          leaf("rank", &LoraConfig::rank, "Adapter rank r; 0 = no LoRA (train every parameter).",
-                               ge<int64_t>(0)),
-                          leaf("alpha", &LoraConfig::alpha, "lora_alpha: the adapter's output is scaled by alpha / r.",
-                               gt<double>(0.0)),
-                          leaf("dropout", &LoraConfig::dropout, "Dropout on the adapters' input in the training forwards (not with gradient_checkpointing).",
-                               between(0.0, 0.9)),
-                          leaf("target_modules", &LoraConfig::target_modules,
-                               "Linear layers that get adapters, in PEFT's spelling: module names (q_proj, k_proj, "
-                               "v_proj, o_proj, gate_proj, up_proj, down_proj, ...) or [all-linear].",
-                               module_names()),
-                          leaf("vision", &LoraConfig::vision,
-                               "Adapters in the vision tower and mergers too; false leaves them frozen."),
-                          leaf("init", &LoraConfig::init,
-                               "Adapter init: default (A kaiming-uniform, B zero) or gaussian (A ~ N(0, 1/r)).",
-                               one_of({"default", "gaussian"})),
-                          leaf("path", &LoraConfig::path,
-                               "A PEFT adapter directory to start from (its adapter_config.json decides rank and "
-                               "targets); empty = fresh adapters."),
-                      }),
-              }),
+      section(
+          "model", &Config::model, "The policy being trained.",
+          {
+              leaf("path", &ModelConfig::path, "Hugging Face Qwen3-VL checkpoint directory of the policy."),
+              leaf("dtype", &ModelConfig::dtype, "Parameter dtype: auto means bf16 on CUDA, fp32 on CPU.",
+                   one_of({"auto", "bf16", "fp16", "fp32"})),
+              leaf("device", &ModelConfig::device, "Where the policy runs.", device_name()),
+              leaf("freeze_vision", &ModelConfig::freeze_vision,
+                   "Keep the vision encoder fixed; train the merger and the language model."),
+              leaf("gradient_checkpointing", &ModelConfig::gradient_checkpointing,
+                   "Recompute decoder-layer activations in backward to save memory."),
+              leaf("logprob_chunk_tokens", &ModelConfig::logprob_chunk_tokens,
+                   "Scored positions per log-softmax chunk: the training forward holds one [chunk, vocab] "
+                   "block of logits at a time and recomputes it in backward; 0 = all positions at once.",
+                   ge<int64_t>(0)),
+              leaf("min_pixels", &ModelConfig::min_pixels,
+                   "Image processor lower pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
+              leaf("max_pixels", &ModelConfig::max_pixels,
+                   "Image processor upper pixel budget; 0 takes the checkpoint's.", ge<int64_t>(0)),
+              section(
+                  "lora", &ModelConfig::lora,
+                  "LoRA adapters (PEFT's LoraConfig): the base is frozen in its dtype, the float32 adapters "
+                  "train, and checkpoints hold the adapters in PEFT's layout.",
+                  {
+                      leaf("rank", &LoraConfig::rank, "Adapter rank r; 0 = no LoRA (train every parameter).",
+                           ge<int64_t>(0)),
+                      leaf("alpha", &LoraConfig::alpha, "lora_alpha: the adapter's output is scaled by alpha / r.",
+                           gt<double>(0.0)),
+                      leaf("dropout", &LoraConfig::dropout,
+                           "Dropout on the adapters' input in the training forwards (not with gradient_checkpointing).",
+                           between(0.0, 0.9)),
+                      leaf("target_modules", &LoraConfig::target_modules,
+                           "Linear layers that get adapters, in PEFT's spelling: module names (q_proj, k_proj, "
+                           "v_proj, o_proj, gate_proj, up_proj, down_proj, ...) or [all-linear].",
+                           module_names()),
+                      leaf("vision", &LoraConfig::vision,
+                           "Adapters in the vision tower and mergers too; false leaves them frozen."),
+                      leaf("init", &LoraConfig::init,
+                           "Adapter init: default (A kaiming-uniform, B zero) or gaussian (A ~ N(0, 1/r)).",
+                           one_of({"default", "gaussian"})),
+                      leaf("path", &LoraConfig::path,
+                           "A PEFT adapter directory to start from (its adapter_config.json decides rank and "
+                           "targets); empty = fresh adapters."),
+                  }),
+          }),
       section("data", &Config::data, "Prompts: images with optional ground-truth code.",
               {
                   leaf("train", &DataConfig::train, "JSONL manifests of training items."),

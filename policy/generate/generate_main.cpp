@@ -34,7 +34,7 @@ int run(const Options& opt) {
   load.device = visrl::resolve_device(opt.device, "--device");
   if (opt.dtype != "auto") load.dtype = dtype_from_name(opt.dtype, "--dtype");
   auto model = load_pretrained(opt.model, load);  // a LoRA adapter directory: its base with the adapters
-  merge_lora_into_base(*model);                    // nothing trains here: plain matmuls
+  merge_lora_into_base(*model);                   // nothing trains here: plain matmuls
   auto assets = PolicyAssets::load(opt.model);
   std::vector<at::Tensor> images;
   if (!opt.image.empty()) images.push_back(read_image(opt.image));

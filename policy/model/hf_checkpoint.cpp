@@ -172,7 +172,8 @@ void save_pretrained(Qwen3VLImpl& model, const fs::path& dir, const SaveOptions&
 
 void copy_model_assets(const fs::path& from, const fs::path& dir) {
   // (fs::equivalent throws a bare filesystem_error for a path that does not exist)
-  if (!fs::is_directory(from)) fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
+  if (!fs::is_directory(from))
+    fail(ErrorKind::io, "{}: not a directory to copy the model's assets from", from.string());
   if (fs::equivalent(from, dir)) return;
   for (const auto& entry : fs::directory_iterator(from)) {
     if (entry.is_regular_file() && is_asset(entry.path())) {

@@ -71,7 +71,7 @@ class LoraMerged {
  private:
   Qwen3VLImpl& model_;
   std::vector<std::pair<std::string, LinearImpl*>> merged_;  // by module path
-  std::vector<at::Tensor> copies_;  // the bases, when there is no directory to read them from
+  std::vector<at::Tensor> copies_;                           // the bases, when there is no directory to read them from
 };
 
 // Adds every adapter into its base weight for good and removes the adapters: the model is a

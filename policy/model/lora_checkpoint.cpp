@@ -58,9 +58,10 @@ void reject_unsupported(const nlohmann::json& config, const fs::path& file) {
     if (config.contains(key) && config[key].is_boolean() && config[key].get<bool>()) unsupported(key, "a variant");
   }
   if (config.contains("bias") && config["bias"] != "none") unsupported("bias", "trained biases");
-  for (const char* key : {"modules_to_save", "layers_to_transform", "layers_pattern", "target_parameters",
-                          "trainable_token_indices"}) {
-    if (config.contains(key) && !config[key].is_null() && !config[key].empty()) unsupported(key, "fully trained modules or a subset of layers");
+  for (const char* key :
+       {"modules_to_save", "layers_to_transform", "layers_pattern", "target_parameters", "trainable_token_indices"}) {
+    if (config.contains(key) && !config[key].is_null() && !config[key].empty())
+      unsupported(key, "fully trained modules or a subset of layers");
   }
   for (const char* key : {"rank_pattern", "alpha_pattern"}) {
     if (config.contains(key) && !config[key].is_null() && !config[key].empty()) unsupported(key, "per-module ranks");
@@ -134,7 +135,8 @@ LoraSpec read_adapter_spec(const fs::path& dir) {
     fail(ErrorKind::format, "{}: target_modules is missing (PEFT writes the modules it adapted)", file.string());
   }
   const auto init = config.find("init_lora_weights");
-  spec.init = init != config.end() && init->is_string() && init->get<std::string>() == "gaussian" ? "gaussian" : "default";
+  spec.init =
+      init != config.end() && init->is_string() && init->get<std::string>() == "gaussian" ? "gaussian" : "default";
   return spec;
 }
 
@@ -143,8 +145,10 @@ fs::path adapter_base_dir(const fs::path& dir) {
   const auto config = read_json_file(file, "LoRA adapter config");
   const auto it = config.find("base_model_name_or_path");
   if (it == config.end() || !it->is_string() || it->get<std::string>().empty()) {
-    fail(ErrorKind::config, "{}: no base_model_name_or_path; give the base as model.path and this adapter as "
-         "model.lora.path", file.string());
+    fail(ErrorKind::config,
+         "{}: no base_model_name_or_path; give the base as model.path and this adapter as "
+         "model.lora.path",
+         file.string());
   }
   const fs::path base = it->get<std::string>();
   const auto resolved = (base.is_absolute() ? base : dir / base).lexically_normal();
@@ -167,8 +171,8 @@ void load_adapter_weights(Qwen3VLImpl& model, const fs::path& dir) {
     if (!weights.contains(name)) {
       missing.push_back(name);
     } else if (at::IntArrayRef(weights.info(name).shape) != tensor.sizes()) {
-      wrong_shape.push_back(fmt::format("{} is {} but the model needs {}", name, weights.info(name).shape,
-                                        c10::str(tensor.sizes())));
+      wrong_shape.push_back(
+          fmt::format("{} is {} but the model needs {}", name, weights.info(name).shape, c10::str(tensor.sizes())));
     }
   }
   for (const auto& name : weights.names()) {

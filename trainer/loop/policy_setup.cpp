@@ -7,8 +7,8 @@
 #include "policy/model/hf_checkpoint.h"
 #include "policy/model/lora.h"
 #include "policy/model/lora_checkpoint.h"
-#include "trainer/loop/config_options.h"
 #include "policy/model/model_dtype.h"
+#include "trainer/loop/config_options.h"
 
 namespace visrl::trainer {
 

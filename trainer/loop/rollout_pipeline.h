@@ -28,11 +28,11 @@ struct RolloutOptions {
 };
 
 struct RolloutStats {
-  double generate_s = 0;  // inside generate
-  double render_s = 0;    // first render queued -> last render done
-  double critic_s = 0;    // inside the critic
+  double generate_s = 0;    // inside generate
+  double render_s = 0;      // first render queued -> last render done
+  double critic_s = 0;      // inside the critic
   double lora_merge_s = 0;  // merging LoRA adapters into the base and putting the base back
-  double wall_s = 0;      // the whole rollout
+  double wall_s = 0;        // the whole rollout
   int64_t response_tokens = 0;
 };
 

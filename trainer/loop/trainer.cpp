@@ -112,10 +112,10 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   for (const auto& p : params) trainable_numel += p.numel();
   spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
                c.model.path, device_.str(), policy::dtype_name(*load.dtype), trainable_numel,
-               frozen == 0                ? ""
+               frozen == 0                  ? ""
                : policy::has_lora(*policy_) ? fmt::format(" (LoRA adapters; {} frozen in the base)", frozen)
-                                            : fmt::format(" ({} frozen in the vision tower)", frozen), items_.size(),
-               schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
+                                            : fmt::format(" ({} frozen in the vision tower)", frozen),
+               items_.size(), schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
 }
 
 Trainer::~Trainer() {

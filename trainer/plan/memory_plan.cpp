@@ -132,7 +132,9 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   const int64_t grad_bytes = in.lora || accumulate_fp32 ? 4 : b;
   add("gradients", "held", Pt * grad_bytes,
       fmt::format("{} params x {} B ({}); kept from one update to the next", count(Pt), grad_bytes,
-                  in.lora ? "the adapters' fp32" : accumulate_fp32 ? "fp32 accumulators" : dt));
+                  in.lora           ? "the adapters' fp32"
+                  : accumulate_fp32 ? "fp32 accumulators"
+                                    : dt));
   if (in.cuda) add("CUDA context", "held", kCudaContextBytes, "measured constant");
   add("runtime (tokenizer, data, threads)", in.cuda ? "beside" : "held",
       kRuntimeCpuBytes + kTokenizerBytesPerJsonByte * in.tokenizer_json_bytes,

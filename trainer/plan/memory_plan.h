@@ -28,7 +28,7 @@ namespace visrl::trainer {
 struct PlanInputs {
   policy::Qwen3VLConfig policy;
   std::optional<policy::Qwen3VLConfig> critic;  // reward.critic = visual_erm: the critic's shapes
-  std::optional<policy::LoraSpec> lora;          // a LoRA policy's adapters (model.lora or its adapter file)
+  std::optional<policy::LoraSpec> lora;         // a LoRA policy's adapters (model.lora or its adapter file)
   bool cuda = false;                            // the policy's device: decides "auto" dtypes
   int64_t world_size = 1;
   int64_t prompt_tokens = 0;         // tokens of one policy prompt (image + text)

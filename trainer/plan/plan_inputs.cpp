@@ -108,9 +108,8 @@ PlanInputs plan_inputs_for(const Config& c, const MemoryBudget& budget) {
   in.tokenizer_json_bytes = ec ? 0 : static_cast<int64_t>(tokenizer_bytes);
   // An image at the pixel budget, but no more of it than data.max_prompt_tokens lets through.
   const int64_t merge = in.policy.vision.spatial_merge_size * in.policy.vision.spatial_merge_size;
-  const int64_t image_tokens =
-      std::min(patches_for(in.policy.vision, max_pixels_of(base, c.model.max_pixels)) / merge,
-               std::max<int64_t>(c.data.max_prompt_tokens - kPromptTextTokens, 1));
+  const int64_t image_tokens = std::min(patches_for(in.policy.vision, max_pixels_of(base, c.model.max_pixels)) / merge,
+                                        std::max<int64_t>(c.data.max_prompt_tokens - kPromptTextTokens, 1));
   in.image_patches = image_tokens * merge;
   in.prompt_tokens = std::min(c.data.max_prompt_tokens, image_tokens + kPromptTextTokens);
   if (c.reward.critic == "visual_erm") {

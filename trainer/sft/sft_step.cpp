@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "core/error.h"
-#include "policy/model/training_mode.h"
 #include "policy/generate/logprobs.h"
+#include "policy/model/training_mode.h"
 #include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
 

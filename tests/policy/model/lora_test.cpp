@@ -6,8 +6,8 @@
 #include <fstream>
 #include <set>
 
-#include <nlohmann/json.hpp>
 #include <torch/autograd.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/json_file.h"
@@ -22,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path lora_dir() { return source_dir() / "tests/fixtures/lora"; }
+fs::path lora_dir() {
+  return source_dir() / "tests/fixtures/lora";
+}
 
 struct LoraFixture {
   LoraFixture() : file(safetensors::File::open(lora_dir() / "lora.safetensors")) {}
@@ -31,7 +33,9 @@ struct LoraFixture {
   std::shared_ptr<const safetensors::File> file;
 };
 
-double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+double max_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
 
 // The fixture's loss: mean next-token cross-entropy over the prompt.
 at::Tensor prompt_loss(policy::Qwen3VLImpl& model, const policy::ModelInputs& in) {
@@ -103,7 +107,7 @@ TEST_P(PeftAdapter, SwitchedOffIsTheBaseLoadedAlone) {
     policy::LoraDisabled disabled(*model);
     off = model->forward(in);
   }
-  EXPECT_TRUE(at::equal(off, alone->forward(in)));  // bit for bit: the KL reference costs no second model
+  EXPECT_TRUE(at::equal(off, alone->forward(in)));     // bit for bit: the KL reference costs no second model
   EXPECT_GT(max_diff(model->forward(in), off), 1e-2);  // and the adapters are back on
 }
 

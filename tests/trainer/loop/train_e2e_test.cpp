@@ -23,7 +23,6 @@ extern char** environ;
 namespace visrl::test {
 namespace {
 
-
 TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   TinyRun run;
   const auto config = run.write_config("config.yaml");

@@ -21,9 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-const std::vector<std::string> kLora = {"--set", "model.lora.rank=4", "--set", "model.lora.alpha=8", "--set",
-                                        "model.lora.init=gaussian", "--set", "optim.lr=0.05",
-                                        "--set", "optim.total_steps=4", "--set", "checkpoint.every_steps=2"};
+const std::vector<std::string> kLora = {"--set", "model.lora.rank=4",        "--set", "model.lora.alpha=8",
+                                        "--set", "model.lora.init=gaussian", "--set", "optim.lr=0.05",
+                                        "--set", "optim.total_steps=4",      "--set", "checkpoint.every_steps=2"};
 
 std::vector<std::string> args(const fs::path& config, const fs::path& run_dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> out = {"--config", config.string(), "--run-dir", run_dir.string()};
@@ -32,7 +32,9 @@ std::vector<std::string> args(const fs::path& config, const fs::path& run_dir, s
   return out;
 }
 
-std::string output(const MultiProcessResult& r) { return r.ranks.at(0).out + r.ranks.at(0).err; }
+std::string output(const MultiProcessResult& r) {
+  return r.ranks.at(0).out + r.ranks.at(0).err;
+}
 
 at::Tensor logits_of(const fs::path& model_dir, const policy::ModelInputs& in) {
   auto model = policy::load_pretrained(model_dir);
@@ -85,8 +87,10 @@ TEST_F(TrainLora, OnlyTheAdaptersTrainAndAreSavedInPeftsLayout) {
   }
   // The optimizer state is the adapters' alone: exp_avg, exp_avg_sq and step per tensor, no masters.
   const auto adapters = safetensors::Checkpoint::open(straight() / "final" / policy::kAdapterWeights).names();
-  const auto optimizer = safetensors::Checkpoint::open(straight() / "checkpoints/step_4/optimizer/"
-                                                       "optimizer.safetensors.index.json").names();
+  const auto optimizer = safetensors::Checkpoint::open(straight() /
+                                                       "checkpoints/step_4/optimizer/"
+                                                       "optimizer.safetensors.index.json")
+                             .names();
   EXPECT_EQ(optimizer.size(), 3 * adapters.size());
   for (const auto& name : optimizer) EXPECT_THAT(name, ::testing::ContainsRegex("\\.lora_[AB]\\.weight\\."));
   // The adapters moved; the base they point at did not.
@@ -103,9 +107,11 @@ TEST_F(TrainLora, OnlyTheAdaptersTrainAndAreSavedInPeftsLayout) {
 
 TEST_F(TrainLora, ResumingFromStepTwoIsBitwiseIdentical) {
   const auto dir = run_->dir / "resumed";
-  auto first = run_program_ranks(1, VISRL_TRAIN_BIN, args(config_, dir, {"--max-steps", "2"}), std::chrono::seconds(400));
+  auto first =
+      run_program_ranks(1, VISRL_TRAIN_BIN, args(config_, dir, {"--max-steps", "2"}), std::chrono::seconds(400));
   ASSERT_TRUE(first.ok()) << first.summary();
-  auto second = run_program_ranks(1, VISRL_TRAIN_BIN, args(config_, dir, {"--resume", "auto"}), std::chrono::seconds(400));
+  auto second =
+      run_program_ranks(1, VISRL_TRAIN_BIN, args(config_, dir, {"--resume", "auto"}), std::chrono::seconds(400));
   ASSERT_TRUE(second.ok()) << second.summary();
   EXPECT_THAT(output(second), HasSubstr("resumed from " + (dir / "checkpoints/step_2").string()));
   for (const char* f : {"final/adapter_model.safetensors", "checkpoints/step_4/model/adapter_model.safetensors",
@@ -129,7 +135,8 @@ TEST_F(TrainLora, TwoRanksWithShardedStateMatchOneRank) {
   const auto b = safetensors::Checkpoint::open(dir / "final" / policy::kAdapterWeights);
   ASSERT_EQ(a.names(), b.names());
   double worst = 0;
-  for (const auto& name : a.names()) worst = std::max(worst, (a.tensor(name) - b.tensor(name)).abs().max().item<double>());
+  for (const auto& name : a.names())
+    worst = std::max(worst, (a.tensor(name) - b.tensor(name)).abs().max().item<double>());
   EXPECT_LE(worst, 1e-5);
   std::cout << fmt::format("2 ranks vs 1 rank, LoRA adapters after 4 steps: max |diff| {:.3g}\n", worst);
 }
@@ -156,19 +163,19 @@ TEST_F(TrainLora, ExportMergesTheAdaptersIntoAPlainModel) {
 
 TEST_F(TrainLora, EvalAndRefineTakeTheAdapterDirectory) {
   const auto out = run_->dir / "eval";
-  auto r = run_program_ranks(1, VISRL_EVAL_BIN,
-                             {"--model", (straight() / "final").string(), "--data",
-                              (run_->dir / "data/train.jsonl").string(), "--config", config_.string(), "--out",
-                              out.string()},
-                             std::chrono::seconds(240));
+  auto r = run_program_ranks(
+      1, VISRL_EVAL_BIN,
+      {"--model", (straight() / "final").string(), "--data", (run_->dir / "data/train.jsonl").string(), "--config",
+       config_.string(), "--out", out.string()},
+      std::chrono::seconds(240));
   ASSERT_TRUE(r.ok()) << r.summary();
   EXPECT_EQ(read_json_file(out / "summary.json", "eval summary")["items"], 4);
   const auto refined = run_->dir / "refine";
-  r = run_program_ranks(1, VISRL_REFINE_BIN,
-                        {"--model", (straight() / "checkpoints/step_2").string(), "--data",
-                         (run_->dir / "data/train.jsonl").string(), "--config", config_.string(), "--rounds", "1",
-                         "--out", refined.string()},
-                        std::chrono::seconds(240));
+  r = run_program_ranks(
+      1, VISRL_REFINE_BIN,
+      {"--model", (straight() / "checkpoints/step_2").string(), "--data", (run_->dir / "data/train.jsonl").string(),
+       "--config", config_.string(), "--rounds", "1", "--out", refined.string()},
+      std::chrono::seconds(240));
   ASSERT_TRUE(r.ok()) << r.summary();
 }
 
@@ -205,11 +212,11 @@ TEST(SftLora, WritesAnAdapterThatGrpoStartsFrom) {
 TEST(TrainLoraConfig, DropoutWithGradientCheckpointingIsRefused) {
   TinyRun run;
   const auto config = run.write_config("config.yaml");
-  auto r = run_program_ranks(1, VISRL_TRAIN_BIN,
-                             {"--config", config.string(), "--run-dir", (run.dir / "x").string(), "--set",
-                              "model.lora.rank=2", "--set", "model.lora.dropout=0.1", "--set",
-                              "model.gradient_checkpointing=true"},
-                             std::chrono::seconds(120));
+  auto r = run_program_ranks(
+      1, VISRL_TRAIN_BIN,
+      {"--config", config.string(), "--run-dir", (run.dir / "x").string(), "--set", "model.lora.rank=2", "--set",
+       "model.lora.dropout=0.1", "--set", "model.gradient_checkpointing=true"},
+      std::chrono::seconds(120));
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(output(r), HasSubstr("model.lora.dropout 0.1 with model.gradient_checkpointing"));
 }
