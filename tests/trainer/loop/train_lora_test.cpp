@@ -134,11 +134,18 @@ TEST_F(TrainLora, TwoRanksWithShardedStateMatchOneRank) {
   const auto a = safetensors::Checkpoint::open(straight() / "final" / policy::kAdapterWeights);
   const auto b = safetensors::Checkpoint::open(dir / "final" / policy::kAdapterWeights);
   ASSERT_EQ(a.names(), b.names());
-  double worst = 0;
-  for (const auto& name : a.names())
+  double worst = 0, largest = 0;
+  for (const auto& name : a.names()) {
     worst = std::max(worst, (a.tensor(name) - b.tensor(name)).abs().max().item<double>());
-  EXPECT_LE(worst, 1e-5);
-  std::cout << fmt::format("2 ranks vs 1 rank, LoRA adapters after 4 steps: max |diff| {:.3g}\n", worst);
+    largest = std::max(largest, a.tensor(name).abs().max().item<double>());
+  }
+  // Two ranks sum the gradients in another order than one, and AdamW's normalization with this
+  // run's large lr (0.05) turns that rounding into differences of about 1e-5 of the adapters'
+  // size (which CPU kernels round how differs between machines); a missing all-reduce or a
+  // wrong shard moves them by about the lr.
+  EXPECT_LE(worst, 1e-4 * largest);
+  std::cout << fmt::format(
+      "2 ranks vs 1 rank, LoRA adapters after 4 steps: max |diff| {:.3g} (largest |value| {:.3g})\n", worst, largest);
 }
 
 TEST_F(TrainLora, ExportMergesTheAdaptersIntoAPlainModel) {
