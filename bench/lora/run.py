@@ -27,12 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIN = Path(os.environ.get("VISRL_BIN", ROOT / "build/bin"))
 CACHE = Path(os.environ.get("VISRL_CACHE", Path.home() / ".cache/visrl"))
-IMAGE = ROOT / "tests/fixtures/pixel_critic/line_chart.png"
-PIXELS = 448 * 448
-CHART_CODE = ("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [2, 4, 3], color='tab:blue')\n"
-              "plt.title('Sales')\nplt.savefig('out.png')\n")
 sys.path.insert(0, str(ROOT / "bench/memory_plan"))
-from check import metrics, train  # noqa: E402  (train: build/bin/train, its peak RSS and the plan's)
+from check import metrics, train, write_run_files  # noqa: E402  (train: build/bin/train, its peak RSS and the plan's)
 
 
 def say(msg):
@@ -40,53 +36,21 @@ def say(msg):
 
 
 def write_config(work: Path, model: Path, steps: int, dtype: str) -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    manifest = work / "train.jsonl"
-    manifest.write_text(json.dumps({"id": "chart0", "task": "chart", "image": str(IMAGE),
-                                    "ground_truth": CHART_CODE}) + "\n")
-    config = work / "config.yaml"
-    config.write_text(f"""seed: 5
+    """The memory-plan check's run (bench/memory_plan/check.py: 128 new tokens, KL k3, the pixel
+    critic, a checkpoint every step) with LoRA adapters on the text decoder."""
+    base = write_run_files(work, "lora", model, steps)
+    config = work / "lora.yaml"
+    config.write_text(f"""extends: {base.name}
 model:
-  path: {model}
   dtype: {dtype}
-  device: cpu
-  gradient_checkpointing: true
-  min_pixels: {PIXELS}
-  max_pixels: {PIXELS}
   lora:
     rank: 16
     alpha: 32
     target_modules: [all-linear]
     vision: false
-    init: gaussian           # A ~ N(0, 1/r), B = 0 (PEFT's "gaussian")
-data:
-  train: [{manifest}]
-rollout:
-  group_size: 4
-  prompts_per_step: 1
-  batch_size: 4
-  max_new_tokens: 128
-  stop: ["e"]                # random weights never emit an end token: a stop string varies the lengths
-reward:
-  critic: pixel
-  formula: "render_ok + response_len / max_len"   # random answers hold no code: length gives a gradient
-  on_failure: {{no_code: formula}}
-algorithm:
-  kl_coef: 0.01
-  kl_estimator: k3
-  mini_batch_prompts: 1
-  micro_batch_size: 1
+    init: gaussian           # PEFT's "gaussian": A ~ N(0, 1/r), B = 0
 optim:
-  lr: 1.0e-4
-  total_steps: {steps}
-render:
-  workers: 1
-checkpoint:
-  every_steps: 1
-validation:
-  before_and_after: false
-logging:
-  progress_bar: "off"
+  lr: 1.0e-4                 # adapters move further per step than full weights need to
 """)
     return config
 
