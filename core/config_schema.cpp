@@ -301,8 +301,8 @@ Field make_schema() {
                            "Adapter init: default (A kaiming-uniform, B zero) or gaussian (A ~ N(0, 1/r)).",
                            one_of({"default", "gaussian"})),
                       leaf("path", &LoraConfig::path,
-                           "A PEFT adapter directory to start from (its adapter_config.json decides rank and "
-                           "targets); empty = fresh adapters."),
+                           "A PEFT adapter directory to start from (its adapter_config.json decides rank, alpha "
+                           "and targets; dropout is model.lora.dropout); empty = fresh adapters."),
                   }),
           }),
       section("data", &Config::data, "Prompts: images with optional ground-truth code.",

@@ -111,6 +111,14 @@ std::vector<std::pair<std::string, at::Tensor>> lora_parameters(Qwen3VLImpl& mod
   return out;
 }
 
+void set_lora_dropout(Qwen3VLImpl& model, double dropout) {
+  if (!model.lora) return;
+  for (auto& [path, adapter] : lora_adapters(model)) adapter->dropout = dropout;
+  auto spec = *model.lora;
+  spec.dropout = dropout;
+  model.lora = std::make_shared<const LoraSpec>(std::move(spec));
+}
+
 LoraDisabled::LoraDisabled(Qwen3VLImpl& model) {
   for (auto& [path, adapter] : lora_adapters(model)) {
     if (adapter->merged) fail(ErrorKind::runtime, "{}: LoRA adapters cannot be switched off while merged", path);

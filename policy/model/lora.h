@@ -37,6 +37,9 @@ std::vector<std::pair<std::string, std::shared_ptr<LoraAdapter>>> lora_adapters(
 // Their tensors: "<module path>.lora_A.weight" [r, in], "<module path>.lora_B.weight" [out, r].
 std::vector<std::pair<std::string, at::Tensor>> lora_parameters(Qwen3VLImpl& model);
 
+// Sets every attached adapter's dropout (and the model's LoraSpec, which saved adapters record).
+void set_lora_dropout(Qwen3VLImpl& model, double dropout);
+
 inline bool has_lora(const Qwen3VLImpl& model) {
   return model.lora != nullptr;
 }

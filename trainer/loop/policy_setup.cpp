@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include <spdlog/spdlog.h>
+
 #include "core/device.h"
 #include "core/error.h"
 #include "policy/model/hf_checkpoint.h"
@@ -78,6 +80,14 @@ policy::Qwen3VL load_policy(const Config& c, const policy::LoadOptions& load,
     } else {
       policy::load_adapter(*model, *resume_model);  // a LoRA run resumed without model.lora set
     }
+  }
+  // An adapter read from a directory brings the dropout it was trained with (PEFT's adapters
+  // often say 0.05 or 0.1); this run trains with model.lora.dropout, which was checked against
+  // gradient checkpointing above.
+  if (policy::has_lora(*model) && model->lora->dropout != c.model.lora.dropout) {
+    spdlog::info("LoRA dropout {} (model.lora.dropout) instead of the adapter's {}", c.model.lora.dropout,
+                 model->lora->dropout);
+    policy::set_lora_dropout(*model, c.model.lora.dropout);
   }
   return model;
 }

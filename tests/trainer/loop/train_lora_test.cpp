@@ -186,25 +186,32 @@ TEST_F(TrainLora, EvalAndRefineTakeTheAdapterDirectory) {
   ASSERT_TRUE(r.ok()) << r.summary();
 }
 
-// SFT with LoRA writes an adapter; GRPO starts from it (model.path = the adapter directory).
+// SFT with LoRA writes an adapter; GRPO starts from it (model.path = the adapter directory). The
+// adapter's rank comes with it, its dropout does not: GRPO trains with model.lora.dropout (0,
+// which gradient checkpointing needs), not the 0.1 SFT used.
 TEST(SftLora, WritesAnAdapterThatGrpoStartsFrom) {
   TinyRun run;
   const auto config = run.write_config("config.yaml");
   const auto sft = run.dir / "sft";
   auto r = run_program_ranks(1, VISRL_SFT_BIN,
                              {"--config", config.string(), "--run-dir", sft.string(), "--set", "model.lora.rank=2",
-                              "--set", "optim.total_steps=2", "--batch-size", "2"},
+                              "--set", "model.lora.dropout=0.1", "--set", "model.gradient_checkpointing=false", "--set",
+                              "optim.total_steps=2", "--batch-size", "2"},
                              std::chrono::seconds(240));
   ASSERT_TRUE(r.ok()) << r.summary();
   ASSERT_TRUE(policy::is_adapter_dir(sft / "final"));
+  EXPECT_EQ(policy::read_adapter_spec(sft / "final").dropout, 0.1);
   const auto grpo = run.dir / "grpo";
-  r = run_program_ranks(1, VISRL_TRAIN_BIN,
-                        {"--config", config.string(), "--run-dir", grpo.string(), "--set",
-                         "model.path=" + (sft / "final").string(), "--set", "optim.total_steps=1"},
-                        std::chrono::seconds(240));
+  r = run_program_ranks(
+      1, VISRL_TRAIN_BIN,
+      {"--config", config.string(), "--run-dir", grpo.string(), "--set", "model.path=" + (sft / "final").string(),
+       "--set", "model.gradient_checkpointing=true", "--set", "optim.total_steps=1"},
+      std::chrono::seconds(240));
   ASSERT_TRUE(r.ok()) << r.summary();
+  EXPECT_THAT(output(r), HasSubstr("LoRA dropout 0 (model.lora.dropout) instead of the adapter's 0.1"));
   const auto spec = policy::read_adapter_spec(grpo / "final");
   EXPECT_EQ(spec.rank, 2);
+  EXPECT_EQ(spec.dropout, 0.0);
   // model.lora.path names the same adapter on model.path's base; both at once is refused.
   r = run_program_ranks(1, VISRL_TRAIN_BIN,
                         {"--config", config.string(), "--run-dir", (run.dir / "both").string(), "--set",
