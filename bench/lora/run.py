@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """LoRA at real size on this machine: the 2B policy (random weights with Qwen3-VL-2B's shapes,
-the base loaded in float32; --dtype bf16 keeps it in bf16, hours on a CPU without bf16 units),
-LoRA rank 16 on every Linear of the text decoder, gradient checkpointing, trains 3 GRPO steps
-with KL k3 against its own base (the adapters off) on one chart prompt (G = 4, 448 x 448 image,
-at most 128 new tokens), then resumes from the step-2 checkpoint into a second run directory and
-must give the same step 3 bit for bit. Reports peak RSS, its growth against the memory plan's
-peak, and time per step.
+a bf16 base; --dtype fp32 loads it in float32, for CPUs without bf16 units, where bf16 takes
+hours), LoRA rank 16 on every Linear of the text decoder, gradient checkpointing, trains 3 GRPO
+steps with KL k3 against its own base (the adapters off) on one chart prompt (G = 4, 448 x 448
+image, at most 128 new tokens), then resumes from the step-2 checkpoint into a second run
+directory and must give the same step 3 bit for bit. Reports peak RSS, its growth against the
+memory plan's peak, and time per step.
 
-    python3 bench/lora/run.py [--size 2b] [--dtype fp32|bf16] [--steps 3] [--resume-from 2]
+    python3 bench/lora/run.py [--size 2b] [--dtype bf16|fp32] [--steps 3] [--resume-from 2]
 
 The model is bench/real_size's, built on first use (random bf16 weights written by transformers,
 cached in ~/.cache/visrl/real_size/<size>/model; the peers virtualenv is made when missing).
@@ -75,9 +75,9 @@ def main():
     ap.add_argument("--size", default="2b")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--resume-from", type=int, default=2)
-    ap.add_argument("--dtype", default="fp32", choices=["bf16", "fp32"],
-                    help="the base's dtype (bf16 matmuls are 7x slower than fp32 on a CPU without bf16 units: "
-                         "a bf16 run takes hours here)")
+    ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"],
+                    help="the base's dtype (fp32 where the CPU has no bf16 units (no avx512_bf16 or amx_bf16 in "
+                         "/proc/cpuinfo): bf16 matmuls run 7x slower than fp32 there)")
     ap.add_argument("--work", default=str(CACHE / "lora" / "runs"))
     args = ap.parse_args()
     model = ensure_model(args.size)
