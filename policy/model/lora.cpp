@@ -140,10 +140,10 @@ void add_delta(at::Tensor& weight, const LoraAdapter& adapter) {
   // rows at a time: whole-layer float32 temporaries (up to 50 MiB at 2B) left the CPU heap
   // 1.7 GiB larger after merging a bf16 2B policy, a peak beyond the planned one.
   const int64_t out = weight.size(0), in = weight.size(1);
-  const int64_t rows = std::max<int64_t>(1, (4 << 20) / (in * 4));
+  const int64_t rows = std::max<int64_t>(1, kLoraMergeChunkBytes / (in * 4));
   for (int64_t first = 0; first < out; first += rows) {
     const int64_t n = std::min(rows, out - first);
-    auto w = weight.narrow(0, first, n);  // [n, in]
+    auto w = weight.narrow(0, first, n);                                                  // [n, in]
     auto delta = at::matmul(adapter.B.narrow(0, first, n), adapter.A) * adapter.scaling;  // [n, r] x [r, in]
     w.copy_(w.to(at::kFloat).add_(delta));
   }

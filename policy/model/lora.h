@@ -17,6 +17,10 @@
 
 namespace visrl::policy {
 
+// LoraMerged and merge_lora_into_base add B A into a weight this many bytes of float32 rows
+// at a time, so their temporaries stay a few MiB whatever the layer's size.
+inline constexpr int64_t kLoraMergeChunkBytes = 4 << 20;
+
 // The exclude_regex that keeps the vision tower and its mergers without adapters.
 inline constexpr const char* kVisionModulesRegex = R"(model\.visual\..*)";
 

@@ -155,8 +155,10 @@ MemoryPlan plan_without_fixes(const Config& c, const PlanInputs& in) {
   add("decode logits", "rollout", decode_batch * text.vocab_size * 4 * 2,
       "[batch, vocab] fp32, logits and probabilities");
   if (in.lora) {
-    add("LoRA merge temporaries", "rollout", 2 * lora.largest_weight * 4,
-        "the largest adapted weight in fp32 and its delta, while merging");
+    // policy/model/lora.cpp add_delta: a chunk of rows in fp32, its delta and the scaled delta.
+    add("LoRA merge temporaries", "rollout",
+        3 * std::min<int64_t>(lora.largest_weight * 4, policy::kLoraMergeChunkBytes),
+        "three fp32 blocks of at most 4 MiB of rows, while merging");
   }
 
   // reward ----------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ TEST(MemoryPlan, LoraHoldsTheBaseOnceAndTrainsTheAdapters) {
   // Per token and layer: 1408 bf16 elements + the fp32 inputs of the adapted projections
   // (q, k, v, gate, up: H = 64 each; o: q = 64; down: I = 96; 480 in all) = 1408 x 2 + 480 x 4 bytes.
   EXPECT_EQ(item(plan, "activations"), 36 * 3 * (1408 * 2 + 480 * 4));
-  EXPECT_EQ(item(plan, "LoRA merge temporaries"), 2 * 64 * 96 * 4);
+  EXPECT_EQ(item(plan, "LoRA merge temporaries"), 3 * 64 * 96 * 4);  // below one 4 MiB chunk
   // Vision adapters bring the vision activations back.
   c.model.lora.vision = true;
   in.lora = lora_spec(c);
