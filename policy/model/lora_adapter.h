@@ -45,8 +45,6 @@ struct LoraAdapter {
   bool merged = false;   // scaling * B A has been added to W: the forward must not add it again
 
   bool adds_path() const { return enabled && !merged; }
-  // scaling * B A in float32: [out, in]
-  at::Tensor delta_weight() const { return at::matmul(B, A) * scaling; }
 };
 
 }  // namespace visrl::policy
