@@ -1,15 +1,18 @@
 #include "policy/generate/prompt.h"
 
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/json_file.h"
+#include "policy/model/lora_checkpoint.h"
 
 namespace visrl::policy {
 namespace fs = std::filesystem;
 
-PolicyAssets PolicyAssets::load(const fs::path& dir) {
+PolicyAssets PolicyAssets::load(const fs::path& model_dir) {
+  // A PEFT adapter directory usually holds no tokenizer: its base's is the policy's.
+  const fs::path dir =
+      is_adapter_dir(model_dir) && !fs::exists(model_dir / "tokenizer.json") ? adapter_base_dir(model_dir) : model_dir;
   PolicyAssets assets{Tokenizer::from_file(dir / "tokenizer.json"), {}, {}, 0};
   // transformers 4.x writes preprocessor_config.json, 5.x nests it in processor_config.json.
   for (const char* name : {"preprocessor_config.json", "processor_config.json"}) {

@@ -23,7 +23,8 @@ struct PolicyAssets {
   std::vector<int64_t> eos_token_ids;    // generation_config.json, else <|im_end|> and <|endoftext|>
   int64_t pad_token_id = 0;
 
-  // Throws visrl::Error naming the file when tokenizer.json is missing or unreadable.
+  // From a PEFT adapter directory without a tokenizer, its base's. Throws visrl::Error naming
+  // the file when tokenizer.json is missing or unreadable.
   static PolicyAssets load(const std::filesystem::path& model_dir);
 };
 

@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "policy/model/lora_checkpoint.h"
 #include "trainer/data/folder_dataset.h"
 #include "trainer/data/reference_images.h"
 #include "trainer/distributed/rank_errors.h"
@@ -17,9 +18,8 @@
 namespace visrl::trainer {
 
 std::filesystem::path policy_model_dir(const std::filesystem::path& given) {
-  if (std::filesystem::exists(given / "model" / "config.json") ||
-      std::filesystem::exists(given / "model" / "adapter_config.json"))  // a LoRA checkpoint
-    return given / "model";
+  if (std::filesystem::exists(given / "model" / "config.json") || policy::is_adapter_dir(given / "model"))
+    return given / "model";  // a checkpoint (a LoRA one holds an adapter directory)
   return given;
 }
 

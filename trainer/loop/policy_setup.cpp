@@ -19,12 +19,7 @@ policy::PolicyAssets load_policy_assets(const Config& config) {
   if (!std::filesystem::is_directory(config.model.path)) {
     fail(ErrorKind::config, "model.path: {}: no such checkpoint directory", config.model.path);
   }
-  // A PEFT adapter directory usually holds no tokenizer: its base's is the policy's.
-  std::filesystem::path assets_dir = config.model.path;
-  if (policy::is_adapter_dir(assets_dir) && !std::filesystem::exists(assets_dir / "tokenizer.json")) {
-    assets_dir = policy::adapter_base_dir(assets_dir);
-  }
-  auto assets = policy::PolicyAssets::load(assets_dir);
+  auto assets = policy::PolicyAssets::load(config.model.path);  // an adapter directory: its base's if it has none
   if (config.model.min_pixels > 0) assets.image_processor.min_pixels = config.model.min_pixels;
   if (config.model.max_pixels > 0) assets.image_processor.max_pixels = config.model.max_pixels;
   return assets;

@@ -43,6 +43,17 @@ TEST(BuildPrompt, EqualsTransformersProcessorAndRopeIndex) {
   EXPECT_EQ(assets.eos_token_ids, (std::vector<int64_t>{2002, 2000}));
 }
 
+// A PEFT adapter directory (peft writes no tokenizer there) stands for its base's assets.
+TEST(PolicyAssets, AnAdapterDirectoryWithoutATokenizerTakesItsBases) {
+  const auto base = PolicyAssets::load(qwen3vl_fixture_dir() / "tied");
+  const auto adapter = PolicyAssets::load(source_dir() / "tests/fixtures/lora/text");  // base: ../../qwen3vl/tied
+  const std::string text = "Reproduce this chart as code.";
+  EXPECT_EQ(adapter.tokenizer.encode(text), base.tokenizer.encode(text));
+  EXPECT_EQ(adapter.eos_token_ids, base.eos_token_ids);
+  EXPECT_EQ(adapter.pad_token_id, base.pad_token_id);
+  EXPECT_EQ(adapter.image_processor.max_pixels, base.image_processor.max_pixels);
+}
+
 TEST(BuildPrompt, BadImagesNameTheSample) {
   auto assets = PolicyAssets::load(qwen3vl_fixture_dir() / "tied");
   auto thin = at::zeros({2, 500, 3}, at::kByte);  // aspect ratio 250
