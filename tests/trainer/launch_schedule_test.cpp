@@ -27,6 +27,20 @@ TEST(LaunchEnv, TorchrunSlurmAndSingleProcess) {
   EXPECT_EQ(t.local_rank, 1);
   EXPECT_EQ(t.master_addr, "node0");
   EXPECT_EQ(t.master_port, 29500);
+  EXPECT_FALSE(t.store_served_by_launcher);
+  EXPECT_EQ(t.restart_count, 0);
+
+  // What the real torchrun (2.15) exports to a restarted worker group.
+  LaunchEnv elastic = env_of({{"RANK", "1"},
+                              {"WORLD_SIZE", "2"},
+                              {"MASTER_ADDR", "10.0.0.1"},
+                              {"MASTER_PORT", "41233"},
+                              {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                              {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  EXPECT_TRUE(elastic.store_served_by_launcher);
+  EXPECT_EQ(elastic.restart_count, 2);
+  EXPECT_FALSE(
+      env_of({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"TORCHELASTIC_USE_AGENT_STORE", "False"}}).store_served_by_launcher);
 
   LaunchEnv s = env_of({{"SLURM_PROCID", "9"},
                         {"SLURM_NTASKS", "16"},
@@ -54,6 +68,9 @@ TEST(LaunchEnv, BadEnvironmentsNameTheVariable) {
                 .find("MASTER_PORT=\"70000\""),
             std::string::npos);
   EXPECT_NE(error({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}).find("slurm launch of 2"), std::string::npos);
+  EXPECT_NE(error({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"TORCHELASTIC_RESTART_COUNT", "-1"}})
+                .find("TORCHELASTIC_RESTART_COUNT=\"-1\""),
+            std::string::npos);
 }
 
 TEST(LrSchedule, WarmupThenConstantCosineOrLinear) {

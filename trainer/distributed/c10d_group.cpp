@@ -18,7 +18,11 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
@@ -30,6 +34,7 @@
 #endif
 
 #include "core/error.h"
+#include "trainer/distributed/peer_addresses.h"
 
 #ifndef USE_C10D_GLOO
 #error "LibTorch without USE_C10D_GLOO: visrl needs a LibTorch built with distributed support (USE_DISTRIBUTED=1)"
@@ -81,8 +86,13 @@ c10d::ReduceOp to_c10d(ReduceOp op) {
 class C10dLink final : public ProcessGroupLink {
  public:
   C10dLink(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::Backend> group, at::Device device,
-           std::chrono::milliseconds timeout)
-      : store_(std::move(store)), group_(std::move(group)), device_(device), timeout_(timeout) {}
+           std::chrono::milliseconds timeout, int rank, std::vector<std::vector<std::string>> addresses)
+      : store_(std::move(store)),
+        group_(std::move(group)),
+        device_(device),
+        timeout_(timeout),
+        rank_(rank),
+        addresses_(std::move(addresses)) {}
 
   ~C10dLink() override {
     // NCCL wants an explicit shutdown (aborts its communicators, stops the watchdog); for
@@ -136,6 +146,10 @@ class C10dLink final : public ProcessGroupLink {
     });
   }
 
+  std::string lost_ranks(const std::string& error) const override {
+    return trainer::lost_ranks(error, addresses_, rank_);
+  }
+
  private:
   // Starts the collective and waits for it with the timeout (c10d also applies the timeout
   // inside the backend: gloo's socket reads, NCCL's blocking wait).
@@ -153,47 +167,75 @@ class C10dLink final : public ProcessGroupLink {
   c10::intrusive_ptr<c10d::Backend> group_;
   at::Device device_;
   std::chrono::milliseconds timeout_;
+  int rank_;
+  std::vector<std::vector<std::string>> addresses_;  // [world] the addresses each rank's Gloo listens on
 };
 
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
 
-// Which network interface Gloo binds to. GLOO_SOCKET_IFNAME (comma-separated, as in PyTorch)
-// wins. A loopback MASTER_ADDR means a single machine: bind to it, so that a hostname that does
-// not resolve cannot break local runs. Otherwise createDefaultDevice resolves this machine's
-// hostname (falling back to loopback): on clusters whose /etc/hosts maps the hostname to
-// 127.0.1.1, set GLOO_SOCKET_IFNAME. (createDeviceForHostname(MASTER_ADDR) would be wrong on
-// every node but the master's: it binds to that address, which is not local there.)
-std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const GroupConfig& config) {
+// Which network interface Gloo binds to, and the addresses it is reachable at there.
+// GLOO_SOCKET_IFNAME (comma-separated, as in PyTorch) wins. A loopback MASTER_ADDR means a single
+// machine: bind to it, so that a hostname that does not resolve cannot break local runs.
+// Otherwise the address this host routes MASTER_ADDR's traffic from: the interface the other
+// ranks reach this one through, whatever the hostname resolves to (often 127.0.1.1 in
+// /etc/hosts, or one address shared by several network namespaces). Without a route,
+// createDefaultDevice resolves the hostname. (createDeviceForHostname(MASTER_ADDR) would be
+// wrong on every node but the master's: it binds to that address, which is not local there.)
+struct GlooDevices {
   std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
+  std::vector<std::string> addresses;
+};
+
+GlooDevices gloo_devices(const GroupConfig& config) {
+  GlooDevices out;
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   if (ifname && *ifname) {
     std::string_view rest(ifname);
     while (!rest.empty()) {
       size_t comma = rest.find(',');
       std::string name(rest.substr(0, comma));
-      if (!name.empty()) devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      if (!name.empty()) out.devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
+    out.addresses = interface_addresses(ifname);
   } else if (is_loopback(config.master_addr)) {
-    devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.master_addr));
+    out.devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.master_addr));
+    out.addresses = resolved_addresses(config.master_addr);
+  } else if (auto local = local_address_towards(config.master_addr); !local.empty()) {
+    out.devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(local));
+    out.addresses = {local};
   } else {
-    devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    out.devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) out.addresses = resolved_addresses(host);
   }
-  return devices;
+  return out;
 }
 
+// torchrun's agent serves the store and keeps it across restarts of the worker group: each
+// group's keys go under their own prefix, so a restarted group never reads the addresses of
+// the workers it replaces.
 c10::intrusive_ptr<c10d::Store> connect_store(const GroupConfig& config) {
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(config.master_port);
-  options.isServer = config.rank == 0;
+  options.isServer = config.rank == 0 && !config.store_served_by_launcher;
   options.numWorkers = static_cast<size_t>(config.world_size);
-  options.waitWorkers = true;  // rank 0 returns once every rank has connected
+  // Every rank counts itself in and rank 0 returns once all have; torchrun's store is no one's
+  // to wait on (the process group's own rendezvous waits for the ranks).
+  options.waitWorkers = !config.store_served_by_launcher;
   options.timeout = to_ms(config.timeout_s);
   try {
-    return c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
+    auto store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
+    if (!config.store_served_by_launcher) return store;
+    return c10::make_intrusive<c10d::PrefixStore>(fmt::format("visrl/attempt_{}", config.restart_count),
+                                                  std::move(store));
   } catch (const std::exception& e) {
+    if (config.store_served_by_launcher)
+      fail(ErrorKind::runtime,
+           "rank {}/{}: cannot reach torchrun's rendezvous store at {}:{} within {:g} s (MASTER_ADDR/MASTER_PORT): {}",
+           config.rank, config.world_size, config.master_addr, config.master_port, config.timeout_s, message_of(e));
     if (config.rank == 0)
       fail(ErrorKind::runtime,
            "rank 0/{}: the rendezvous store at {}:{} failed within {:g} s (MASTER_ADDR/MASTER_PORT; is the port "
@@ -206,10 +248,13 @@ c10::intrusive_ptr<c10d::Store> connect_store(const GroupConfig& config) {
   }
 }
 
-c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, const GroupConfig& config) {
+c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, const GroupConfig& config,
+                                            std::vector<std::string>& addresses) {
   auto options = c10d::ProcessGroupGloo::Options::create(to_ms(config.timeout_s));
   try {
-    options->devices = gloo_devices(config);
+    auto devices = gloo_devices(config);
+    options->devices = std::move(devices.devices);
+    addresses = std::move(devices.addresses);
   } catch (const std::exception& e) {
     fail(ErrorKind::runtime,
          "rank {}/{}: gloo cannot open a network device (MASTER_ADDR={}, GLOO_SOCKET_IFNAME={}): {}", config.rank,
@@ -217,6 +262,26 @@ c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store
          std::getenv("GLOO_SOCKET_IFNAME") ? std::getenv("GLOO_SOCKET_IFNAME") : "unset", message_of(e));
   }
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size, options);
+}
+
+// Every rank's addresses ([world] lists), through the store: rank r publishes its own under
+// visrl/addresses/<r> and reads the others' (each get waits, within the timeout, for the key).
+std::vector<std::vector<std::string>> exchange_addresses(c10d::Store& store, const GroupConfig& config,
+                                                         const std::vector<std::string>& mine) {
+  std::string joined;
+  for (const auto& a : mine) joined += (joined.empty() ? "" : " ") + a;
+  store.set(fmt::format("visrl/addresses/{}", config.rank), std::vector<uint8_t>(joined.begin(), joined.end()));
+  std::vector<std::vector<std::string>> all(static_cast<size_t>(config.world_size));
+  for (int r = 0; r < config.world_size; ++r) {
+    const auto bytes = store.get(fmt::format("visrl/addresses/{}", r));
+    std::string_view rest(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      if (space != 0) all[static_cast<size_t>(r)].emplace_back(rest.substr(0, space));
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+  }
+  return all;
 }
 
 #ifdef VISRL_HAS_NCCL
@@ -256,11 +321,14 @@ std::unique_ptr<ProcessGroupLink> connect_process_group(const GroupConfig& confi
 #endif
   auto store = connect_store(config);
   c10::intrusive_ptr<c10d::Backend> group;
+  std::vector<std::vector<std::string>> addresses;  // [world]
   try {
+    std::vector<std::string> mine;
 #ifdef VISRL_HAS_NCCL
     if (config.backend == "nccl") group = make_nccl(store, config);
 #endif
-    if (!group) group = make_gloo(store, config);
+    if (!group) group = make_gloo(store, config, mine);
+    addresses = exchange_addresses(*store, config, mine);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -268,7 +336,8 @@ std::unique_ptr<ProcessGroupLink> connect_process_group(const GroupConfig& confi
          "rank {}/{}: could not connect the {} process group within {:g} s: {}; another rank probably died or is stuck",
          config.rank, config.world_size, config.backend, config.timeout_s, message_of(e));
   }
-  return std::make_unique<C10dLink>(std::move(store), std::move(group), device, to_ms(config.timeout_s));
+  return std::make_unique<C10dLink>(std::move(store), std::move(group), device, to_ms(config.timeout_s), config.rank,
+                                    std::move(addresses));
 }
 
 }  // namespace visrl::trainer::detail

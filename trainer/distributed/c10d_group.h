@@ -31,6 +31,9 @@ class ProcessGroupLink {
   // outputs[r] (world_size tensors shaped like `input`) receives rank r's `input`.
   virtual void all_gather(std::vector<at::Tensor>& outputs, at::Tensor& input) = 0;
   virtual void barrier() = 0;
+
+  // The ranks a failed collective's error points at ("lost rank(s) 1 (at 10.0.0.2)"), or "".
+  virtual std::string lost_ranks(const std::string& error) const = 0;
 };
 
 struct GroupConfig {
@@ -42,9 +45,12 @@ struct GroupConfig {
   std::string backend;  // gloo | nccl (already resolved)
   double timeout_s = 0;
   at::Device device = at::kCPU;  // the training device; nccl binds to it (cuda:<local_rank> if no index)
+  bool store_served_by_launcher = false;  // torchrun's agent serves the store: rank 0 is a client too
+  int restart_count = 0;                  // keys of this worker group live under visrl/attempt_<n>/
 };
 
-// Connects the TCPStore (rank 0 serves it) and the process group. Throws Error(runtime)
+// Connects the TCPStore (rank 0 serves it, unless the launcher does) and the process group, and
+// exchanges the ranks' addresses (LaunchEnv, peer_addresses.h). Throws Error(runtime)
 // naming the rank and what could not be reached within the timeout.
 std::unique_ptr<ProcessGroupLink> connect_process_group(const GroupConfig& config);
 

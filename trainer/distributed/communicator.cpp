@@ -79,6 +79,8 @@ std::unique_ptr<Communicator> Communicator::create(const LaunchEnv& env, const s
   config.backend = resolved;
   config.timeout_s = timeout_s;
   config.device = device;
+  config.store_served_by_launcher = env.store_served_by_launcher;
+  config.restart_count = env.restart_count;
   auto link = detail::connect_process_group(config);
   return std::unique_ptr<Communicator>(
       new Communicator(env.rank, env.world_size, resolved, timeout_s, std::move(link)));
@@ -105,9 +107,10 @@ void Communicator::guarded(const char* collective, Body&& body) {
   } catch (const std::exception& e) {
     failed_ = collective;
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fail(ErrorKind::runtime,
-         "rank {}/{}: {} failed after {:.1f} s (timeout {:g} s): {}; another rank probably died or is stuck", rank_,
-         world_size_, collective, waited, timeout_s_, e.what());
+    const std::string lost = link_ ? link_->lost_ranks(e.what()) : "";
+    fail(ErrorKind::runtime, "rank {}/{}: {} failed after {:.1f} s (timeout {:g} s): {}; {}", rank_, world_size_,
+         collective, waited, timeout_s_, e.what(),
+         lost.empty() ? "another rank probably died or is stuck" : lost + ": it died, is stuck or cannot be reached");
   }
 }
 

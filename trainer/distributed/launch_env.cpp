@@ -47,6 +47,12 @@ LaunchEnv launch_env(const std::function<const char*(const char*)>& getenv) {
     env.master_addr = addr;
     env.master_port = int_var(getenv, "MASTER_PORT", 1, 65535);
   }
+  if (env.launcher == "torchrun") {
+    const char* agent_store = getenv("TORCHELASTIC_USE_AGENT_STORE");
+    env.store_served_by_launcher = agent_store && std::string_view(agent_store) == "True";
+    if (getenv("TORCHELASTIC_RESTART_COUNT"))
+      env.restart_count = int_var(getenv, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 20);
+  }
   return env;
 }
 

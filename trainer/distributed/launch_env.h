@@ -16,6 +16,11 @@ struct LaunchEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 0;
   std::string launcher = "single";  // torchrun | slurm | single
+  // torchrun (TORCHELASTIC_USE_AGENT_STORE=True): its agent already serves the rendezvous store
+  // at MASTER_ADDR:MASTER_PORT, so rank 0 connects to it like every other rank; the store
+  // outlives a restart of the workers, whose keys are kept apart by TORCHELASTIC_RESTART_COUNT.
+  bool store_served_by_launcher = false;
+  int restart_count = 0;
 };
 
 // `getenv` returns a variable's value or nullptr (std::getenv in programs, a map in tests).

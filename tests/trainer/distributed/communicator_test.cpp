@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "tests/test_util.h"
 #include "tests/trainer/distributed/dist_test_util.h"
 #include "trainer/distributed/communicator.h"
+#include "trainer/distributed/peer_addresses.h"
 
 namespace visrl::trainer {
 namespace {
@@ -193,10 +195,33 @@ TEST(Communicator, KilledPeerFailsTheCollectiveWithAClearMessage) {
   EXPECT_EQ(result.ranks[0].exit_code, 3) << result.summary();
   const std::string& err = result.ranks[0].err;
   EXPECT_NE(err.find("rank 0/2: all_reduce failed after"), std::string::npos) << err;
-  EXPECT_NE(err.find("another rank probably died or is stuck"), std::string::npos) << err;
+  // Gloo names the peer's address; the ranks' published addresses name the rank.
+  EXPECT_NE(err.find("lost rank(s) 1 (at 127.0.0.1): it died, is stuck or cannot be reached"), std::string::npos)
+      << err;
   EXPECT_NE(err.find("then: rank 0/2: barrier refused"), std::string::npos) << err;
   // Rank 0 ends long before its 5 s timeout would have expired twice.
   EXPECT_LT(result.ranks[0].seconds - result.ranks[1].seconds, 10.0) << result.summary();
+}
+
+// The ranks behind a transport error, from the addresses they published.
+TEST(PeerAddresses, AnErrorNamesTheRanksAtThePeersAddress) {
+  const std::vector<std::vector<std::string>> at = {{"10.0.0.1"}, {"10.0.0.1"}, {"10.0.0.2", "fd00::2"}, {"10.0.0.2"}};
+  const std::string gloo =
+      "[../third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection closed by peer [10.0.0.2]:14741";
+  EXPECT_EQ(lost_ranks(gloo, at, 0), "lost rank(s) 2, 3 (at 10.0.0.2)");
+  EXPECT_EQ(lost_ranks("Read error [10.0.0.1]:3 and [fd00::2]:9", at, 1),
+            "lost rank(s) 0 (at 10.0.0.1); 2 (at fd00::2)");
+  EXPECT_EQ(lost_ranks("Timed out waiting 5000ms for recv operation to complete", at, 0), "");
+  EXPECT_EQ(lost_ranks("closed by peer [10.9.9.9]:1", at, 0), "");
+  EXPECT_EQ(lost_ranks("", {}, 0), "");
+  // This host's own addresses: loopback resolves, and the route to a loopback address is one.
+  const auto local = resolved_addresses("127.0.0.1");
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0], "127.0.0.1");
+  EXPECT_EQ(local_address_towards("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(local_address_towards("no-such-host.invalid"), "");
+  const auto lo = interface_addresses("lo,,nonexistent0");
+  EXPECT_NE(std::find(lo.begin(), lo.end(), "127.0.0.1"), lo.end());
 }
 
 // Rank 1 stays alive but never joins the second all_reduce: rank 0 gives up after its 2 s
