@@ -173,6 +173,7 @@ struct OptimConfig {
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;
   int64_t total_steps = 0;  // 0 = as many as the data epochs give
+  int64_t max_bad_steps = 5;  // consecutive steps with a NaN/inf loss or gradient before the run stops
 };
 
 struct DistributedConfig {
@@ -188,6 +189,7 @@ struct CheckpointConfig {
   int64_t milestone_every = 0;  // also keep every Mth step; 0 = off
   bool model_only = false;
   int64_t max_shard_mb = 5000;
+  std::string on_save_error = "continue";  // continue | stop: after a failed save (e.g. a full disk)
 };
 
 struct ValidationConfig {

@@ -523,6 +523,10 @@ Field make_schema() {
                        "Final learning rate of cosine and linear schedules, as a fraction of lr.", between(0.0, 1.0)),
                   leaf("total_steps", &OptimConfig::total_steps, "Training steps; 0 = as many as data.epochs give.",
                        ge<int64_t>(0)),
+                  leaf("max_bad_steps", &OptimConfig::max_bad_steps,
+                       "A step whose loss or gradient is NaN/inf on any rank is not applied (metrics: bad_step); "
+                       "after this many in a row the run saves a checkpoint (the last good weights) and stops.",
+                       gt<int64_t>(0)),
               }),
       section(
           "distributed", &Config::distributed, "Data-parallel training over c10d.",
@@ -544,6 +548,10 @@ Field make_schema() {
               leaf("model_only", &CheckpointConfig::model_only,
                    "Save weights only (no optimizer state: cannot resume exactly)."),
               leaf("max_shard_mb", &CheckpointConfig::max_shard_mb, "Largest safetensors shard.", gt<int64_t>(0)),
+              leaf("on_save_error", &CheckpointConfig::on_save_error,
+                   "A save that fails (a full disk, a lost mount) is removed and reported with the free space; "
+                   "continue trains on (the previous checkpoint stays the newest), stop ends the run.",
+                   one_of({"continue", "stop"})),
           }),
       section("validation", &Config::validation, "Greedy answers to the held-out prompts of data.val.",
               {

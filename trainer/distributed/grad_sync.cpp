@@ -1,6 +1,7 @@
 #include "trainer/distributed/grad_sync.h"
 
 #include <cmath>
+#include <limits>
 
 #include <c10/core/GradMode.h>
 
@@ -48,6 +49,7 @@ void GradientBuckets::zero_grad() {
     if (accumulators_[i].defined() && touched_[i]) accumulators_[i].zero_();
     touched_[i] = false;
   }
+  nonfinite_ = false;
 }
 
 void GradientBuckets::accumulate() {
@@ -70,9 +72,10 @@ void GradientBuckets::all_reduce(Communicator& comm, double scale) {
     if (accumulators_[i].defined() && touched_[i]) params_[i].mutable_grad() = accumulators_[i];
   }
   if (comm.world_size() == 1) {
-    if (scale == 1.0) return;
     for (at::Tensor& p : params_) {
-      if (p.grad().defined()) p.mutable_grad().mul_(scale);
+      if (!p.grad().defined()) continue;
+      if (nonfinite_) p.mutable_grad().fill_(std::numeric_limits<double>::quiet_NaN());
+      if (scale != 1.0) p.mutable_grad().mul_(scale);
     }
     return;
   }
@@ -97,6 +100,7 @@ void GradientBuckets::all_reduce(Communicator& comm, double scale) {
   }
   for (const FlatBucket& bucket : buckets_) {
     std::vector<at::Tensor> buffer{pack_bucket(bucket, grads)};  // [bucket.numel], gradient dtype
+    if (nonfinite_) buffer[0].fill_(std::numeric_limits<double>::quiet_NaN());
     comm.all_reduce(buffer, ReduceOp::sum);
     if (scale != 1.0) buffer[0].mul_(scale);
     unpack_bucket(bucket, buffer[0], grads);

@@ -41,6 +41,10 @@ class GradientBuckets {
   // normalised by a global token count. A world of one only scales (an absent grad stays absent).
   // A parameter with an accumulator ends with the accumulator as its grad (the gradient dtype).
   void all_reduce(Communicator& comm, double scale);
+  // A loss that was NaN/inf on this rank: the next all_reduce hands every rank NaN gradients,
+  // so that all of them skip the update (the norm is non-finite everywhere). Cleared by
+  // zero_grad.
+  void mark_nonfinite() { nonfinite_ = true; }
 
   size_t num_params() const { return params_.size(); }
   size_t num_buckets() const { return buckets_.size(); }
@@ -53,6 +57,7 @@ class GradientBuckets {
   std::vector<at::Tensor> accumulators_;  // per parameter: [param shape] in grad_dtype, or undefined
   std::vector<bool> touched_;             // per parameter: a grad was accumulated since zero_grad
   std::vector<FlatBucket> buckets_;
+  bool nonfinite_ = false;
 };
 
 }  // namespace visrl::trainer

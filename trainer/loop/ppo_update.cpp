@@ -1,6 +1,8 @@
 #include "trainer/loop/ppo_update.h"
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "policy/model/training_mode.h"
@@ -74,7 +76,8 @@ double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const 
   const auto ref = stack_padded(seqs, &UpdateSequence::ref_logp, L, device);          // [B, L] or undefined
   const auto rollout = stack_padded(seqs, &UpdateSequence::rollout_logp, L, device);  // [B, L] or undefined
   const auto adv = at::tensor(adv_values, at::kDouble).to(logp.scalar_type()).view({B, 1}).expand({B, L}).to(device);
-  const auto terms = grpo_loss(logp, entropy, old, ref, rollout, adv, mask, o.loss, agg);
+  auto terms = grpo_loss(logp, entropy, old, ref, rollout, adv, mask, o.loss, agg);
+  if (o.inject_nan_loss) terms.loss = terms.loss * std::numeric_limits<double>::quiet_NaN();
   terms.loss.backward();
   if (stats) add_stats(*stats, terms, logp, entropy, old, rollout, mask);
   return terms.loss.item<double>();
@@ -126,6 +129,8 @@ double minibatch_gradients(policy::Qwen3VLImpl& model, GradientBuckets& gradient
     loss += micro_batch_backward(model, seqs, o, agg, stats);
     gradients.accumulate();
   }
+  // A NaN/inf loss here must stop the update on every rank, whatever its gradients hold.
+  if (!std::isfinite(loss)) gradients.mark_nonfinite();
   return loss;
 }
 
@@ -142,6 +147,7 @@ UpdateStats ppo_update(policy::Qwen3VLImpl& model, ShardedAdamW& optimizer, Grad
       t = Clock::now();
       stats.grad_norm = apply_gradients(gradients, optimizer, comm, o.grad_clip, lr);
       ++stats.optimizer_steps;
+      if (!std::isfinite(stats.grad_norm)) ++stats.skipped_steps;
       stats.optimizer_s += seconds_since(t);
     }
   }

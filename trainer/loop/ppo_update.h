@@ -38,6 +38,7 @@ struct UpdateOptions {
   int64_t logprob_chunk_tokens{};  // forward_logprobs' chunk (model.logprob_chunk_tokens); 0 = all at once
   double grad_clip{};              // max global grad norm; 0 = no clipping
   int64_t pad_token_id{};
+  bool inject_nan_loss = false;  // tests (trainer/loop/fault_injection.h): this rank's loss becomes NaN
 };
 
 // Sums over this rank's response tokens (and counts) of the first epoch, which describes the
@@ -58,6 +59,7 @@ struct UpdateStats {
   double is_weight_sum = 0;  // rollout importance weights (when on)
   double grad_norm = 0;      // of the last optimizer step (global)
   int64_t optimizer_steps = 0;
+  int64_t skipped_steps = 0;  // optimizer steps not taken: a NaN/inf loss or gradient on some rank
   double forward_backward_s = 0;
   double optimizer_s = 0;  // all-reduce, clipping and the AdamW step
 };

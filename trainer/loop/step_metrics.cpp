@@ -104,6 +104,9 @@ void add_update_metrics(nlohmann::json& m, const UpdateStats& g, bool has_refere
   m["dual_clip_frac"] = g.dual_clipped / tokens;
   m["grad_norm"] = g.grad_norm;
   m["optimizer_steps"] = g.optimizer_steps;
+  // Updates not applied because a loss or gradient was NaN/inf (optim.max_bad_steps).
+  m["bad_updates"] = g.skipped_steps;
+  m["bad_step"] = g.skipped_steps > 0 ? 1 : 0;
   m["trained_tokens"] = g.tokens;
   // Generation-time vs training-time log-probs of the same tokens under the same weights.
   if (g.rollout_tokens > 0) {

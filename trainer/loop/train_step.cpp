@@ -89,6 +89,9 @@ nlohmann::json Trainer::train_step(int64_t step) {
     update_policy(step, share, m);
   }
   add_step_times(m, comm_, *batch, seconds_since(update_start), seconds_since(step_start));
+  // Render workers started again since the run began (dead or hung ones), summed over ranks.
+  m["render_workers_replaced"] =
+      static_cast<int64_t>(comm_.all_reduce_sum({static_cast<double>(pool_->stats().workers_replaced)})[0]);
   m["epoch"] = sampler_->state().epoch;
   if (comm_.is_main()) write_step_rollouts(run_dir_, config_.logging, step, batch->samples);
   return m;
@@ -242,7 +245,9 @@ void Trainer::update_policy(int64_t step, const RankShare& share, nlohmann::json
   for (size_t i = 0; i < share.sequences.size(); ++i)
     minibatches[static_cast<size_t>(share.minibatch_of[i])].push_back(&share.sequences[i]);
   const double lr = lr_at(schedule_, step - 1);
-  const auto local = ppo_update(*policy_, *optimizer_, *gradients_, comm_, minibatches, update_options_, lr);
+  UpdateOptions options = update_options_;
+  options.inject_nan_loss = faults_.nan_loss_at(step, comm_.rank(), comm_.world_size());
+  const auto local = ppo_update(*policy_, *optimizer_, *gradients_, comm_, minibatches, options, lr);
   add_update_metrics(m, reduce_update_stats(comm_, local), has_reference_);
   m["lr"] = lr;
   m["time_forward_backward_s"] = comm_.all_reduce_max(local.forward_backward_s);

@@ -1,6 +1,7 @@
 #include "trainer/loop/trainer.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -43,6 +44,20 @@ nlohmann::json formula_json(const RewardConfig& reward) {
           {"extra_terms", reward.extra_terms}};
 }
 
+// "step_M (12.3 MiB) stays the newest checkpoint", for a failed save's message.
+std::string newest_checkpoint_description(const std::filesystem::path& checkpoints) {
+  const auto all = list_checkpoints(checkpoints);
+  if (all.empty()) return "there is no earlier checkpoint";
+  const auto& [step, dir] = all.back();
+  std::uintmax_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != decltype(it)();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+  }
+  return fmt::format("step_{} ({:.1f} MiB) stays the newest checkpoint", step, static_cast<double>(bytes) / (1 << 20));
+}
+
 }  // namespace
 
 Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm,
@@ -51,7 +66,8 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
       run_dir_(run_dir),
       comm_(comm),
       device_(training_device(config, comm)),
-      assets_(load_policy_assets(config)) {
+      assets_(load_policy_assets(config)),
+      faults_(injected_faults([](const char* name) { return std::getenv(name); })) {
   const auto& c = config_;
   if (c.data.train.empty()) fail(ErrorKind::config, "data.train: at least one JSONL manifest is required");
   if (c.algorithm.mini_batch_prompts < 1) fail(ErrorKind::config, "algorithm.mini_batch_prompts must be >= 1");
@@ -183,6 +199,7 @@ void Trainer::resume(const std::filesystem::path& dir) {
       },
       ErrorKind::format);
   start_step_ = saved.step;
+  last_good_step_ = saved.step;
   validator_->best().restore(saved.step);
   on_every_rank(
       comm_, "rewinding the run directory",
@@ -202,7 +219,7 @@ void Trainer::resume(const std::filesystem::path& dir) {
                saved.step, saved.sampler.epoch, saved.sampler.cursor, saved.world_size, comm_.world_size());
 }
 
-void Trainer::save_checkpoint(int64_t step) {
+bool Trainer::save_checkpoint(int64_t step) {
   MemoryStage stage("saving a checkpoint");
   const auto start = Clock::now();
   CheckpointContents contents;
@@ -213,7 +230,15 @@ void Trainer::save_checkpoint(int64_t step) {
   contents.assets_from = config_.model.path;
   contents.max_shard_bytes = static_cast<uint64_t>(config_.checkpoint.max_shard_mb) << 20;
   const auto checkpoints = run_dir_.checkpoints_dir();
-  const auto dir = trainer::save_checkpoint(checkpoints, contents, comm_);
+  std::filesystem::path dir;
+  try {
+    dir = trainer::save_checkpoint(checkpoints, contents, comm_);
+  } catch (const Error& e) {
+    // Every rank has the same Error(io) (on_every_rank); a lost rank is Error(runtime).
+    if (e.kind() != ErrorKind::io) throw;
+    report_failed_save(step, e);
+    return false;
+  }
   if (comm_.is_main()) {
     try {
       for (const auto& removed :
@@ -225,6 +250,46 @@ void Trainer::save_checkpoint(int64_t step) {
     }
     spdlog::info("checkpoint {} saved in {:.1f} s", dir.string(), seconds_since(start));
   }
+  return true;
+}
+
+// A save that failed part-way (a full disk, a lost mount): its half-written directory goes, so
+// that it frees what it took; `latest` and the previous checkpoints were never touched.
+void Trainer::report_failed_save(int64_t step, const Error& error) {
+  const auto checkpoints = run_dir_.checkpoints_dir();
+  auto partial = checkpoint_path(checkpoints, step);
+  partial += ".tmp";
+  std::error_code ec;
+  if (comm_.is_main()) std::filesystem::remove_all(partial, ec);
+  const auto space = std::filesystem::space(checkpoints, ec);
+  const std::string free_space =
+      ec ? "unknown free space" : fmt::format("{:.1f} MiB free", static_cast<double>(space.available) / (1 << 20));
+  const std::string message =
+      fmt::format("checkpoint step_{} could not be saved in {} ({} there; {}): {}", step, checkpoints.string(),
+                  free_space, newest_checkpoint_description(checkpoints), error.what());
+  if (config_.checkpoint.on_save_error == "stop")
+    fail(ErrorKind::io, "{}; stopping (checkpoint.on_save_error: stop): make room, then continue with --resume auto",
+         message);
+  if (comm_.is_main()) spdlog::error("{}; training goes on (checkpoint.on_save_error: continue)", message);
+}
+
+void Trainer::check_bad_steps(int64_t step, const nlohmann::json& metrics) {
+  if (metrics.value("bad_step", 0) == 1) {
+    ++bad_steps_in_a_row_;
+  } else if (metrics.contains("optimizer_steps")) {
+    bad_steps_in_a_row_ = 0;
+    last_good_step_ = step;
+  }
+  const int64_t limit = config_.optim.max_bad_steps;
+  if (bad_steps_in_a_row_ < limit) return;
+  const bool saved = save_checkpoint(step);
+  fail(
+      ErrorKind::runtime,
+      "{} steps in a row had a NaN/inf loss or gradient (the last at step {}; optim.max_bad_steps: {}), so none "
+      "was applied: stopping. The weights are those after step {}{}. Check those steps' rollouts "
+      "(rollouts/step_N.jsonl), lower optim.lr or raise optim.max_bad_steps, then continue with --resume auto",
+      bad_steps_in_a_row_, step, limit, last_good_step_,
+      saved ? fmt::format(", saved as checkpoint step_{}", step) : std::string(" (the checkpoint could not be saved)"));
 }
 
 int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
@@ -245,6 +310,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
       append_metrics_line(run_dir_.metrics_path(), metrics);
       console.step(metrics);
     }
+    check_bad_steps(step, metrics);  // the same metrics on every rank: all stop together
     // Every rank stops at the same step when any of them was asked to.
     signalled = comm_.all_reduce_max(stop.load() ? 1.0 : 0.0) > 0;
     if ((every > 0 && step % every == 0) || signalled || step == last) save_checkpoint(step);

@@ -24,6 +24,7 @@
 #include <optional>
 
 #include "core/config.h"
+#include "core/error.h"
 #include "core/run_dir.h"
 #include "policy/generate/prompt.h"
 #include "policy/model/qwen3vl.h"
@@ -37,6 +38,7 @@
 #include "trainer/distributed/communicator.h"
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
+#include "trainer/loop/fault_injection.h"
 #include "trainer/loop/prepared_prompt.h"
 #include "trainer/loop/step_batch.h"
 #include "trainer/loop/validator.h"
@@ -74,7 +76,12 @@ class Trainer {
   RolloutDeps rollout_deps();
   TrainerState state_after(int64_t step) const;
   void resume(const std::filesystem::path& dir);
-  void save_checkpoint(int64_t step);
+  // Whether the checkpoint was saved; a failed save (removed again) is reported and, with
+  // checkpoint.on_save_error: stop, thrown as Error(io).
+  bool save_checkpoint(int64_t step);
+  void report_failed_save(int64_t step, const Error& error);
+  // After a step's metrics: counts bad steps in a row and stops the run at optim.max_bad_steps.
+  void check_bad_steps(int64_t step, const nlohmann::json& metrics);
   void save_final_policy(int64_t step);
 
   const Config config_;
@@ -100,6 +107,9 @@ class Trainer {
   LrSchedule schedule_;
   std::unique_ptr<Validator> validator_;
   int64_t start_step_ = 0;
+  InjectedFaults faults_;           // tests only (fault_injection.h)
+  int64_t bad_steps_in_a_row_ = 0;  // steps whose update was skipped for a NaN/inf (optim.max_bad_steps)
+  int64_t last_good_step_ = 0;      // the step of the last applied update (start_step_ before any)
 };
 
 }  // namespace visrl::trainer
