@@ -6,8 +6,10 @@
 // shapes and dtypes. Each one waits at most the timeout given to create(); any failure (a
 // timeout, a peer that closed its connection) becomes Error(runtime) naming this rank, the
 // collective and how long it waited, e.g.
-//   rank 0/2: all_reduce failed after 4.1 s (timeout 5 s): Connection closed by peer ...;
-//   another rank probably died or is stuck
+//   rank 0/2: all_reduce failed after 0.0 s (timeout 5 s): Connection closed by peer
+//   [10.0.0.2]:14741 ...; lost rank(s) 1 (at 10.0.0.2): it died, is stuck or cannot be reached
+// (the ranks behind the peer address Gloo names; "another rank probably died or is stuck" when
+// the error names none, as a timeout does)
 // after which the communicator refuses further collectives.
 //
 // Tensors may live on any device: the communicator copies them to where the backend works
