@@ -119,7 +119,7 @@ TEST_P(FaultDiskFull, AFailedSaveIsRemovedAndReportedAndOnSaveErrorDecides) {
   TinyRun run;
   const auto dir = run.dir / "run";
   Tmpfs disk(dir, kTmpfsMib);
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.why();
+  ASSERT_TRUE(disk.mounted()) << "root cannot mount a tmpfs on " << dir << ": " << disk.why();
   const auto config = config_with(run, fmt::format(R"(optim:
   total_steps: 4
 checkpoint:
