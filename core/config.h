@@ -208,6 +208,7 @@ struct LoggingConfig {
   bool log_rollouts = true;
   int64_t images_every = 0;           // save rendered images every K steps; 0 = never
   std::string progress_bar = "auto";  // auto | on | off
+  std::vector<std::string> backends = {"jsonl", "tensorboard"};  // jsonl is always written
 };
 
 struct Config {

@@ -251,6 +251,15 @@ Rule<std::vector<std::string>> module_names() {
           true};
 }
 
+Rule<std::vector<std::string>> logging_backends() {
+  return {"a list of jsonl, tensorboard",
+          [](const std::vector<std::string>& v) {
+            return std::all_of(v.begin(), v.end(),
+                               [](const std::string& s) { return s == "jsonl" || s == "tensorboard"; });
+          },
+          true};
+}
+
 // ---------------------------------------------------------------------------------------
 // The schema.
 
@@ -577,10 +586,15 @@ Field make_schema() {
                   leaf("log_every", &LoggingConfig::log_every, "Console metrics every N steps.", gt<int64_t>(0)),
                   leaf("log_rollouts", &LoggingConfig::log_rollouts,
                        "Write every sample to <run_dir>/rollouts/step_<N>.jsonl."),
-                  leaf("images_every", &LoggingConfig::images_every, "Save rendered images every K steps; 0 = never.",
-                       ge<int64_t>(0)),
+                  leaf("images_every", &LoggingConfig::images_every,
+                       "Save rendered images (and send them to TensorBoard) every K steps; 0 = never.", ge<int64_t>(0)),
                   leaf("progress_bar", &LoggingConfig::progress_bar, "Progress bar; auto = on a terminal.",
                        one_of({"auto", "on", "off"})),
+                  leaf("backends", &LoggingConfig::backends,
+                       "Where step metrics go besides metrics.jsonl (always written): tensorboard = event files in "
+                       "<run_dir>/tensorboard (scalars, histograms, every images_every steps renders and critic "
+                       "findings); `tensorboard --logdir runs/` shows them.",
+                       logging_backends()),
               }),
   };
   return root;

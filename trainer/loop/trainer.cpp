@@ -1,5 +1,6 @@
 #include "trainer/loop/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -124,6 +125,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   validator_ = std::make_unique<Validator>(config_, run_dir_, comm_, std::move(val_items),
                                            ValidationDeps{rollout_deps(), assets_, instructions_, *formula_});
   if (resume_from) resume(*resume_from);
+  open_tensorboard(resume_from.has_value());
   int64_t trainable_numel = 0;
   for (const auto& p : params) trainable_numel += p.numel();
   spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
@@ -132,6 +134,16 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
                : policy::has_lora(*policy_) ? fmt::format(" (LoRA adapters; {} frozen in the base)", frozen)
                                             : fmt::format(" ({} frozen in the vision tower)", frozen),
                items_.size(), schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
+}
+
+// Rank 0's TensorBoard log: a new event file per start; the config as text on a fresh start.
+void Trainer::open_tensorboard(bool resumed) {
+  const auto& backends = config_.logging.backends;
+  if (!comm_.is_main() || std::find(backends.begin(), backends.end(), "tensorboard") == backends.end()) return;
+  tensorboard_ = std::make_unique<TensorBoardWriter>(run_dir_.root() / "tensorboard",
+                                                     resumed ? std::optional(start_step_) : std::nullopt);
+  if (!resumed) tensorboard_->text(0, "config", "```yaml\n" + to_yaml(config_) + "```\n");
+  tensorboard_->flush();
 }
 
 Trainer::~Trainer() {
@@ -309,6 +321,10 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
     if (comm_.is_main()) {
       append_metrics_line(run_dir_.metrics_path(), metrics);
       console.step(metrics);
+      if (tensorboard_) {
+        tensorboard_->scalars(step, metrics);
+        tensorboard_->flush();
+      }
     }
     check_bad_steps(step, metrics);  // the same metrics on every rank: all stop together
     // Every rank stops at the same step when any of them was asked to.
