@@ -5,6 +5,16 @@
 
 namespace visrl {
 
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> pieces;
+  while (!text.empty()) {
+    const size_t at = text.find(separator);
+    pieces.push_back(text.substr(0, at));
+    text = at == std::string_view::npos ? std::string_view() : text.substr(at + 1);
+  }
+  return pieces;
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
   // d[i][j]: distance between the first i chars of a and the first j chars of b.
   std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));

@@ -8,6 +8,11 @@
 
 namespace visrl {
 
+// The pieces of `text` between `separator`s, empty ones included, except that an empty text or
+// a trailing separator adds no empty last piece: "a,,b," -> {"a", "", "b"}; "" -> {}. The
+// views point into `text`.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
 // Edit distance counting insertions, deletions, substitutions and swaps of adjacent
 // characters (optimal string alignment), so "hgih" is one edit from "high".
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -18,6 +18,15 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+TEST(Text, SplitKeepsInnerEmptyPiecesButNoTrailingOne) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(split("", ','), V{});
+  EXPECT_EQ(split("a", ','), V{"a"});
+  EXPECT_EQ(split("a,,b,", ','), (V{"a", "", "b"}));
+  EXPECT_EQ(split(",a", ','), (V{"", "a"}));
+  EXPECT_EQ(split("10.0.0.1 fd00::1", ' '), (V{"10.0.0.1", "fd00::1"}));
+}
+
 TEST(Text, EditDistanceCountsSwapsAsOneEdit) {
   EXPECT_EQ(edit_distance("", ""), 0u);
   EXPECT_EQ(edit_distance("abc", ""), 3u);

@@ -34,6 +34,7 @@
 #endif
 
 #include "core/error.h"
+#include "core/text.h"
 #include "trainer/distributed/peer_addresses.h"
 
 #ifndef USE_C10D_GLOO
@@ -192,12 +193,8 @@ GlooDevices gloo_devices(const GroupConfig& config) {
   GlooDevices out;
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   if (ifname && *ifname) {
-    std::string_view rest(ifname);
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string name(rest.substr(0, comma));
-      if (!name.empty()) out.devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    for (const auto name : split(ifname, ',')) {
+      if (!name.empty()) out.devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(std::string(name)));
     }
     out.addresses = interface_addresses(ifname);
   } else if (is_loopback(config.master_addr)) {
@@ -274,11 +271,8 @@ std::vector<std::vector<std::string>> exchange_addresses(c10d::Store& store, con
   std::vector<std::vector<std::string>> all(static_cast<size_t>(config.world_size));
   for (int r = 0; r < config.world_size; ++r) {
     const auto bytes = store.get(fmt::format("visrl/addresses/{}", r));
-    std::string_view rest(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    while (!rest.empty()) {
-      const size_t space = rest.find(' ');
-      if (space != 0) all[static_cast<size_t>(r)].emplace_back(rest.substr(0, space));
-      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    for (const auto address : split({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, ' ')) {
+      if (!address.empty()) all[static_cast<size_t>(r)].emplace_back(address);
     }
   }
   return all;

@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/text.h"
+
 namespace visrl::trainer {
 namespace {
 
@@ -52,10 +54,8 @@ std::string local_address_towards(const std::string& host) {
 
 std::vector<std::string> interface_addresses(std::string_view ifnames) {
   std::set<std::string> names;
-  while (!ifnames.empty()) {
-    const size_t comma = ifnames.find(',');
-    if (comma != 0) names.emplace(ifnames.substr(0, comma));
-    ifnames = comma == std::string_view::npos ? std::string_view() : ifnames.substr(comma + 1);
+  for (const auto name : split(ifnames, ',')) {
+    if (!name.empty()) names.emplace(name);
   }
   std::vector<std::string> out;
   ifaddrs* list = nullptr;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace visrl::trainer {
 
@@ -11,16 +12,12 @@ InjectedFaults injected_faults(const std::function<const char*(const char*)>& ge
   InjectedFaults faults;
   const char* raw = getenv("VISRL_INJECT_NAN_LOSS");
   if (!raw) return faults;
-  std::string_view rest(raw);
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
+  for (const auto item : split(raw, ',')) {
     int64_t step = 0;
     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), step);
     if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || step < 1)
       fail(ErrorKind::config, "environment variable VISRL_INJECT_NAN_LOSS=\"{}\": expected steps >= 1 like 3,4,5", raw);
     faults.nan_loss_steps.insert(step);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
   return faults;
 }
