@@ -201,6 +201,20 @@ struct ValidationConfig {
   std::string best_mode = "max";            // max | min: which way is better
 };
 
+// Weights & Biases through its own client: a Python sidecar process (the wandb package) that
+// rank 0 feeds through a pipe; it never blocks or stops training.
+struct WandbConfig {
+  std::string project = "visrl";
+  std::string entity;             // "" = the account's default entity
+  std::string name;               // "" = the run directory's name
+  std::string group;              // "" = none
+  std::vector<std::string> tags;  // none
+  std::string mode = "auto";      // auto ($WANDB_MODE, else online) | online | offline (sync later: wandb sync)
+  std::string python;  // "" = scripts/setup's tools venv (~/.cache/visrl/venv, has wandb) when present, else python3
+  int64_t queue_mib = 64;    // messages waiting for the sidecar; new ones beyond it are dropped (counted, warned)
+  int64_t max_restarts = 3;  // a sidecar that dies is started again this many times, then given up on
+};
+
 struct LoggingConfig {
   std::string level = "info";
   std::string run_dir;  // "" = runs/<config name>-<time>
@@ -208,7 +222,8 @@ struct LoggingConfig {
   bool log_rollouts = true;
   int64_t images_every = 0;           // save rendered images every K steps; 0 = never
   std::string progress_bar = "auto";  // auto | on | off
-  std::vector<std::string> backends = {"jsonl", "tensorboard"};  // jsonl is always written
+  std::vector<std::string> backends = {"jsonl", "tensorboard"};  // jsonl is always written; also: wandb
+  WandbConfig wandb;                                             // with backends: [..., wandb]
 };
 
 struct Config {

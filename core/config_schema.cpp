@@ -252,10 +252,10 @@ Rule<std::vector<std::string>> module_names() {
 }
 
 Rule<std::vector<std::string>> logging_backends() {
-  return {"a list of jsonl, tensorboard",
+  return {"a list of jsonl, tensorboard, wandb",
           [](const std::vector<std::string>& v) {
             return std::all_of(v.begin(), v.end(),
-                               [](const std::string& s) { return s == "jsonl" || s == "tensorboard"; });
+                               [](const std::string& s) { return s == "jsonl" || s == "tensorboard" || s == "wandb"; });
           },
           true};
 }
@@ -577,25 +577,53 @@ Field make_schema() {
                   leaf("best_mode", &ValidationConfig::best_mode, "Whether a larger or smaller best_metric is better.",
                        one_of({"max", "min"})),
               }),
-      section("logging", &Config::logging, "Console, metrics and rollout logs.",
-              {
-                  leaf("level", &LoggingConfig::level, "Console log level.",
-                       one_of({"trace", "debug", "info", "warn", "error"})),
-                  leaf("run_dir", &LoggingConfig::run_dir,
-                       "Run directory; --run-dir overrides it; empty = runs/<config name>-<date>-<time>."),
-                  leaf("log_every", &LoggingConfig::log_every, "Console metrics every N steps.", gt<int64_t>(0)),
-                  leaf("log_rollouts", &LoggingConfig::log_rollouts,
-                       "Write every sample to <run_dir>/rollouts/step_<N>.jsonl."),
-                  leaf("images_every", &LoggingConfig::images_every,
-                       "Save rendered images (and send them to TensorBoard) every K steps; 0 = never.", ge<int64_t>(0)),
-                  leaf("progress_bar", &LoggingConfig::progress_bar, "Progress bar; auto = on a terminal.",
-                       one_of({"auto", "on", "off"})),
-                  leaf("backends", &LoggingConfig::backends,
-                       "Where step metrics go besides metrics.jsonl (always written): tensorboard = event files in "
-                       "<run_dir>/tensorboard (scalars, histograms, every images_every steps renders and critic "
-                       "findings); `tensorboard --logdir runs/` shows them.",
-                       logging_backends()),
-              }),
+      section(
+          "logging", &Config::logging, "Console, metrics and rollout logs.",
+          {
+              leaf("level", &LoggingConfig::level, "Console log level.",
+                   one_of({"trace", "debug", "info", "warn", "error"})),
+              leaf("run_dir", &LoggingConfig::run_dir,
+                   "Run directory; --run-dir overrides it; empty = runs/<config name>-<date>-<time>."),
+              leaf("log_every", &LoggingConfig::log_every, "Console metrics every N steps.", gt<int64_t>(0)),
+              leaf("log_rollouts", &LoggingConfig::log_rollouts,
+                   "Write every sample to <run_dir>/rollouts/step_<N>.jsonl."),
+              leaf("images_every", &LoggingConfig::images_every,
+                   "Save rendered images (and send them to TensorBoard and W&B) every K steps; 0 = never.",
+                   ge<int64_t>(0)),
+              leaf("progress_bar", &LoggingConfig::progress_bar, "Progress bar; auto = on a terminal.",
+                   one_of({"auto", "on", "off"})),
+              leaf("backends", &LoggingConfig::backends,
+                   "Where step metrics go besides metrics.jsonl (always written): tensorboard = event files in "
+                   "<run_dir>/tensorboard (scalars, histograms, every images_every steps renders and critic "
+                   "findings); `tensorboard --logdir runs/` shows them. wandb = the same through Weights & "
+                   "Biases' client in a sidecar process (logging.wandb).",
+                   logging_backends()),
+              section("wandb", &LoggingConfig::wandb,
+                      "Weights & Biases (with backends: [..., wandb]): a Python sidecar process running the wandb "
+                      "package, fed by rank 0 through a pipe; files in <run_dir>/wandb, the run id kept there so a "
+                      "resume continues the same run.",
+                      {
+                          leaf("project", &WandbConfig::project, "W&B project.", not_empty()),
+                          leaf("entity", &WandbConfig::entity, "W&B entity (user or team); empty = the default."),
+                          leaf("name", &WandbConfig::name, "Run name; empty = the run directory's name."),
+                          leaf("group", &WandbConfig::group, "Run group (e.g. an ablation); empty = none."),
+                          leaf("tags", &WandbConfig::tags, "Run tags."),
+                          leaf("mode", &WandbConfig::mode,
+                               "auto = $WANDB_MODE, else online; offline = write <run_dir>/wandb/offline-run-* "
+                               "only (the usual cluster flow), uploaded later with wandb's sync command.",
+                               one_of({"auto", "online", "offline"})),
+                          leaf("python", &WandbConfig::python,
+                               "Python interpreter with the wandb package; empty = scripts/setup's tools venv "
+                               "(~/.cache/visrl/venv) when present, else python3."),
+                          leaf("queue_mib", &WandbConfig::queue_mib,
+                               "Messages waiting for the sidecar; beyond this new ones are dropped, counted and warned "
+                               "about, never waited for.",
+                               gt<int64_t>(0)),
+                          leaf("max_restarts", &WandbConfig::max_restarts,
+                               "A sidecar that dies is started again this many times in a run, then given up on.",
+                               ge<int64_t>(0)),
+                      }),
+          }),
   };
   return root;
 }

@@ -1,5 +1,8 @@
 #include "trainer/loop/config_options.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "core/algorithm_choice.h"
 #include "policy/model/lora.h"
 
@@ -64,6 +67,31 @@ std::unique_ptr<GradientBuckets> make_gradient_buckets(const Config& c, std::vec
   const auto dtype = parse_choice<GradDtype>("optim.grad_dtype", c.optim.grad_dtype);
   return std::make_unique<GradientBuckets>(std::move(params), static_cast<double>(c.distributed.bucket_mb),
                                            dtype == GradDtype::fp32 ? std::optional(at::kFloat) : std::nullopt);
+}
+
+WandbOptions wandb_options(const Config& config) {
+  const auto& w = config.logging.wandb;
+  std::string python = w.python;
+  if (python.empty()) {
+    const char* cache = std::getenv("VISRL_CACHE");
+    const char* home = std::getenv("HOME");
+    const std::filesystem::path venv_python =
+        std::filesystem::path(cache && *cache ? cache : std::string(home ? home : "") + "/.cache/visrl") / "venv" /
+        "bin" / "python";
+    std::error_code ec;
+    python = std::filesystem::exists(venv_python, ec) ? venv_python.string() : "python3";
+  }
+  return WandbOptions{
+      .project = w.project,
+      .entity = w.entity,
+      .name = w.name,
+      .group = w.group,
+      .tags = w.tags,
+      .mode = w.mode,
+      .python = python,
+      .queue_bytes = static_cast<size_t>(w.queue_mib) << 20,
+      .max_restarts = w.max_restarts,
+  };
 }
 
 }  // namespace visrl::trainer

@@ -12,6 +12,7 @@
 #include "trainer/distributed/grad_sync.h"
 #include "trainer/distributed/sharded_adamw.h"
 #include "trainer/loop/ppo_update.h"
+#include "trainer/report/wandb_logger.h"
 
 namespace visrl::trainer {
 
@@ -33,5 +34,9 @@ AdamWOptions adamw_options(const Config& config);
 
 // distributed.bucket_mb; optim.grad_dtype (fp32: float32 accumulators for narrower parameters).
 std::unique_ptr<GradientBuckets> make_gradient_buckets(const Config& config, std::vector<at::Tensor> params);
+
+// logging.wandb.*; an empty python is scripts/setup's tools venv
+// (${VISRL_CACHE:-~/.cache/visrl}/venv/bin/python) when it exists, else python3 on PATH.
+WandbOptions wandb_options(const Config& config);
 
 }  // namespace visrl::trainer

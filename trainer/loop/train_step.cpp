@@ -14,7 +14,7 @@
 #include "trainer/loop/trainer.h"
 #include "trainer/plan/memory_stage.h"
 #include "trainer/report/run_reports.h"
-#include "trainer/report/tensorboard_step.h"
+#include "trainer/report/step_samples.h"
 
 namespace visrl::trainer {
 namespace {
@@ -95,8 +95,8 @@ nlohmann::json Trainer::train_step(int64_t step) {
       static_cast<int64_t>(comm_.all_reduce_sum({static_cast<double>(pool_->stats().workers_replaced)})[0]);
   m["epoch"] = sampler_->state().epoch;
   if (comm_.is_main()) write_step_rollouts(run_dir_, config_.logging, step, batch->samples);
-  if (tensorboard_) {
-    log_step_samples(*tensorboard_, config_.logging, step, batch->samples, [&](const RolloutSample& s) {
+  if (backends_) {
+    log_step_samples(*backends_, config_.logging, step, batch->samples, [&](const RolloutSample& s) {
       return items_[static_cast<size_t>(batch->slot_items[static_cast<size_t>(s.prompt_slot)])].image;
     });
   }

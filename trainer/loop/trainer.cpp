@@ -24,6 +24,8 @@
 #include "trainer/loop/validation.h"
 #include "trainer/plan/memory_stage.h"
 #include "trainer/report/run_reports.h"
+#include "trainer/report/tensorboard_writer.h"
+#include "trainer/report/wandb_logger.h"
 
 namespace visrl::trainer {
 namespace {
@@ -125,7 +127,7 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   validator_ = std::make_unique<Validator>(config_, run_dir_, comm_, std::move(val_items),
                                            ValidationDeps{rollout_deps(), assets_, instructions_, *formula_});
   if (resume_from) resume(*resume_from);
-  open_tensorboard(resume_from.has_value());
+  open_backends(resume_from.has_value());
   int64_t trainable_numel = 0;
   for (const auto& p : params) trainable_numel += p.numel();
   spdlog::info("policy {} on {} ({}), {} trainable parameters{}; {} training items; {} steps; critic {}; rank {}/{}",
@@ -136,14 +138,25 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
                items_.size(), schedule_.total_steps, critic_->name(), comm_.rank(), comm_.world_size());
 }
 
-// Rank 0's TensorBoard log: a new event file per start; the config as text on a fresh start.
-void Trainer::open_tensorboard(bool resumed) {
+// Rank 0's metrics backends. TensorBoard: a new event file per start, the config as text on a
+// fresh start. W&B: the sidecar, continuing the run of the run directory's id.
+void Trainer::open_backends(bool resumed) {
   const auto& backends = config_.logging.backends;
-  if (!comm_.is_main() || std::find(backends.begin(), backends.end(), "tensorboard") == backends.end()) return;
-  tensorboard_ = std::make_unique<TensorBoardWriter>(run_dir_.root() / "tensorboard",
-                                                     resumed ? std::optional(start_step_) : std::nullopt);
-  if (!resumed) tensorboard_->text(0, "config", "```yaml\n" + to_yaml(config_) + "```\n");
-  tensorboard_->flush();
+  const auto wants = [&](const char* name) {
+    return std::find(backends.begin(), backends.end(), name) != backends.end();
+  };
+  if (!comm_.is_main()) return;
+  auto fanout = std::make_unique<BackendFanout>();
+  if (wants("tensorboard")) {
+    auto tensorboard = std::make_unique<TensorBoardWriter>(run_dir_.root() / "tensorboard",
+                                                           resumed ? std::optional(start_step_) : std::nullopt);
+    if (!resumed) tensorboard->text(0, "config", "```yaml\n" + to_yaml(config_) + "```\n");
+    tensorboard->flush();
+    fanout->add(std::move(tensorboard));
+  }
+  if (wants("wandb"))
+    fanout->add(std::make_unique<WandbLogger>(wandb_options(config_), run_dir_.root(), to_yaml(config_)));
+  if (!fanout->empty()) backends_ = std::move(fanout);
 }
 
 Trainer::~Trainer() {
@@ -321,9 +334,9 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
     if (comm_.is_main()) {
       append_metrics_line(run_dir_.metrics_path(), metrics);
       console.step(metrics);
-      if (tensorboard_) {
-        tensorboard_->scalars(step, metrics);
-        tensorboard_->flush();
+      if (backends_) {
+        backends_->scalars(step, metrics);
+        backends_->flush();
       }
     }
     check_bad_steps(step, metrics);  // the same metrics on every rank: all stop together
@@ -341,6 +354,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, int64_t stop_after_step) {
   const int64_t reached = start_step_ + done;
   if (validator_->before_and_after() && !signalled && reached == schedule_.total_steps && done > 0)
     validator_->write_summary(reached);
+  backends_.reset();  // W&B hands its run over (wandb.finish)
   return done;
 }
 

@@ -43,7 +43,7 @@
 #include "trainer/loop/step_batch.h"
 #include "trainer/loop/validator.h"
 #include "trainer/optim/lr_schedule.h"
-#include "trainer/report/tensorboard_writer.h"
+#include "trainer/report/metrics_backend.h"
 
 namespace visrl::trainer {
 
@@ -76,7 +76,7 @@ class Trainer {
   const PreparedPrompt& prepared(int64_t item);
   RolloutDeps rollout_deps();
   TrainerState state_after(int64_t step) const;
-  void open_tensorboard(bool resumed);
+  void open_backends(bool resumed);
   void resume(const std::filesystem::path& dir);
   // Whether the checkpoint was saved; a failed save (removed again) is reported and, with
   // checkpoint.on_save_error: stop, thrown as Error(io).
@@ -108,7 +108,7 @@ class Trainer {
   UpdateOptions update_options_;
   LrSchedule schedule_;
   std::unique_ptr<Validator> validator_;
-  std::unique_ptr<TensorBoardWriter> tensorboard_;  // rank 0, with logging.backends: [tensorboard]
+  std::unique_ptr<BackendFanout> backends_;  // rank 0: logging.backends besides jsonl; null when none
   int64_t start_step_ = 0;
   InjectedFaults faults_;           // tests only (fault_injection.h)
   int64_t bad_steps_in_a_row_ = 0;  // steps whose update was skipped for a NaN/inf (optim.max_bad_steps)

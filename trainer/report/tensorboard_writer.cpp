@@ -59,11 +59,8 @@ void TensorBoardWriter::write_event(const std::string& event) {
 
 void TensorBoardWriter::scalars(int64_t step, const nlohmann::json& metrics) {
   std::vector<std::string> values;
-  for (const auto& [key, value] : metrics.items()) {
-    if (key == "step") continue;
-    if (value.is_number()) values.push_back(tb::scalar_value(key, value.get<float>()));
-    if (value.is_boolean()) values.push_back(tb::scalar_value(key, value.get<bool>() ? 1.0f : 0.0f));
-  }
+  for (const auto& [key, value] : numeric_metrics(metrics))
+    values.push_back(tb::scalar_value(key, static_cast<float>(value)));
   if (!values.empty()) write_event(tb::summary_event(now_s(), step, values));
 }
 

@@ -16,23 +16,23 @@
 #include <nlohmann/json.hpp>
 
 #include "render/render_types.h"
+#include "trainer/report/metrics_backend.h"
 
 namespace visrl::trainer {
 
-class TensorBoardWriter {
+class TensorBoardWriter final : public MetricsBackend {
  public:
   // resumed_after: the step a resumed run continues after. Each file starts with a SessionLog
   // START, at step 0 or resumed_after + 1: on a restart TensorBoard drops what earlier files
   // logged from that step on (the future the resume replaces), so no step appears twice.
   TensorBoardWriter(const std::filesystem::path& dir, std::optional<int64_t> resumed_after);
 
-  // Every number of a metrics.jsonl line (bools as 0/1) as a scalar of that tag at `step`;
-  // strings, nulls (NaN) and `step` itself are left out.
-  void scalars(int64_t step, const nlohmann::json& metrics);
-  void histogram(int64_t step, const std::string& tag, const std::vector<double>& values);
-  void image(int64_t step, const std::string& tag, const render::RgbImage& image);
-  void text(int64_t step, const std::string& tag, const std::string& markdown);
-  void flush();
+  // Every number of a metrics.jsonl line as a float32 scalar of that tag at `step`.
+  void scalars(int64_t step, const nlohmann::json& metrics) override;
+  void histogram(int64_t step, const std::string& tag, const std::vector<double>& values) override;
+  void image(int64_t step, const std::string& tag, const render::RgbImage& image) override;
+  void text(int64_t step, const std::string& tag, const std::string& markdown) override;
+  void flush() override;
 
   const std::filesystem::path& path() const { return path_; }
 

@@ -4,25 +4,16 @@
 // with their texts, the config; then a run killed after step 3 and resumed from step 2's
 // checkpoint: the first file's step 3 is superseded, no step appears twice; and README.md's
 // `tensorboard --logdir runs/` serves the runs.
-#include <cstdlib>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/multiprocess.h"
+#include "tests/support/tools_python.h"
 #include "tests/trainer/loop/svg_run.h"
 
 namespace visrl::test {
 namespace {
 namespace fs = std::filesystem;
-
-// The tools virtualenv's Python (scripts/setup), or $VISRL_TOOLS_PYTHON.
-std::string tools_python() {
-  if (const char* p = std::getenv("VISRL_TOOLS_PYTHON")) return p;
-  const char* cache = std::getenv("VISRL_CACHE");
-  const char* home = std::getenv("HOME");
-  return ((cache ? fs::path(cache) : fs::path(home ? home : "/root") / ".cache/visrl") / "venv/bin/python").string();
-}
 
 // serve_from: also run README.md's `tensorboard --logdir runs/` there.
 MultiProcessResult check_tensorboard(const fs::path& run_dir, const fs::path& serve_from = {}) {

@@ -1,4 +1,4 @@
-#include "trainer/report/tensorboard_step.h"
+#include "trainer/report/step_samples.h"
 
 #include <algorithm>
 #include <cstring>
@@ -59,7 +59,7 @@ std::string rollout_markdown(const RolloutSample& s) {
   return md;
 }
 
-void log_step_samples(TensorBoardWriter& tb, const LoggingConfig& logging, int64_t step,
+void log_step_samples(MetricsBackend& backend, const LoggingConfig& logging, int64_t step,
                       const std::vector<RolloutSample>& samples,
                       const std::function<std::filesystem::path(const RolloutSample&)>& reference_of) {
   std::vector<double> rewards, advantages, lengths;
@@ -68,13 +68,13 @@ void log_step_samples(TensorBoardWriter& tb, const LoggingConfig& logging, int64
     if (s.record.advantage) advantages.push_back(*s.record.advantage);
     lengths.push_back(static_cast<double>(s.record.sample.response_len));
   }
-  tb.histogram(step, "rewards", rewards);
-  tb.histogram(step, "advantages", advantages);
-  tb.histogram(step, "response_lengths", lengths);
+  backend.histogram(step, "rewards", rewards);
+  backend.histogram(step, "advantages", advantages);
+  backend.histogram(step, "response_lengths", lengths);
   if (logging.images_every <= 0 || step % logging.images_every != 0) return;
   int logged = 0;
   for (const auto& s : samples) {
-    if (!s.rendered || logged == kTensorBoardRollouts) continue;
+    if (!s.rendered || logged == kLoggedRollouts) continue;
     render::RgbImage reference;
     if (const auto path = reference_of(s); !path.empty()) {
       try {
@@ -83,10 +83,10 @@ void log_step_samples(TensorBoardWriter& tb, const LoggingConfig& logging, int64
         // an unreadable reference: the render alone
       }
     }
-    // One tag per plugin: TensorBoard keeps a tag to one kind of data.
-    tb.image(step, fmt::format("rollouts/{}/image", logged),
-             reference.empty() ? *s.rendered : side_by_side(reference, *s.rendered));
-    tb.text(step, fmt::format("rollouts/{}/answer", logged), rollout_markdown(s));
+    // One tag per kind of data: TensorBoard keeps a tag to one plugin.
+    backend.image(step, fmt::format("rollouts/{}/image", logged),
+                  reference.empty() ? *s.rendered : side_by_side(reference, *s.rendered));
+    backend.text(step, fmt::format("rollouts/{}/answer", logged), rollout_markdown(s));
     ++logged;
   }
 }
