@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "reward/metrics/chart_code.h"
 #include "reward/metrics/edit_distance.h"
 #include "reward/metrics/teds.h"
 
@@ -9,7 +10,8 @@ namespace visrl::trainer {
 namespace {
 
 // The metrics of the printed table, in column order.
-constexpr const char* kColumns[] = {"reward_mean", "severity_mean", "ssim", "mse", "teds", "teds_s", "edit_distance"};
+constexpr const char* kColumns[] = {"reward_mean", "severity_mean", "ssim",       "mse",          "teds",
+                                    "teds_s",      "edit_distance", "type_match", "series_match", "color_match"};
 
 }  // namespace
 
@@ -26,6 +28,14 @@ TaskScores task_scores(const reward::RolloutRecord& record) {
     out.teds_s = t.teds_s;
     out.edit_distance = reward::normalized_edit_distance(answer, *s.reference_code);
   }
+  if (s.task == render::RenderKind::chart && s.reference_code) {
+    // An answer that did not render draws nothing: no kind, no series, no colour.
+    const auto m = reward::match_charts(reward::summarize_chart_code(out.rendered ? s.answer_code.value_or("") : ""),
+                                        reward::summarize_chart_code(*s.reference_code));
+    out.type_match = m.type_match ? 1.0 : 0.0;
+    out.series_match = m.series_match ? 1.0 : 0.0;
+    out.color_match = m.color_match;
+  }
   if (s.critic_status == reward::CriticStatus::scored) out.severity = reward::severity_sum(s.errors);
   out.reward = record.reward;
   return out;
@@ -37,6 +47,9 @@ nlohmann::json to_json(const TaskScores& s) {
   if (s.teds) j["teds"] = *s.teds;
   if (s.teds_s) j["teds_s"] = *s.teds_s;
   if (s.edit_distance) j["edit_distance"] = *s.edit_distance;
+  if (s.type_match) j["type_match"] = *s.type_match;
+  if (s.series_match) j["series_match"] = *s.series_match;
+  if (s.color_match) j["color_match"] = *s.color_match;
   if (s.severity) j["severity"] = *s.severity;
   if (s.reward) j["reward"] = *s.reward;
   return j;
@@ -56,6 +69,9 @@ void TaskMetricsSummary::Means::add(const TaskScores& s) {
   put("teds", s.teds);
   put("teds_s", s.teds_s);
   put("edit_distance", s.edit_distance);
+  put("type_match", s.type_match);
+  put("series_match", s.series_match);
+  put("color_match", s.color_match);
   put("severity_mean", s.severity ? std::optional<double>(*s.severity) : std::nullopt);
   put("reward_mean", s.reward);
 }

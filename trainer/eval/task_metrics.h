@@ -1,6 +1,8 @@
 // The task metrics of REFERENCE.md section 5 for greedy answers: render rate and SSIM for
-// every task, pixel MSE for SVG, TEDS / TEDS-S / normalised edit distance for tables, with
-// the critic's score (reward and severity sum) beside them. Used by build/bin/eval and by
+// every task, pixel MSE for SVG, TEDS / TEDS-S / normalised edit distance for tables, for
+// charts with ground-truth code whether the answer draws the same kinds of plot, the same
+// number of series (and bars / slices) and the reference's colours (reward/metrics/chart_code.h),
+// with the critic's score (reward and severity sum) beside them. Used by build/bin/eval and by
 // validation inside train. No LibTorch.
 //
 // Failures count, as the benchmarks count them: an answer that did not render has SSIM 0
@@ -26,6 +28,10 @@ struct TaskScores {
   std::optional<double> teds;           // tables with ground truth: structure and content
   std::optional<double> teds_s;         // structure only
   std::optional<double> edit_distance;  // normalised, answer code vs ground truth
+  std::optional<double> type_match;     // charts with ground truth: 1 when the plot kinds agree, else 0
+                                        // (0, 0, 0 when the answer did not render)
+  std::optional<double> series_match;   // 1 when the series (and bars / slices) agree, else 0
+  std::optional<double> color_match;    // share of the ground truth's colours the answer shows
   std::optional<int> severity;          // the critic's severity sum, when it scored the item
   std::optional<double> reward;         // the formula's reward, when computed
 };
@@ -42,7 +48,7 @@ class TaskMetricsSummary {
   void add(render::RenderKind task, const TaskScores& scores);
   // {"chart": {...}, "table": {...}, "svg": {...}, "all": {...}}: only tasks that had items.
   //   {"items", "render_ok_rate", "ssim", "mse", "teds", "teds_s", "edit_distance",
-  //    "reward_mean", "severity_mean", ...}
+  //    "type_match", "series_match", "color_match", "reward_mean", "severity_mean", ...}
   nlohmann::json to_json() const;
   // Flat keys for metrics lines: "<task>/<metric>" (e.g. "table/teds") and the pooled metrics
   // without a prefix ("teds", "mse", "severity_mean", ...), only for metrics some item has;

@@ -1,6 +1,7 @@
 #include "trainer/loop/validation.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -65,6 +66,11 @@ ValidationOutcome validate(const RolloutDeps& deps, const RolloutOptions& option
   double ssim_sum = 0;
   for (const auto& s : out.samples) ssim_sum += s.record.sample.ssim.value_or(0.0);
   out.metrics["ssim_mean"] = out.samples.empty() ? 0.0 : ssim_sum / static_cast<double>(out.samples.size());
+  // A policy that ignores the image answers every item alike: the share of distinct answers.
+  std::set<std::string> answers;
+  for (const auto& s : out.samples) answers.insert(s.record.sample.answer_code.value_or(s.record.answer));
+  out.metrics["distinct_answer_rate"] =
+      out.samples.empty() ? 0.0 : static_cast<double>(answers.size()) / static_cast<double>(out.samples.size());
   TaskMetricsSummary tasks;
   for (const auto& s : out.samples) tasks.add(s.record.sample.task, task_scores(s.record));
   out.metrics.update(tasks.flat());
@@ -90,7 +96,8 @@ nlohmann::json summary_entry(int64_t step, const nlohmann::json& metrics) {
     e["skipped"] = metrics["skipped"];
     return e;
   }
-  for (const char* key : {"items", "reward_mean", "reward_std", "render_ok_rate", "ssim_mean"}) {
+  for (const char* key : {"items", "reward_mean", "reward_std", "render_ok_rate", "ssim_mean", "chart/type_match",
+                          "chart/series_match", "chart/color_match", "distinct_answer_rate"}) {
     if (metrics.contains(key)) e[key] = metrics[key];
   }
   return e;
@@ -118,7 +125,7 @@ std::vector<std::string> summary_table(const nlohmann::json& summary) {
   const auto& after = summary.value("after", nlohmann::json(nullptr));
   const int64_t items = after.is_object() ? after.value("items", int64_t{0})
                                           : (before.is_object() ? before.value("items", int64_t{0}) : 0);
-  return {
+  std::vector<std::string> lines = {
       fmt::format("held-out prompts ({} items, greedy)  {:>9}  {:>9}", items, "before", "after"),
       fmt::format("{:<34}  {:>9}  {:>9}", "", step("before"), step("after")),
       fmt::format("{:<34}  {:>9}  {:>9}", "reward_mean", cell("before", "reward_mean", "{:.3f}"),
@@ -128,6 +135,13 @@ std::vector<std::string> summary_table(const nlohmann::json& summary) {
       fmt::format("{:<34}  {:>9}  {:>9}", "ssim_mean (0 when not rendered)", cell("before", "ssim_mean", "{:.3f}"),
                   cell("after", "ssim_mean", "{:.3f}")),
   };
+  // Charts with ground-truth code: does the answer draw what the image shows?
+  for (const char* key : {"chart/type_match", "chart/series_match", "chart/color_match", "distinct_answer_rate"}) {
+    if (cell("before", key, "{}") == "-" && cell("after", key, "{}") == "-") continue;
+    lines.push_back(
+        fmt::format("{:<34}  {:>9}  {:>9}", key, cell("before", key, "{:.3f}"), cell("after", key, "{:.3f}")));
+  }
+  return lines;
 }
 
 }  // namespace visrl::trainer

@@ -86,6 +86,31 @@ TEST(TaskMetrics, SvgGetsPixelMseChartsOnlySsim) {
   const auto j = to_json(s);
   EXPECT_EQ(j["ssim"], 0.5);
   EXPECT_FALSE(j.contains("teds"));
+  EXPECT_FALSE(s.type_match || s.series_match || s.color_match);  // no ground truth
+}
+
+TEST(TaskMetrics, ChartsWithGroundTruthGetTypeSeriesAndColourMatch) {
+  const char* pie = "ax.pie([1, 2, 3], colors=['#111111', '#222222', '#333333'])\n";
+  auto r = record(render::RenderKind::chart, render::RenderStatus::ok);
+  r.sample.reference_code = pie;
+  r.sample.answer_code = "ax.pie([3, 2, 1], colors=['#111111', '#222222', '#333333'])\n";
+  auto s = task_scores(r);
+  EXPECT_EQ(*s.type_match, 1.0);
+  EXPECT_EQ(*s.series_match, 1.0);
+  EXPECT_EQ(*s.color_match, 1.0);
+  r.sample.answer_code = "ax.bar(['a', 'b'], [3, 2], color='#222222')\n";  // bars, 2 of them, 1 colour of 3
+  s = task_scores(r);
+  EXPECT_EQ(*s.type_match, 0.0);
+  EXPECT_EQ(*s.series_match, 0.0);
+  EXPECT_DOUBLE_EQ(*s.color_match, 1.0 / 3.0);
+  r.sample.answer_code = pie;  // the right code that did not render draws nothing
+  r.sample.render_status = render::RenderStatus::timeout;
+  s = task_scores(r);
+  EXPECT_EQ(*s.type_match, 0.0);
+  EXPECT_EQ(*s.color_match, 0.0);
+  TaskMetricsSummary summary;
+  summary.add(render::RenderKind::chart, s);
+  EXPECT_EQ(summary.flat()["chart/type_match"], 0.0);
 }
 
 TEST(TaskMetrics, SummaryMeansPerTaskAndPooled) {

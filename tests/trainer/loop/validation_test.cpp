@@ -78,6 +78,14 @@ TEST(Validation, FilesSummaryAndTable) {
   EXPECT_THAT(table[2], ::testing::MatchesRegex("reward_mean +0.250 +1.500"));
   EXPECT_THAT(table[3], ::testing::MatchesRegex("render_ok_rate +0.50 +0.75"));
 
+  // Charts with ground truth add their rows.
+  const auto charts = summary_table(write_summary(
+      dir.path(), before,
+      summary_entry(40, {{"items", 4}, {"chart/type_match", 0.75}, {"distinct_answer_rate", 0.5}, {"other", 1}})));
+  ASSERT_EQ(charts.size(), 7u);
+  EXPECT_THAT(charts[5], ::testing::MatchesRegex("chart/type_match +- +0.750"));
+  EXPECT_THAT(charts[6], ::testing::MatchesRegex("distinct_answer_rate +- +0.500"));
+
   // A missing "before" (the run directory lost it) and a skipped validation print as "-".
   const auto partial = write_summary(dir.path(), std::nullopt, summary_entry(3, {{"skipped", "critic_unavailable"}}));
   EXPECT_TRUE(partial["before"].is_null());
