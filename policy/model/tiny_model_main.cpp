@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", options.hidden_size, "Text hidden size")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--vision-depth", options.vision_depth, "Vision encoder blocks")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--vision-hidden", options.vision_hidden_size, "Vision encoder width (a multiple of its 2 heads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--dtype", dtype, "float32 or bfloat16")
       ->capture_default_str()
       ->check(CLI::IsMember({"float32", "bfloat16"}));
