@@ -128,12 +128,22 @@ Bindings find_bindings(std::string_view code) {
   while (line < code.size()) {
     size_t i = line;
     while (i < code.size() && (code[i] == ' ' || code[i] == '\t')) ++i;
-    size_t k = i;
-    while (k < code.size() && ident_char(code[k])) ++k;
-    size_t e = k;
-    while (e < code.size() && code[e] == ' ') ++e;
+    // One name, or several unpacked from one value ("categories, values = zip(...)").
+    std::vector<std::string_view> names;
+    size_t e = i;
+    for (;;) {
+      size_t k = e;
+      while (k < code.size() && ident_char(code[k])) ++k;
+      if (k == e) break;
+      names.push_back(code.substr(e, k - e));
+      e = k;
+      while (e < code.size() && code[e] == ' ') ++e;
+      if (e >= code.size() || code[e] != ',') break;
+      ++e;
+      while (e < code.size() && code[e] == ' ') ++e;
+    }
     size_t next = code.find('\n', line);
-    if (k > i && e < code.size() && code[e] == '=' && (e + 1 >= code.size() || code[e + 1] != '=')) {
+    if (!names.empty() && e < code.size() && code[e] == '=' && (e + 1 >= code.size() || code[e + 1] != '=')) {
       // The value runs to the end of the logical line: brackets may span lines.
       size_t j = e + 1;
       int depth = 0;
@@ -149,7 +159,12 @@ Bindings find_bindings(std::string_view code) {
           break;
         }
       }
-      b[std::string(code.substr(i, k - i))].push_back({i, trim(code.substr(e + 1, j - e - 1))});
+      const auto value = trim(code.substr(e + 1, j - e - 1));
+      // Unpacked names each get the value when it is zip(...) of pairs (as long as the pairs);
+      // other unpackings are not followed.
+      if (names.size() == 1 || value.substr(0, 4) == "zip(") {
+        for (auto name : names) b[std::string(name)].push_back({i, value});
+      }
       next = j;
     }
     if (next == std::string_view::npos) break;
@@ -172,8 +187,16 @@ std::string_view resolve(std::string_view value, const Bindings& bindings, size_
   return value;
 }
 
-// The items of a list or tuple literal, also inside np.array(...) / list(...).
+// The items of a list or tuple literal, also inside np.array(...) / list(...); for zip(...)
+// of pairs (or *zip(...), the x and y of a call), the pairs.
 std::optional<std::vector<std::string_view>> literal_items(std::string_view value) {
+  if (!value.empty() && value.front() == '*') value.remove_prefix(1);
+  if (value.substr(0, 4) == "zip(" && value.back() == ')' && matching_close(value, 4) == value.size() - 1) {
+    const auto pairs = split_top(value.substr(4, value.size() - 5));
+    if (!pairs.empty() && std::all_of(pairs.begin(), pairs.end(), [](std::string_view p) { return p.front() == '('; }))
+      return pairs;
+    return std::nullopt;
+  }
   for (std::string_view wrapper : {"np.array(", "numpy.array(", "np.asarray(", "list(", "tuple("}) {
     if (value.substr(0, wrapper.size()) == wrapper && value.back() == ')') {
       value = trim(value.substr(wrapper.size(), value.size() - wrapper.size() - 1));

@@ -18,6 +18,23 @@ std::string python_list(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+// "(x1, y1), (x2, y2), ...": the points of a series as pairs, so that an answer copying the
+// form cannot write one more x than y (the commonest failure of a small policy writing the
+// lists apart: "x and y must have same first dimension").
+std::string python_pairs(const std::vector<std::string>& xs, const std::vector<double>& ys, int decimals) {
+  std::string out;
+  for (size_t i = 0; i < xs.size() && i < ys.size(); ++i)
+    out += fmt::format("{}({}, {})", i ? ", " : "", python_string(xs[i]), format_number(ys[i], decimals));
+  return out;
+}
+
+std::string python_pairs(const std::vector<double>& xs, const std::vector<double>& ys, int decimals) {
+  std::string out;
+  for (size_t i = 0; i < xs.size() && i < ys.size(); ++i)
+    out += fmt::format("{}({}, {})", i ? ", " : "", format_number(xs[i], 1), format_number(ys[i], decimals));
+  return out;
+}
+
 std::vector<double> random_values(Random& rng, size_t n, double lo, double hi, int decimals) {
   std::vector<double> out(n);
   for (auto& v : out) {
@@ -87,12 +104,16 @@ std::string chart_code(const ChartSpec& s) {
   std::string code = "import matplotlib.pyplot as plt\n";
   if (s.kind == ChartKind::grouped_bar) code += "import numpy as np\n";
   code += "\nfig, ax = plt.subplots(figsize=(6.4, 4.8))\n";
-  if (!s.categories.empty()) code += "categories = " + python_list(s.categories) + "\n";
+  // Categories and values are written as pairs where the chart allows (not grouped bars).
+  if (s.kind == ChartKind::bar || s.kind == ChartKind::pie) {
+    code += "categories, values = zip(" + python_pairs(s.categories, s.series[0].values, s.decimals) + ")\n";
+  } else if (s.kind == ChartKind::grouped_bar) {
+    code += "categories = " + python_list(s.categories) + "\n";
+  }
   const auto n = s.series.size();
   switch (s.kind) {
     case ChartKind::bar: {
       const auto& series = s.series[0];
-      code += "values = " + python_list(series.values, s.decimals) + "\n";
       code += fmt::format("ax.bar(categories, values, color={}, label={})\n", python_string(series.colour),
                           python_string(series.label));
       break;
@@ -112,20 +133,19 @@ std::string chart_code(const ChartSpec& s) {
     }
     case ChartKind::line:
       for (const auto& series : s.series) {
-        code += fmt::format("ax.plot(categories, {}, marker='o', color={}, label={})\n",
-                            python_list(series.values, s.decimals), python_string(series.colour),
+        code += fmt::format("ax.plot(*zip({}), marker='o', color={}, label={})\n",
+                            python_pairs(s.categories, series.values, s.decimals), python_string(series.colour),
                             python_string(series.label));
       }
       break;
     case ChartKind::scatter:
       for (const auto& series : s.series) {
-        code += fmt::format("ax.scatter({}, {}, color={}, label={})\n", python_list(series.x, 1),
-                            python_list(series.values, s.decimals), python_string(series.colour),
-                            python_string(series.label));
+        code +=
+            fmt::format("ax.scatter(*zip({}), color={}, label={})\n", python_pairs(series.x, series.values, s.decimals),
+                        python_string(series.colour), python_string(series.label));
       }
       break;
     case ChartKind::pie:
-      code += "values = " + python_list(s.series[0].values, s.decimals) + "\n";
       code += "colors = " + python_list(s.wedge_colours) + "\n";
       code += "ax.pie(values, labels=categories, colors=colors, autopct='%1.1f%%', startangle=90)\n";
       code += "ax.axis('equal')\n";
