@@ -47,6 +47,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::file
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_adddup2(&actions, read_fd, kChildPipeFd);
+  // Nothing else of the trainer's: a Gloo or store socket held by a sidecar still finishing its
+  // upload would keep the other ranks from noticing that this one died.
+  posix_spawn_file_actions_addclosefrom_np(&actions, kChildPipeFd + 1);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);

@@ -1,8 +1,7 @@
 // A helper process that reads lines from a pipe on its fd 3 (stdin is /dev/null, stdout and
-// stderr append to a log file), in its own process group so that a Ctrl-C meant for the
-// trainer does not cut it short: it ends when the pipe closes, also when the trainer dies.
-// The write end is non-blocking and close-on-exec, so no other child (render workers) keeps
-// the pipe open after this one is gone.
+// stderr append to a log file, no other descriptor of the trainer's), in its own process group so that a Ctrl-C meant
+// for the trainer does not cut it short: it ends when the pipe closes, also when the trainer dies. The write end is
+// non-blocking and close-on-exec, so no other child (render workers) keeps the pipe open after this one is gone.
 #pragma once
 
 #include <sys/types.h>

@@ -2,7 +2,12 @@
 // commands standing in for the sidecar: lines arrive in order after the hello; a process that
 // never reads makes send() drop (counted), never wait; a killed process is started again and
 // greeted as a restart; one that keeps dying is given up on after max_restarts.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -44,6 +49,26 @@ TEST(SidecarChannel, LinesArriveInOrderAfterTheHelloAndFinishWaitsForTheEnd) {
   EXPECT_EQ(s.written, 1000);
   EXPECT_EQ(s.dropped, 0);
   EXPECT_EQ(s.restarts, 0);
+}
+
+TEST(SidecarChannel, TheProcessHoldsNoOtherDescriptorOfTheTrainer) {
+  test::TempDir dir;
+  // Not close-on-exec, like a library's socket; above the descriptors a child is given.
+  const int low = ::open("/dev/null", O_RDONLY);
+  const int open_fd = fcntl(low, F_DUPFD, 20);
+  ::close(low);
+  ASSERT_GE(open_fd, 20);
+  const auto out = dir / "fds";
+  SidecarChannel channel(shell_sidecar(dir / "log", "ls /proc/self/fd > " + out.string() + "; exec cat <&3 >/dev/null"),
+                         hello);
+  channel.finish();
+  ::close(open_fd);
+  // ls's own: 0, 1, 2, the pipe on 3 and the directory it reads.
+  std::set<std::string> fds;
+  std::istringstream in(test::read_file(out));
+  for (std::string fd; in >> fd;) fds.insert(fd);
+  EXPECT_EQ(fds.count(std::to_string(open_fd)), 0u) << test::read_file(out);
+  EXPECT_EQ(fds.count("3"), 1u);
 }
 
 TEST(SidecarChannel, AProcessThatNeverReadsMakesSendDropNotWait) {
