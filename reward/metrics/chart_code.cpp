@@ -193,7 +193,8 @@ std::optional<std::vector<std::string_view>> literal_items(std::string_view valu
   if (!value.empty() && value.front() == '*') value.remove_prefix(1);
   if (value.substr(0, 4) == "zip(" && value.back() == ')' && matching_close(value, 4) == value.size() - 1) {
     const auto pairs = split_top(value.substr(4, value.size() - 5));
-    if (!pairs.empty() && std::all_of(pairs.begin(), pairs.end(), [](std::string_view p) { return p.front() == '('; }))
+    if (!pairs.empty() &&
+        std::all_of(pairs.begin(), pairs.end(), [](std::string_view p) { return !p.empty() && p.front() == '('; }))
       return pairs;
     return std::nullopt;
   }

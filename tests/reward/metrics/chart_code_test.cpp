@@ -51,7 +51,8 @@ TEST(ChartCode, MatchesKindsSeriesAndColours) {
 }
 
 TEST(ChartCode, UnreadableCodeGivesAnEmptySummaryNeverACrash) {
-  for (const char* code : {"", "ax.bar(", "ax.bar([1, 2], ", "ax.pie(]", "x = [\nax.plot(", "'''", "ax.bar(x=\"a)"}) {
+  for (const char* code : {"", "ax.bar(", "ax.bar([1, 2], ", "ax.pie(]", "x = [\nax.plot(", "'''", "ax.bar(x=\"a)",
+                           "a, b = zip(,)\nax.bar(a, b)", "ax.bar(*zip((1, 2),, (3, 4)))", "ax.pie(*zip())"}) {
     const auto s = summarize_chart_code(code);
     EXPECT_LE(s.series, 1) << code;
   }
