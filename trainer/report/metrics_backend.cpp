@@ -20,7 +20,7 @@ void BackendFanout::histogram(int64_t step, const std::string& tag, const std::v
   for (auto& b : backends_) b->histogram(step, tag, values);
 }
 
-void BackendFanout::image(int64_t step, const std::string& tag, const render::RgbImage& image) {
+void BackendFanout::image(int64_t step, const std::string& tag, const PngImage& image) {
   for (auto& b : backends_) b->image(step, tag, image);
 }
 

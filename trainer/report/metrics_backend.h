@@ -11,9 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "render/render_types.h"
-
 namespace visrl::trainer {
+
+// An image as the backends store it: encoded once (step_samples.h) for all of them.
+struct PngImage {
+  int width = 0, height = 0;
+  std::string png;  // the PNG file's bytes
+};
 
 class MetricsBackend {
  public:
@@ -22,7 +26,7 @@ class MetricsBackend {
   // itself are left out (numeric_metrics).
   virtual void scalars(int64_t step, const nlohmann::json& metrics) = 0;
   virtual void histogram(int64_t step, const std::string& tag, const std::vector<double>& values) = 0;
-  virtual void image(int64_t step, const std::string& tag, const render::RgbImage& image) = 0;
+  virtual void image(int64_t step, const std::string& tag, const PngImage& image) = 0;
   virtual void text(int64_t step, const std::string& tag, const std::string& markdown) = 0;
   virtual void flush() {}
 };
@@ -38,7 +42,7 @@ class BackendFanout final : public MetricsBackend {
 
   void scalars(int64_t step, const nlohmann::json& metrics) override;
   void histogram(int64_t step, const std::string& tag, const std::vector<double>& values) override;
-  void image(int64_t step, const std::string& tag, const render::RgbImage& image) override;
+  void image(int64_t step, const std::string& tag, const PngImage& image) override;
   void text(int64_t step, const std::string& tag, const std::string& markdown) override;
   void flush() override;
 

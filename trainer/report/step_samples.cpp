@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "render/png_io.h"
 
@@ -21,6 +23,17 @@ std::string cell(std::string text) {
 
 std::string or_dash(const std::optional<double>& v) {
   return v ? fmt::format("{:.3f}", *v) : "-";
+}
+
+// The PNG of `image`; none (warned about) when it is empty or cannot be encoded.
+std::optional<PngImage> encode(const render::RgbImage& image, const std::string& tag, int64_t step) {
+  if (image.empty()) return std::nullopt;
+  try {
+    return PngImage{image.width, image.height, render::encode_png(image)};
+  } catch (const std::exception& e) {
+    spdlog::warn("image {} at step {} not logged: {}", tag, step, e.what());
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -83,9 +96,10 @@ void log_step_samples(MetricsBackend& backend, const LoggingConfig& logging, int
         // an unreadable reference: the render alone
       }
     }
-    // One tag per kind of data: TensorBoard keeps a tag to one plugin.
-    backend.image(step, fmt::format("rollouts/{}/image", logged),
-                  reference.empty() ? *s.rendered : side_by_side(reference, *s.rendered));
+    // One tag per kind of data: TensorBoard keeps a tag to one plugin. Encoded once for every backend.
+    const auto tag = fmt::format("rollouts/{}/image", logged);
+    if (auto png = encode(reference.empty() ? *s.rendered : side_by_side(reference, *s.rendered), tag, step))
+      backend.image(step, tag, *png);
     backend.text(step, fmt::format("rollouts/{}/answer", logged), rollout_markdown(s));
     ++logged;
   }

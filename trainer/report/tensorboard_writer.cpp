@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "render/png_io.h"
 #include "trainer/report/tb_event_file.h"
 
 namespace visrl::trainer {
@@ -69,16 +68,8 @@ void TensorBoardWriter::histogram(int64_t step, const std::string& tag, const st
   write_event(tb::summary_event(now_s(), step, {tb::histogram_value(tag, tb::histogram_of(values))}));
 }
 
-void TensorBoardWriter::image(int64_t step, const std::string& tag, const render::RgbImage& image) {
-  if (image.empty()) return;
-  std::string png;
-  try {
-    png = render::encode_png(image);
-  } catch (const std::exception& e) {
-    spdlog::warn("TensorBoard: image {} at step {} not logged: {}", tag, step, e.what());
-    return;
-  }
-  write_event(tb::summary_event(now_s(), step, {tb::image_value(tag, image.height, image.width, png)}));
+void TensorBoardWriter::image(int64_t step, const std::string& tag, const PngImage& image) {
+  write_event(tb::summary_event(now_s(), step, {tb::image_value(tag, image.height, image.width, image.png)}));
 }
 
 void TensorBoardWriter::text(int64_t step, const std::string& tag, const std::string& markdown) {

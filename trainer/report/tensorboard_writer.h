@@ -15,7 +15,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "render/render_types.h"
 #include "trainer/report/metrics_backend.h"
 
 namespace visrl::trainer {
@@ -30,7 +29,7 @@ class TensorBoardWriter final : public MetricsBackend {
   // Every number of a metrics.jsonl line as a float32 scalar of that tag at `step`.
   void scalars(int64_t step, const nlohmann::json& metrics) override;
   void histogram(int64_t step, const std::string& tag, const std::vector<double>& values) override;
-  void image(int64_t step, const std::string& tag, const render::RgbImage& image) override;
+  void image(int64_t step, const std::string& tag, const PngImage& image) override;
   void text(int64_t step, const std::string& tag, const std::string& markdown) override;
   void flush() override;
 

@@ -7,7 +7,6 @@
 #include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/text_file.h"
-#include "render/png_io.h"
 
 namespace visrl::trainer {
 
@@ -83,16 +82,8 @@ void WandbLogger::histogram(int64_t step, const std::string& tag, const std::vec
   channel_->send(line({{"op", "histogram"}, {"step", step}, {"tag", tag}, {"values", values}}));
 }
 
-void WandbLogger::image(int64_t step, const std::string& tag, const render::RgbImage& image) {
-  if (image.empty()) return;
-  std::string png;
-  try {
-    png = render::encode_png(image);
-  } catch (const std::exception& e) {
-    spdlog::warn("W&B: image {} at step {} not logged: {}", tag, step, e.what());
-    return;
-  }
-  channel_->send(line({{"op", "image"}, {"step", step}, {"tag", tag}, {"png_base64", base64_encode(png)}}));
+void WandbLogger::image(int64_t step, const std::string& tag, const PngImage& image) {
+  channel_->send(line({{"op", "image"}, {"step", step}, {"tag", tag}, {"png_base64", base64_encode(image.png)}}));
 }
 
 void WandbLogger::text(int64_t step, const std::string& tag, const std::string& markdown) {

@@ -43,7 +43,7 @@ class WandbLogger final : public MetricsBackend {
 
   void scalars(int64_t step, const nlohmann::json& metrics) override;
   void histogram(int64_t step, const std::string& tag, const std::vector<double>& values) override;
-  void image(int64_t step, const std::string& tag, const render::RgbImage& image) override;
+  void image(int64_t step, const std::string& tag, const PngImage& image) override;
   void text(int64_t step, const std::string& tag, const std::string& markdown) override;
 
   const std::string& run_id() const { return run_id_; }
