@@ -103,6 +103,8 @@ class SceneComparison {
   std::vector<std::pair<Colour, Box>> new_colours_;  // chart mark colours absent from the reference
   std::vector<Box> vanished_;                        // boxes of vanished structure (legend, axes)
   std::vector<Blob> absorbed_glyphs_;                // glyphs of blobs a coverage finding took, one each
+  bool no_marks_ = false;                            // the reference has chart marks, the render none
+  std::vector<Blob> loose_glyphs_;                   // glyphs of the other geometric blobs, one each
   std::map<std::pair<bool, int32_t>, Survival> survivals_;
 };
 
@@ -147,12 +149,15 @@ std::vector<CriticError> SceneComparison::run() {
       geometric.push_back(i);
   }
   report_geometry(blobs, geometric);
-  // The text inside blobs a coverage finding took is reported when the render lost most of the
-  // reference's text: a chart reduced to empty axes has lost its title, labels and legend too,
-  // not only its marks. Otherwise it stays part of that finding (a removed series takes its
-  // legend entry along).
+  // The text inside blobs a coverage finding took, and inside other mostly geometric blobs, is
+  // compared too when the render lost most of the reference's text or draws none of its marks:
+  // a chart reduced to empty axes has lost its title, labels and legend, not only its marks
+  // (and with the axes frame moved by tight_layout, one blob holds the frame, the marks and
+  // every label). Otherwise a removed series takes its legend entry along, and labels next to
+  // a changed mark stay part of that finding.
   const auto glyphs = [](const ImageAnalysis& an) { return std::count(an.glyph_like.begin(), an.glyph_like.end(), 1); };
-  if (2 * glyphs(b_) < glyphs(a_)) {
+  if (2 * glyphs(b_) < glyphs(a_) || no_marks_) {
+    absorbed_glyphs_.insert(absorbed_glyphs_.end(), loose_glyphs_.begin(), loose_glyphs_.end());
     absorbed_glyphs_ = join_lines(std::move(absorbed_glyphs_));
     for (const Blob& piece : absorbed_glyphs_) text.push_back(&piece);
   }
@@ -269,8 +274,11 @@ void SceneComparison::report_coverage() {
       }
     }
   }
+  int reference_marks = 0, marks_kept = 0;
   for (size_t k = 0; k < na; ++k) {
     if (chroma(a_.palette[k]) < kMarkChroma) continue;
+    ++reference_marks;
+    marks_kept += area_b[k] * 5 >= area_a[k];
     const double changed = static_cast<double>(lost[k] + gained[k]);
     const double hi = static_cast<double>(std::max(area_a[k], area_b[k]));
     const double lo = static_cast<double>(std::min(area_a[k], area_b[k]));
@@ -290,6 +298,7 @@ void SceneComparison::report_coverage() {
     new_colours_.emplace_back(b_.palette[j], where_new[j]);
     absorbed_.push_back(b_.palette[j]);
   }
+  no_marks_ = reference_marks > 0 && marks_kept == 0 && new_colours_.empty();
 }
 
 bool SceneComparison::absorbed(Colour c) const {
@@ -437,7 +446,14 @@ void SceneComparison::report_text(const std::vector<const Blob*>& blobs) {
         if (an->glyph_like[e] && intersects(w, an->elements.items[e].box)) w.add(an->elements.items[e].box);
   }
   // Text on one line (tick labels along an axis) or in one column (stacked labels) is one
-  // finding, however many places changed.
+  // finding, however many places changed. A window is never large in both directions: the box
+  // of a tick column joined to the tick row through the corner label would cover the whole
+  // plot, title and all.
+  auto too_large = [&](const Box& p, const Box& q) {
+    Box joint = p;
+    joint.add(q);
+    return 4 * joint.width() > ref_.width && 4 * joint.height() > ref_.height;
+  };
   auto related = [&](const Box& p, const Box& q) {
     if (intersects(p, q)) return true;
     const int h = std::min(p.height(), q.height()), w = std::min(p.width(), q.width());
@@ -451,7 +467,7 @@ void SceneComparison::report_text(const std::vector<const Blob*>& blobs) {
     merged = false;
     for (size_t i = 0; i < windows.size() && !merged; ++i)
       for (size_t j = i + 1; j < windows.size() && !merged; ++j)
-        if (related(windows[i], windows[j])) {
+        if (related(windows[i], windows[j]) && !too_large(windows[i], windows[j])) {
           windows[i].add(windows[j]);
           windows.erase(windows.begin() + static_cast<std::ptrdiff_t>(j));
           merged = true;
@@ -667,6 +683,12 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
         }
       continue;
     }
+    for (bool reference_side : {true, false})
+      for (int32_t e : reference_side ? blob.glyphs_a : blob.glyphs_b) {
+        Blob piece;
+        (reference_side ? piece.glyphs_a : piece.glyphs_b).insert(e);
+        loose_glyphs_.push_back(std::move(piece));
+      }
 
     int64_t geometric_px = 0, lost_px = 0;
     std::vector<Item> blob_items;
@@ -733,10 +755,13 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
               ih = std::min(p.y1, q.y1) - std::max(p.y0, q.y0) + 1;
     return iw > 0 && ih > 0 ? static_cast<double>(iw) * ih / (static_cast<double>(p.width()) * p.height()) : 0.0;
   };
+  // In a chart, a part has fewer pixels than its whole: the axes frame's box holds every bar,
+  // but bars are data, not parts of the frame.
   for (Item& part : items)
     for (const Item& whole : items)
       if (&part != &whole && part.blob == whole.blob && part.reference_side == whole.reference_side &&
-          area_of(whole.box) > area_of(part.box) && inside(part.box, whole.box) >= 0.8) {
+          area_of(whole.box) > area_of(part.box) && inside(part.box, whole.box) >= 0.8 &&
+          (task_ != Task::chart || part.area <= whole.area)) {
         part.paired = true;  // reported with `whole`
         break;
       }
