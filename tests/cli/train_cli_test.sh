@@ -49,6 +49,10 @@ check "paper-formula ablation: the rest is chart2code" grep -q '^  prompts_per_s
 run --config "$src/examples/ablation/quickstart-data-errors.yaml" --print-config
 check "quickstart ablation resolves" test "$code" -eq 0
 check "quickstart ablation: its formula" grep -q 'S_data_error + S_structure_error' "$work/out"
+run --config "$src/examples/ablation/quickstart-critic-only.yaml" --print-config
+check "critic-only ablation resolves" test "$code" -eq 0
+check "critic-only ablation: no extra term" grep -q '^  extra_terms: {}$' "$work/out"
+check "critic-only ablation: the quickstart's policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
 
 # The printed config is itself a valid config that resolves to the same thing.
 run --config "$work/resolved.yaml" --print-config
