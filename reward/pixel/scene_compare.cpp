@@ -278,7 +278,7 @@ void SceneComparison::report_coverage() {
   for (size_t k = 0; k < na; ++k) {
     if (chroma(a_.palette[k]) < kMarkChroma) continue;
     ++reference_marks;
-    marks_kept += area_b[k] * 5 >= area_a[k];
+    marks_kept += area_b[k] * 5 >= area_a[k];  // the render keeps a fifth of its area
     const double changed = static_cast<double>(lost[k] + gained[k]);
     const double hi = static_cast<double>(std::max(area_a[k], area_b[k]));
     const double lo = static_cast<double>(std::min(area_a[k], area_b[k]));
