@@ -102,8 +102,9 @@ class SceneComparison {
   std::vector<Colour> absorbed_;                     // chart mark colours reported as a coverage change
   std::vector<std::pair<Colour, Box>> new_colours_;  // chart mark colours absent from the reference
   std::vector<Box> vanished_;                        // boxes of vanished structure (legend, axes)
-  std::vector<Blob> geometric_glyphs_;               // glyphs inside geometric blobs, one each
+  std::vector<Blob> absorbed_glyphs_;                // glyphs of blobs a coverage finding took, one each
   bool no_marks_ = false;                            // the reference has chart marks, the render none
+  std::vector<Blob> loose_glyphs_;                   // glyphs of the other geometric blobs, one each
   std::map<std::pair<bool, int32_t>, Survival> survivals_;
 };
 
@@ -156,8 +157,9 @@ std::vector<CriticError> SceneComparison::run() {
   // a changed mark stay part of that finding.
   const auto glyphs = [](const ImageAnalysis& an) { return std::count(an.glyph_like.begin(), an.glyph_like.end(), 1); };
   if (2 * glyphs(b_) < glyphs(a_) || no_marks_) {
-    geometric_glyphs_ = join_lines(std::move(geometric_glyphs_));
-    for (const Blob& piece : geometric_glyphs_) text.push_back(&piece);
+    absorbed_glyphs_.insert(absorbed_glyphs_.end(), loose_glyphs_.begin(), loose_glyphs_.end());
+    absorbed_glyphs_ = join_lines(std::move(absorbed_glyphs_));
+    for (const Blob& piece : absorbed_glyphs_) text.push_back(&piece);
   }
   report_text(text);
   report_styles(style);
@@ -670,16 +672,23 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
       if (count > main_count) main_count = count, main_colour = a_.palette[c];
     for (const auto& [c, count] : blob.extra_colours)
       if (count > main_count) main_count = count, main_colour = b_.palette[c];
-    // The text the blob also holds is looked at again when the render lost most of the
-    // reference's text or draws none of its marks (see run()).
+    if (main_count > 0 && absorbed(main_colour)) {
+      // The coverage finding stands for the marks of that colour; the text the blob also holds
+      // is looked at again when the render lost most of the reference's text (see run()).
+      for (bool reference_side : {true, false})
+        for (int32_t e : reference_side ? blob.glyphs_a : blob.glyphs_b) {
+          Blob piece;
+          (reference_side ? piece.glyphs_a : piece.glyphs_b).insert(e);
+          absorbed_glyphs_.push_back(std::move(piece));
+        }
+      continue;
+    }
     for (bool reference_side : {true, false})
       for (int32_t e : reference_side ? blob.glyphs_a : blob.glyphs_b) {
         Blob piece;
         (reference_side ? piece.glyphs_a : piece.glyphs_b).insert(e);
-        geometric_glyphs_.push_back(std::move(piece));
+        loose_glyphs_.push_back(std::move(piece));
       }
-    // The coverage finding stands for the marks of that colour.
-    if (main_count > 0 && absorbed(main_colour)) continue;
 
     int64_t geometric_px = 0, lost_px = 0;
     std::vector<Item> blob_items;
