@@ -18,6 +18,7 @@ enum class Finding {
   moved,       // an element left its place and appears elsewhere
   element,     // an element vanished or was added (legend, axes, a shape)
   coverage,    // a chart's marks of one colour lost or gained most of their area (type, series)
+  count,       // a chart draws another number of bars or wedges
   grid,        // a table has other rows or columns
 };
 

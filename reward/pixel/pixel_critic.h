@@ -65,6 +65,8 @@ struct PixelCriticOptions {
   int cell_edit_severity = 2;                       // table cell: glyph edits for severity 2
   double coverage_ratio = 2.5;                      // chart: mark colour coverage ratio -> structure
   double coverage_min_area = 0.004;                 // ... when the area changes by this much
+  double solid_mark_area = 0.001;                   // chart: a bar or wedge covers at least this
+  double solid_mark_thickness = 0.015;              // ... and is this thick on average (x shorter side)
 };
 
 // Errors of `rendered` against `reference` for `task`, in the schema of reward/critic.h:

@@ -60,6 +60,66 @@ std::string box_size(const Box& b) {
   return fmt::format("{}x{} px", b.width(), b.height());
 }
 
+// The solid marks of a chart: bars and pie wedges, of any colour (grey bars too). Elements
+// thicker than `min_thickness` on average (area over the longer box side; axes, grid lines,
+// legend frames and plotted lines are thinner) and not pale (`kSolidContrast` from the
+// background: a bar seen through the legend) are projected, per colour, on the x axis and on
+// the y axis; overlapping or touching projections are one mark, so that a bar cut by a grid
+// line or by the legend, or a wedge cut by its label, stays one. A mark counts when it covers
+// at least `min_area` pixels (scatter points and legend handles are smaller). Per colour the
+// axis that separates more marks counts (vertical bars share their y range, horizontal ones
+// their x range). Returns the number of marks and their box.
+constexpr int kSolidContrast = 96;
+std::pair<size_t, Box> solid_marks(const ImageAnalysis& an, double min_area, double min_thickness) {
+  struct Span {
+    int lo, hi;
+    int64_t area;
+    Box box;
+  };
+  std::map<int, std::vector<const Component*>> by_colour;
+  for (size_t e = 0; e < an.elements.items.size(); ++e) {
+    const Component& c = an.elements.items[e];
+    if (c.cls < 0 || an.glyph_like[e]) continue;
+    if (static_cast<double>(c.area) < min_thickness * std::max(c.box.width(), c.box.height())) continue;
+    if (colour_distance(an.palette[static_cast<size_t>(c.cls)], an.background) < kSolidContrast) continue;
+    by_colour[c.cls].push_back(&c);
+  }
+  auto count_along = [&](const std::vector<const Component*>& parts, bool x_axis, Box& all) {
+    std::vector<Span> spans;
+    for (const Component* c : parts)
+      spans.push_back({x_axis ? c->box.x0 : c->box.y0, x_axis ? c->box.x1 : c->box.y1, c->area, c->box});
+    std::sort(spans.begin(), spans.end(), [](const Span& p, const Span& q) { return p.lo < q.lo; });
+    std::vector<Span> merged;
+    for (const Span& s : spans) {
+      if (!merged.empty() && s.lo <= merged.back().hi + 2) {
+        merged.back().hi = std::max(merged.back().hi, s.hi);
+        merged.back().area += s.area;
+        merged.back().box.add(s.box);
+      } else {
+        merged.push_back(s);
+      }
+    }
+    size_t n = 0;
+    Box box;
+    for (const Span& m : merged) {
+      if (static_cast<double>(m.area) < min_area) continue;
+      ++n;
+      box.add(m.box);
+    }
+    if (n > 0) all.add(box);
+    return n;
+  };
+  size_t total = 0;
+  Box all;
+  for (const auto& [cls, parts] : by_colour) {
+    Box bx, by;
+    const size_t nx = count_along(parts, true, bx), ny = count_along(parts, false, by);
+    total += std::max(nx, ny);
+    if (std::max(nx, ny) > 0) all.add(nx >= ny ? bx : by);
+  }
+  return {total, all};
+}
+
 class SceneComparison {
  public:
   SceneComparison(Task task, const render::RgbImage& reference, const render::RgbImage& rendered,
@@ -73,6 +133,7 @@ class SceneComparison {
   void report_shift();
   void register_pixel();
   void report_coverage();
+  void report_count();
   std::vector<Blob> collect_blobs(const Mask& diff) const;
   // Glyph pieces joined into lines of text: on one baseline and at most a glyph height apart.
   std::vector<Blob> join_lines(std::vector<Blob> pieces) const;
@@ -118,7 +179,10 @@ std::vector<CriticError> SceneComparison::run() {
   if (diff.count() == 0) return errors_;
   describe_elements(ref_, options_, a_);
   describe_elements(ren_, options_, b_);
-  if (task_ == Task::chart) report_coverage();
+  if (task_ == Task::chart) {
+    report_coverage();
+    report_count();
+  }
 
   // Recoloured pixels (foreground in both, other colour) and the rest form separate blobs, so
   // that a recoloured series and a missing axis next to it stay two findings.
@@ -299,6 +363,21 @@ void SceneComparison::report_coverage() {
     absorbed_.push_back(b_.palette[j]);
   }
   no_marks_ = reference_marks > 0 && marks_kept == 0 && new_colours_.empty();
+}
+
+// Another number of bars or wedges is a data error of its own: the policy did not count them,
+// whatever the heights (which are extents) or colours (styles). One more or fewer is medium,
+// more is severe.
+void SceneComparison::report_count() {
+  const double min_area = options_.solid_mark_area * ref_.width * ref_.height;
+  const double min_thickness = options_.solid_mark_thickness * std::min(ref_.width, ref_.height);
+  const auto [n_a, box_a] = solid_marks(a_, min_area, min_thickness);
+  const auto [n_b, box_b] = solid_marks(b_, min_area, min_thickness);
+  if (n_a == n_b) return;
+  Box box = box_a;
+  box.add(box_b);
+  add(Finding::count, (n_a > n_b ? n_a - n_b : n_b - n_a) == 1 ? 2 : 3, box,
+      fmt::format("{} bars or wedges vs {} in the reference", n_b, n_a));
 }
 
 bool SceneComparison::absorbed(Colour c) const {

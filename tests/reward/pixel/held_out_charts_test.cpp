@@ -2,10 +2,13 @@
 // held-out charts (tests/fixtures/held_out_charts), rendered in the chart sandbox, the
 // reference's own code with every value off by up to 15 % must cost less than one fixed
 // "typical" bar chart, and empty axes must cost the most: otherwise GRPO with this critic
-// teaches a policy to stop reading the chart.
+// teaches a policy to stop reading the chart. And a bar or wedge too few is a miscount, which
+// values off by 15 % are not.
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,46 +22,87 @@
 namespace visrl::reward {
 namespace {
 
-TEST(HeldOutCharts, ReadingTheChartBeatsATypicalChartAndEmptyAxesCostTheMost) {
-  if (render::sandbox::probe_isolation() == render::sandbox::IsolationLevel::rlimits)
-    GTEST_SKIP() << "no sandbox on this kernel: chart code is refused";
-  const auto cases =
-      nlohmann::json::parse(test::read_file(test::source_dir() / "tests/fixtures/held_out_charts/cases.json"));
-  const auto& charts = cases.at("charts");
-  ASSERT_EQ(charts.size(), 32u);
+// The renders of the fixture, made once for the suite: the sandbox is the slow part.
+class HeldOutCharts : public ::testing::Test {
+ protected:
+  struct Chart {
+    std::string id;
+    render::RgbImage reference, perturbed;
+    std::optional<render::RgbImage> one_fewer;  // bar, grouped-bar and pie charts
+    int marks = 0, marks_one_fewer = 0;         // the bars or wedges of the reference and one_fewer
+  };
 
-  render::RenderPoolOptions options;
-  options.workers = 2;
-  options.timeout_s = 60;  // correctness here, not speed
-  options.cpu_s = 60;
-  render::RenderPool pool(options);
-  auto submit = [&](const std::string& code) {
-    render::RenderRequest r;
-    r.kind = render::RenderKind::chart;
-    r.text = "```python\n" + code + "\n```";
-    return pool.submit(std::move(r));
-  };
-  auto image = [](std::future<render::RenderResult> f, const std::string& what) {
-    render::RenderResult r = f.get();
-    EXPECT_TRUE(r.ok()) << what << ": " << r.reason;
-    return r.image;
-  };
-  // The two image-independent answers render once.
-  const render::RgbImage typical = image(submit(cases.at("typical")), "typical");
-  const render::RgbImage empty = image(submit(cases.at("empty")), "empty");
-  std::vector<std::future<render::RenderResult>> references, perturbed;
-  for (const auto& c : charts) {
-    references.push_back(submit(c.at("reference")));
-    perturbed.push_back(submit(c.at("perturbed")));
+  static void SetUpTestSuite() {
+    if (render::sandbox::probe_isolation() == render::sandbox::IsolationLevel::rlimits) return;
+    const auto cases =
+        nlohmann::json::parse(test::read_file(test::source_dir() / "tests/fixtures/held_out_charts/cases.json"));
+    render::RenderPoolOptions options;
+    options.workers = 2;
+    options.timeout_s = 60;  // correctness here, not speed
+    options.cpu_s = 60;
+    render::RenderPool pool(options);
+    auto submit = [&](const std::string& code) {
+      render::RenderRequest r;
+      r.kind = render::RenderKind::chart;
+      r.text = "```python\n" + code + "\n```";
+      return pool.submit(std::move(r));
+    };
+    auto image = [](std::future<render::RenderResult> f, const std::string& what) {
+      render::RenderResult r = f.get();
+      if (!r.ok()) throw std::runtime_error(what + " did not render: " + r.reason);
+      return r.image;
+    };
+    auto typical = submit(cases.at("typical")), empty = submit(cases.at("empty"));
+    std::vector<std::future<render::RenderResult>> references, perturbed, fewer;
+    for (const auto& c : cases.at("charts")) {
+      references.push_back(submit(c.at("reference")));
+      perturbed.push_back(submit(c.at("perturbed")));
+      if (c.contains("one_fewer")) fewer.push_back(submit(c.at("one_fewer")));
+    }
+    typical_ = image(std::move(typical), "typical");
+    empty_ = image(std::move(empty), "empty");
+    size_t next_fewer = 0;
+    for (size_t i = 0; i < cases.at("charts").size(); ++i) {
+      const auto& c = cases.at("charts")[i];
+      Chart chart;
+      chart.id = c.at("id");
+      chart.reference = image(std::move(references[i]), chart.id);
+      chart.perturbed = image(std::move(perturbed[i]), chart.id + " perturbed");
+      if (c.contains("one_fewer")) {
+        chart.one_fewer = image(std::move(fewer[next_fewer++]), chart.id + " one fewer");
+        chart.marks = c.at("marks");
+        chart.marks_one_fewer = c.at("marks_one_fewer");
+      }
+      charts_.push_back(std::move(chart));
+    }
   }
 
+  void SetUp() override {
+    if (render::sandbox::probe_isolation() == render::sandbox::IsolationLevel::rlimits)
+      GTEST_SKIP() << "no sandbox on this kernel: chart code is refused";
+    ASSERT_EQ(charts_.size(), 32u);
+  }
+
+  static inline std::vector<Chart> charts_;
+  static inline render::RgbImage typical_, empty_;
+};
+
+// The count finding of the pixel critic (scene_compare.cpp), if any: "N bars or wedges vs M".
+std::optional<CriticError> miscount(const std::vector<CriticError>& errors) {
+  for (const auto& e : errors)
+    if (e.description.find("bars or wedges vs") != std::string::npos) return e;
+  return std::nullopt;
+}
+
+TEST_F(HeldOutCharts, ReadingTheChartBeatsATypicalChartAndEmptyAxesCostTheMost) {
+  const render::RgbImage& typical = typical_;
+  const render::RgbImage& empty = empty_;
   double sum_perturbed = 0, sum_typical = 0, sum_empty = 0;
   int typical_worse_than_perturbed = 0, empty_worst = 0;
-  for (size_t i = 0; i < charts.size(); ++i) {
-    const std::string id = charts[i].at("id");
-    const render::RgbImage reference = image(std::move(references[i]), id);
-    const render::RgbImage near = image(std::move(perturbed[i]), id + " perturbed");
-    ASSERT_FALSE(::testing::Test::HasFailure()) << "a chart did not render";
+  for (const Chart& chart : charts_) {
+    const std::string& id = chart.id;
+    const render::RgbImage& reference = chart.reference;
+    const render::RgbImage& near = chart.perturbed;
     const int s_perturbed = severity_sum(pixel_compare(Task::chart, reference, near));
     const int s_typical = severity_sum(pixel_compare(Task::chart, reference, typical));
     const int s_empty = severity_sum(pixel_compare(Task::chart, reference, empty));
@@ -69,14 +113,41 @@ TEST(HeldOutCharts, ReadingTheChartBeatsATypicalChartAndEmptyAxesCostTheMost) {
     typical_worse_than_perturbed += s_typical > s_perturbed;
     empty_worst += s_empty > s_typical && s_empty > s_perturbed;
   }
-  const double n = static_cast<double>(charts.size());
+  const double n = static_cast<double>(charts_.size());
   std::printf(
       "mean S: perturbed %.2f  typical %.2f  empty %.2f; typical worse than perturbed on %d, empty worst "
       "on %d of %zu charts\n",
-      sum_perturbed / n, sum_typical / n, sum_empty / n, typical_worse_than_perturbed, empty_worst, charts.size());
+      sum_perturbed / n, sum_typical / n, sum_empty / n, typical_worse_than_perturbed, empty_worst, charts_.size());
   // Severity sums: the reward formulas all fall as S rises.
   EXPECT_LT(sum_perturbed, sum_typical);
   EXPECT_LT(sum_typical, sum_empty);
+}
+
+TEST_F(HeldOutCharts, OneBarOrWedgeFewerIsAMiscountAndValuesOffAreNot) {
+  // A miscount must cost something of its own, or GRPO cannot teach counting: with random
+  // heights an answer of the right number of bars differs from the reference as much as one
+  // with a bar too few. Values off by up to 15 % keep the count (bars under the legend, cut by
+  // grid lines or gone pale behind it stay one bar each).
+  int miscounts = 0, fewer = 0;
+  for (const Chart& chart : charts_) {
+    const auto near = miscount(pixel_compare(Task::chart, chart.reference, chart.perturbed));
+    EXPECT_FALSE(near) << chart.id << " perturbed: " << near->description;
+    if (!chart.one_fewer) continue;
+    ++fewer;
+    const auto errors = pixel_compare(Task::chart, chart.reference, *chart.one_fewer);
+    const auto count = miscount(errors);
+    ASSERT_TRUE(count) << chart.id << " one fewer: no count finding among " << errors.size();
+    EXPECT_EQ(count->category, "data_error");
+    // The bars the programs draw, counted in the images: one fewer (a bar or a wedge) is medium,
+    // a category fewer of grouped bars (a bar per series) severe.
+    EXPECT_EQ(count->description,
+              fmt::format("{} bars or wedges vs {} in the reference", chart.marks_one_fewer, chart.marks))
+        << chart.id;
+    EXPECT_EQ(count->severity, chart.marks - chart.marks_one_fewer == 1 ? 2 : 3) << chart.id;
+    ++miscounts;
+  }
+  EXPECT_EQ(fewer, 19);  // 6 bar, 8 grouped-bar and 5 pie charts
+  std::printf("one bar or wedge fewer: a count finding on %d of %d charts\n", miscounts, fewer);
 }
 
 }  // namespace
