@@ -19,6 +19,7 @@ enum class Finding {
   element,     // an element vanished or was added (legend, axes, a shape)
   coverage,    // a chart's marks of one colour lost or gained most of their area (type, series)
   count,       // a chart draws another number of bars or wedges
+  kind,        // a chart draws other kinds of marks (lines, points, bars or wedges)
   grid,        // a table has other rows or columns
 };
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "reward/pixel/chart_marks.h"
 #include "reward/pixel/findings.h"
 #include "reward/pixel/glyphs.h"
 #include "reward/pixel/image_analysis.h"
@@ -60,66 +61,6 @@ std::string box_size(const Box& b) {
   return fmt::format("{}x{} px", b.width(), b.height());
 }
 
-// The solid marks of a chart: bars and pie wedges, of any colour (grey bars too). Elements
-// thicker than `min_thickness` on average (area over the longer box side; axes, grid lines,
-// legend frames and plotted lines are thinner) and not pale (`kSolidContrast` from the
-// background: a bar seen through the legend) are projected, per colour, on the x axis and on
-// the y axis; overlapping or touching projections are one mark, so that a bar cut by a grid
-// line or by the legend, or a wedge cut by its label, stays one. A mark counts when it covers
-// at least `min_area` pixels (scatter points and legend handles are smaller). Per colour the
-// axis that separates more marks counts (vertical bars share their y range, horizontal ones
-// their x range). Returns the number of marks and their box.
-constexpr int kSolidContrast = 96;
-std::pair<size_t, Box> solid_marks(const ImageAnalysis& an, double min_area, double min_thickness) {
-  struct Span {
-    int lo, hi;
-    int64_t area;
-    Box box;
-  };
-  std::map<int, std::vector<const Component*>> by_colour;
-  for (size_t e = 0; e < an.elements.items.size(); ++e) {
-    const Component& c = an.elements.items[e];
-    if (c.cls < 0 || an.glyph_like[e]) continue;
-    if (static_cast<double>(c.area) < min_thickness * std::max(c.box.width(), c.box.height())) continue;
-    if (colour_distance(an.palette[static_cast<size_t>(c.cls)], an.background) < kSolidContrast) continue;
-    by_colour[c.cls].push_back(&c);
-  }
-  auto count_along = [&](const std::vector<const Component*>& parts, bool x_axis, Box& all) {
-    std::vector<Span> spans;
-    for (const Component* c : parts)
-      spans.push_back({x_axis ? c->box.x0 : c->box.y0, x_axis ? c->box.x1 : c->box.y1, c->area, c->box});
-    std::sort(spans.begin(), spans.end(), [](const Span& p, const Span& q) { return p.lo < q.lo; });
-    std::vector<Span> merged;
-    for (const Span& s : spans) {
-      if (!merged.empty() && s.lo <= merged.back().hi + 2) {
-        merged.back().hi = std::max(merged.back().hi, s.hi);
-        merged.back().area += s.area;
-        merged.back().box.add(s.box);
-      } else {
-        merged.push_back(s);
-      }
-    }
-    size_t n = 0;
-    Box box;
-    for (const Span& m : merged) {
-      if (static_cast<double>(m.area) < min_area) continue;
-      ++n;
-      box.add(m.box);
-    }
-    if (n > 0) all.add(box);
-    return n;
-  };
-  size_t total = 0;
-  Box all;
-  for (const auto& [cls, parts] : by_colour) {
-    Box bx, by;
-    const size_t nx = count_along(parts, true, bx), ny = count_along(parts, false, by);
-    total += std::max(nx, ny);
-    if (std::max(nx, ny) > 0) all.add(nx >= ny ? bx : by);
-  }
-  return {total, all};
-}
-
 class SceneComparison {
  public:
   SceneComparison(Task task, const render::RgbImage& reference, const render::RgbImage& rendered,
@@ -132,6 +73,7 @@ class SceneComparison {
   void report_background();
   void report_shift();
   void register_pixel();
+  void report_kind();
   void report_coverage();
   void report_count();
   std::vector<Blob> collect_blobs(const Mask& diff) const;
@@ -165,6 +107,9 @@ class SceneComparison {
   std::vector<Box> vanished_;                        // boxes of vanished structure (legend, axes)
   std::vector<Blob> absorbed_glyphs_;                // glyphs of blobs a coverage finding took, one each
   bool no_marks_ = false;                            // the reference has chart marks, the render none
+  bool other_kind_ = false;                          // the chart draws marks, of other kinds
+  size_t solid_a_ = 0, solid_b_ = 0;                 // bars and wedges of each image
+  Box solid_box_;                                    // ... and where they are
   std::vector<Blob> loose_glyphs_;                   // glyphs of the other geometric blobs, one each
   std::map<std::pair<bool, int32_t>, Survival> survivals_;
 };
@@ -180,6 +125,7 @@ std::vector<CriticError> SceneComparison::run() {
   describe_elements(ref_, options_, a_);
   describe_elements(ren_, options_, b_);
   if (task_ == Task::chart) {
+    report_kind();
     report_coverage();
     report_count();
   }
@@ -347,9 +293,12 @@ void SceneComparison::report_coverage() {
     const double hi = static_cast<double>(std::max(area_a[k], area_b[k]));
     const double lo = static_cast<double>(std::min(area_a[k], area_b[k]));
     if (changed < options_.coverage_min_area * area || hi < options_.coverage_ratio * std::max(lo, 1.0)) continue;
-    add(Finding::coverage, lo < 0.2 * hi ? 3 : 2, where_a[k],
-        fmt::format("marks of colour {} cover {} vs {} in the reference", hex(a_.palette[k]), percent(area_b[k] / area),
-                    percent(area_a[k] / area)));
+    // A colour drawn as another kind of mark is part of the kind finding; one that is gone is
+    // a series missing.
+    if (!other_kind_ || area_b[k] < options_.solid_mark_area * area)
+      add(Finding::coverage, lo < 0.2 * hi ? 3 : 2, where_a[k],
+          fmt::format("marks of colour {} cover {} vs {} in the reference", hex(a_.palette[k]),
+                      percent(area_b[k] / area), percent(area_a[k] / area)));
     absorbed_.push_back(a_.palette[k]);
   }
   for (size_t j = 0; j < nb; ++j) {
@@ -365,19 +314,31 @@ void SceneComparison::report_coverage() {
   no_marks_ = reference_marks > 0 && marks_kept == 0 && new_colours_.empty();
 }
 
+// Another kind of chart (lines for points, bars for lines) is one severe structure error; the
+// mark colours the render still draws, in another kind, are not reported again
+// (report_coverage).
+void SceneComparison::report_kind() {
+  const ChartMarks a = read_chart_marks(a_, ref_.width, ref_.height, options_),
+                   b = read_chart_marks(b_, ren_.width, ren_.height, options_);
+  solid_a_ = a.solid;
+  solid_b_ = b.solid;
+  solid_box_ = a.solid_box;
+  solid_box_.add(b.solid_box);
+  // Drawing no marks at all is not another kind: each series is then missing (coverage).
+  other_kind_ = a.kinds != 0 && b.kinds != 0 && a.kinds != b.kinds;
+  if (a.kinds != 0 && a.kinds != b.kinds)
+    add(Finding::kind, 3, Box{0, 0, ref_.width - 1, ref_.height - 1},
+        fmt::format("the chart draws {} where the reference draws {}", describe_mark_kinds(b.kinds),
+                    describe_mark_kinds(a.kinds)));
+}
+
 // Another number of bars or wedges is a data error of its own: the policy did not count them,
 // whatever the heights (which are extents) or colours (styles). One more or fewer is medium,
 // more is severe.
 void SceneComparison::report_count() {
-  const double min_area = options_.solid_mark_area * ref_.width * ref_.height;
-  const double min_thickness = options_.solid_mark_thickness * std::min(ref_.width, ref_.height);
-  const auto [n_a, box_a] = solid_marks(a_, min_area, min_thickness);
-  const auto [n_b, box_b] = solid_marks(b_, min_area, min_thickness);
-  if (n_a == n_b) return;
-  Box box = box_a;
-  box.add(box_b);
-  add(Finding::count, (n_a > n_b ? n_a - n_b : n_b - n_a) == 1 ? 2 : 3, box,
-      fmt::format("{} bars or wedges vs {} in the reference", n_b, n_a));
+  if (solid_a_ == solid_b_) return;
+  add(Finding::count, (solid_a_ > solid_b_ ? solid_a_ - solid_b_ : solid_b_ - solid_a_) == 1 ? 2 : 3, solid_box_,
+      fmt::format("{} bars or wedges vs {} in the reference", solid_b_, solid_a_));
 }
 
 bool SceneComparison::absorbed(Colour c) const {
@@ -559,6 +520,11 @@ void SceneComparison::report_text(const std::vector<const Blob*>& blobs) {
   region = Box{region.x0 - around, region.y0 - around, region.x1 + around, region.y1 + around};
   const Mask ink_a = ink(a_, ref_, region, levels_a), ink_b = ink(b_, ren_, region, levels_b);
   const Components pieces_a = label_components(ink_a), pieces_b = label_components(ink_b);
+  // In a chart, short labels that differ by a glyph or two (tick labels of another axis range)
+  // are one finding, by how many: one per tick label made an answer with the reference's axes
+  // but other values cost more than one with another kind of axis.
+  int short_labels = 0;
+  Box short_box;
   for (Box& w : windows) {
     // Grow the window until no glyph-sized ink piece of either image straddles its border: a
     // glyph just inside the window in one image must not be just outside in the other.
@@ -599,11 +565,20 @@ void SceneComparison::report_text(const std::vector<const Blob*>& blobs) {
       continue;
     const int severity =
         edits >= options_.text_edit_severity[1] ? 3 : (edits >= options_.text_edit_severity[0] ? 2 : 1);
+    if (task_ == Task::chart && severity == 1) {
+      ++short_labels;
+      short_box.add(w);
+      continue;
+    }
     std::string what = ga.empty() ? "text added" : (gb.empty() ? "text missing" : "text differs");
     add(Finding::text, severity, w,
         fmt::format("{}: {} glyph edit{} ({} glyphs vs {} in the reference)", what, edits, edits == 1 ? "" : "s",
                     gb.size(), ga.size()));
   }
+  if (short_labels > 0)
+    add(Finding::text, short_labels <= 2 ? 1 : (short_labels <= 5 ? 2 : 3), short_box,
+        fmt::format("{} short label{} differ{} by a glyph or two", short_labels, short_labels == 1 ? "" : "s",
+                    short_labels == 1 ? "s" : ""));
 }
 
 void SceneComparison::report_styles(const std::vector<const Blob*>& blobs) {
@@ -738,6 +713,16 @@ double SceneComparison::displacement(const Blob& blob) const {
 }
 
 void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std::vector<size_t>& geometric) {
+  // In a chart, the marks of one colour that changed extent are one finding (a series with other
+  // values), with the severity of the farthest change: with every bar at its place but of
+  // another height, one finding per bar made the right number of bars cost more than a wrong
+  // one (whose bars all moved, in one blob).
+  struct Extents {
+    int severity = 0, places = 0;
+    double farthest = 0;
+    Box box;
+  };
+  std::map<std::string, Extents> extents;
   const double diag = diagonal();
   const double image_area = static_cast<double>(ref_.width) * ref_.height;
   std::vector<Item> items;
@@ -819,6 +804,13 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
           largest > 0 ? fmt::format("shape {} vs {} in the reference ({} size change), edges moved by up to {:.0f} px",
                                     box_size(after), box_size(before), percent(size_change), moved)
                       : fmt::format("shape edges moved by up to {:.0f} px", moved);
+    } else if (task_ == Task::chart) {
+      auto& x = extents[hex(main_colour)];
+      x.severity = std::max(x.severity, severity);
+      x.farthest = std::max(x.farthest, moved);
+      x.box.add(blob.box);
+      ++x.places;
+      continue;
     } else {
       description = fmt::format("marks of colour {} end up to {:.0f} px away from the reference ({} of the diagonal)",
                                 hex(main_colour), moved, percent(moved / diag));
@@ -872,6 +864,12 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
   }
 
   // Pair each vanished element with an added one of its colour and size: a move.
+  struct MovedMarks {
+    int n = 0;
+    double farthest = 0;
+    Box box;
+  };
+  std::map<std::string, MovedMarks> moved_marks;  // chart: small marks, per colour
   std::vector<size_t> order(items.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t p, size_t q) { return items[p].area > items[q].area; });
@@ -893,11 +891,36 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
     gone.paired = items[best].paired = true;
     Box both = gone.box;
     both.add(items[best].box);
+    if (task_ == Task::chart &&
+        gone.box.width() * static_cast<double>(gone.box.height()) / image_area < options_.element_severity[0]) {
+      auto& m = moved_marks[hex(gone.colour)];
+      ++m.n;
+      m.farthest = std::max(m.farthest, best_distance);
+      m.box.add(both);
+      continue;
+    }
     add(Finding::moved,
         severity_of(best_distance / diag, options_.displacement_severity[0], options_.displacement_severity[1]), both,
         fmt::format("element of colour {} ({}) moved by {:.0f} px ({} of the diagonal), now at the {}",
                     hex(gone.colour), box_size(gone.box), best_distance, percent(best_distance / diag),
                     where(items[best].box)));
+  }
+  for (const auto& [colour, x] : extents)
+    add(Finding::extent, x.severity, x.box,
+        fmt::format("marks of colour {} end up to {:.0f} px away from the reference ({} of the diagonal{})", colour,
+                    x.farthest, percent(x.farthest / diag), x.places > 1 ? fmt::format(", {} places", x.places) : ""));
+  // Scatter points and markers that moved: one finding per colour, as for those that vanished,
+  // so that an answer of the reference's kind with points elsewhere (one finding per point
+  // before) does not cost more than one of another kind. Severity: by how many moved (1, 2 or
+  // 3 for up to 2, 5, more), at most that of the farthest move.
+  for (const auto& [colour, m] : moved_marks) {
+    const int by_count = m.n <= 2 ? 1 : (m.n <= 5 ? 2 : 3);
+    add(Finding::moved,
+        std::min(by_count,
+                 severity_of(m.farthest / diag, options_.displacement_severity[0], options_.displacement_severity[1])),
+        m.box,
+        fmt::format("{} small mark{} of colour {} moved by up to {:.0f} px ({} of the diagonal)", m.n,
+                    m.n == 1 ? "" : "s", colour, m.farthest, percent(m.farthest / diag)));
   }
   // What is left: per blob, elements that vanished or appeared. Small ones (markers, points)
   // are marks rather than parts of the structure: one extent finding per colour.

@@ -30,6 +30,7 @@ class HeldOutCharts : public ::testing::Test {
     render::RgbImage reference, perturbed;
     std::optional<render::RgbImage> one_fewer;  // bar, grouped-bar and pie charts
     int marks = 0, marks_one_fewer = 0;         // the bars or wedges of the reference and one_fewer
+    std::optional<render::RgbImage> other_kind;  // line, scatter and bar charts drawn as another kind
   };
 
   static void SetUpTestSuite() {
@@ -53,15 +54,16 @@ class HeldOutCharts : public ::testing::Test {
       return r.image;
     };
     auto typical = submit(cases.at("typical")), empty = submit(cases.at("empty"));
-    std::vector<std::future<render::RenderResult>> references, perturbed, fewer;
+    std::vector<std::future<render::RenderResult>> references, perturbed, fewer, other;
     for (const auto& c : cases.at("charts")) {
       references.push_back(submit(c.at("reference")));
       perturbed.push_back(submit(c.at("perturbed")));
       if (c.contains("one_fewer")) fewer.push_back(submit(c.at("one_fewer")));
+      if (c.contains("other_kind")) other.push_back(submit(c.at("other_kind")));
     }
     typical_ = image(std::move(typical), "typical");
     empty_ = image(std::move(empty), "empty");
-    size_t next_fewer = 0;
+    size_t next_fewer = 0, next_other = 0;
     for (size_t i = 0; i < cases.at("charts").size(); ++i) {
       const auto& c = cases.at("charts")[i];
       Chart chart;
@@ -73,6 +75,7 @@ class HeldOutCharts : public ::testing::Test {
         chart.marks = c.at("marks");
         chart.marks_one_fewer = c.at("marks_one_fewer");
       }
+      if (c.contains("other_kind")) chart.other_kind = image(std::move(other[next_other++]), chart.id + " other kind");
       charts_.push_back(std::move(chart));
     }
   }
@@ -87,11 +90,19 @@ class HeldOutCharts : public ::testing::Test {
   static inline render::RgbImage typical_, empty_;
 };
 
-// The count finding of the pixel critic (scene_compare.cpp), if any: "N bars or wedges vs M".
-std::optional<CriticError> miscount(const std::vector<CriticError>& errors) {
+// The finding of the pixel critic (scene_compare.cpp) whose description holds `what`, if any.
+std::optional<CriticError> finding(const std::vector<CriticError>& errors, const std::string& what) {
   for (const auto& e : errors)
-    if (e.description.find("bars or wedges vs") != std::string::npos) return e;
+    if (e.description.find(what) != std::string::npos) return e;
   return std::nullopt;
+}
+// "N bars or wedges vs M in the reference".
+std::optional<CriticError> miscount(const std::vector<CriticError>& errors) {
+  return finding(errors, "bars or wedges vs");
+}
+// "the chart draws lines where the reference draws points".
+std::optional<CriticError> other_kind(const std::vector<CriticError>& errors) {
+  return finding(errors, "the chart draws");
 }
 
 TEST_F(HeldOutCharts, ReadingTheChartBeatsATypicalChartAndEmptyAxesCostTheMost) {
@@ -148,6 +159,30 @@ TEST_F(HeldOutCharts, OneBarOrWedgeFewerIsAMiscountAndValuesOffAreNot) {
   }
   EXPECT_EQ(fewer, 19);  // 6 bar, 8 grouped-bar and 5 pie charts
   std::printf("one bar or wedge fewer: a count finding on %d of %d charts\n", miscounts, fewer);
+}
+
+TEST_F(HeldOutCharts, AnotherKindOfChartIsASevereStructureError) {
+  // Points drawn as a line, a line as points, bars as a line: the kinds of marks differ (a
+  // severity-3 structure error), whatever the data. Before, a line answer to a scatter plot
+  // cost less than a scatter answer with its points elsewhere, so GRPO taught lines.
+  int changed = 0;
+  for (const Chart& chart : charts_) {
+    const auto near = other_kind(pixel_compare(Task::chart, chart.reference, chart.perturbed));
+    EXPECT_FALSE(near) << chart.id << " perturbed: " << near->description;
+    if (!chart.other_kind) continue;
+    ++changed;
+    const auto errors = pixel_compare(Task::chart, chart.reference, *chart.other_kind);
+    const auto kind = other_kind(errors);
+    ASSERT_TRUE(kind) << chart.id << " other kind: no kind finding among " << errors.size();
+    EXPECT_EQ(kind->category, "structure_error");
+    EXPECT_EQ(kind->severity, 3);
+  }
+  EXPECT_EQ(changed, 18);  // 9 line, 4 scatter and 5 bar charts
+  // The fixed bar chart draws bars for every line and scatter plot.
+  int typical_kind = 0;
+  for (const Chart& chart : charts_)
+    typical_kind += other_kind(pixel_compare(Task::chart, chart.reference, typical_)).has_value();
+  EXPECT_EQ(typical_kind, 13);
 }
 
 }  // namespace
