@@ -107,7 +107,8 @@ class SceneComparison {
   std::vector<Box> vanished_;                        // boxes of vanished structure (legend, axes)
   std::vector<Blob> absorbed_glyphs_;                // glyphs of blobs a coverage finding took, one each
   bool no_marks_ = false;                            // the reference has chart marks, the render none
-  bool other_kind_ = false;                          // the chart draws marks, of other kinds
+  bool kinds_differ_ = false;                        // the chart draws other kinds of marks, or none
+  bool other_kind_ = false;                          // ... and draws some
   size_t solid_a_ = 0, solid_b_ = 0;                 // bars and wedges of each image
   Box solid_box_;                                    // ... and where they are
   std::vector<Blob> loose_glyphs_;                   // glyphs of the other geometric blobs, one each
@@ -324,9 +325,11 @@ void SceneComparison::report_kind() {
   solid_b_ = b.solid;
   solid_box_ = a.solid_box;
   solid_box_.add(b.solid_box);
-  // Drawing no marks at all is not another kind: each series is then missing (coverage).
-  other_kind_ = a.kinds != 0 && b.kinds != 0 && a.kinds != b.kinds;
-  if (a.kinds != 0 && a.kinds != b.kinds)
+  // Drawing no marks at all is reported too, but does not stand for the colours: each series
+  // is then missing (coverage).
+  kinds_differ_ = a.kinds != 0 && a.kinds != b.kinds;
+  other_kind_ = kinds_differ_ && b.kinds != 0;
+  if (kinds_differ_)
     add(Finding::kind, 3, Box{0, 0, ref_.width - 1, ref_.height - 1},
         fmt::format("the chart draws {} where the reference draws {}", describe_mark_kinds(b.kinds),
                     describe_mark_kinds(a.kinds)));
@@ -336,7 +339,8 @@ void SceneComparison::report_kind() {
 // whatever the heights (which are extents) or colours (styles). One more or fewer is medium,
 // more is severe.
 void SceneComparison::report_count() {
-  if (solid_a_ == solid_b_) return;
+  // Bars drawn as a line have no bars: the kind finding says it.
+  if (solid_a_ == solid_b_ || kinds_differ_) return;
   add(Finding::count, (solid_a_ > solid_b_ ? solid_a_ - solid_b_ : solid_b_ - solid_a_) == 1 ? 2 : 3, solid_box_,
       fmt::format("{} bars or wedges vs {} in the reference", solid_b_, solid_a_));
 }

@@ -34,6 +34,7 @@ class HeldOutCharts : public ::testing::Test {
   };
 
   static void SetUpTestSuite() {
+    charts_.clear();
     if (render::sandbox::probe_isolation() == render::sandbox::IsolationLevel::rlimits) return;
     const auto cases =
         nlohmann::json::parse(test::read_file(test::source_dir() / "tests/fixtures/held_out_charts/cases.json"));
@@ -147,7 +148,8 @@ TEST_F(HeldOutCharts, OneBarOrWedgeFewerIsAMiscountAndValuesOffAreNot) {
     ++fewer;
     const auto errors = pixel_compare(Task::chart, chart.reference, *chart.one_fewer);
     const auto count = miscount(errors);
-    ASSERT_TRUE(count) << chart.id << " one fewer: no count finding among " << errors.size();
+    EXPECT_TRUE(count) << chart.id << " one fewer: no count finding among " << errors.size();
+    if (!count) continue;
     EXPECT_EQ(count->category, "data_error");
     // The bars the programs draw, counted in the images: one fewer (a bar or a wedge) is medium,
     // a category fewer of grouped bars (a bar per series) severe.
@@ -157,7 +159,7 @@ TEST_F(HeldOutCharts, OneBarOrWedgeFewerIsAMiscountAndValuesOffAreNot) {
     EXPECT_EQ(count->severity, chart.marks - chart.marks_one_fewer == 1 ? 2 : 3) << chart.id;
     ++miscounts;
   }
-  EXPECT_EQ(fewer, 19);  // 6 bar, 8 grouped-bar and 5 pie charts
+  EXPECT_EQ(fewer, 19);  // 5 bar, 9 grouped-bar and 5 pie charts
   std::printf("one bar or wedge fewer: a count finding on %d of %d charts\n", miscounts, fewer);
 }
 
@@ -173,7 +175,8 @@ TEST_F(HeldOutCharts, AnotherKindOfChartIsASevereStructureError) {
     ++changed;
     const auto errors = pixel_compare(Task::chart, chart.reference, *chart.other_kind);
     const auto kind = other_kind(errors);
-    ASSERT_TRUE(kind) << chart.id << " other kind: no kind finding among " << errors.size();
+    EXPECT_TRUE(kind) << chart.id << " other kind: no kind finding among " << errors.size();
+    if (!kind) continue;
     EXPECT_EQ(kind->category, "structure_error");
     EXPECT_EQ(kind->severity, 3);
   }
