@@ -46,7 +46,6 @@ std::pair<size_t, Box> solid_marks(const ImageAnalysis& an, const std::vector<do
                                    double min_thickness) {
   struct Span {
     int lo, hi;
-    int64_t area;
     Box box;
   };
   std::map<int, std::vector<const Component*>> by_colour;
@@ -60,25 +59,21 @@ std::pair<size_t, Box> solid_marks(const ImageAnalysis& an, const std::vector<do
   auto count_along = [&](const std::vector<const Component*>& parts, bool x_axis, Box& all) {
     std::vector<Span> spans;
     for (const Component* c : parts)
-      spans.push_back({x_axis ? c->box.x0 : c->box.y0, x_axis ? c->box.x1 : c->box.y1, c->area, c->box});
+      spans.push_back({x_axis ? c->box.x0 : c->box.y0, x_axis ? c->box.x1 : c->box.y1, c->box});
     std::sort(spans.begin(), spans.end(), [](const Span& p, const Span& q) { return p.lo < q.lo; });
     std::vector<Span> merged;
     for (const Span& s : spans) {
       if (!merged.empty() && s.lo <= merged.back().hi + 2) {
         merged.back().hi = std::max(merged.back().hi, s.hi);
-        merged.back().area += s.area;
         merged.back().box.add(s.box);
       } else {
         merged.push_back(s);
       }
     }
-    size_t n = 0;
+    // Every part covers min_area, so every span is a mark.
     Box box;
-    for (const Span& m : merged) {
-      if (static_cast<double>(m.area) < min_area) continue;
-      ++n;
-      box.add(m.box);
-    }
+    for (const Span& m : merged) box.add(m.box);
+    const size_t n = merged.size();
     if (n > 0) all.add(box);
     return n;
   };

@@ -57,6 +57,12 @@ double centre_distance(const Box& a, const Box& b) {
   return std::sqrt(dx * dx + dy * dy);
 }
 
+// Severity of a finding that stands for n like changes (small marks, short labels): 1 for up
+// to 2, 2 for up to 5, 3 beyond.
+int severity_by_count(int n) {
+  return n <= 2 ? 1 : (n <= 5 ? 2 : 3);
+}
+
 std::string box_size(const Box& b) {
   return fmt::format("{}x{} px", b.width(), b.height());
 }
@@ -580,7 +586,7 @@ void SceneComparison::report_text(const std::vector<const Blob*>& blobs) {
                     gb.size(), ga.size()));
   }
   if (short_labels > 0)
-    add(Finding::text, short_labels <= 2 ? 1 : (short_labels <= 5 ? 2 : 3), short_box,
+    add(Finding::text, severity_by_count(short_labels), short_box,
         fmt::format("{} short label{} differ{} by a glyph or two", short_labels, short_labels == 1 ? "" : "s",
                     short_labels == 1 ? "s" : ""));
 }
@@ -918,7 +924,7 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
   // before) does not cost more than one of another kind. Severity: by how many moved (1, 2 or
   // 3 for up to 2, 5, more), at most that of the farthest move.
   for (const auto& [colour, m] : moved_marks) {
-    const int by_count = m.n <= 2 ? 1 : (m.n <= 5 ? 2 : 3);
+    const int by_count = severity_by_count(m.n);
     add(Finding::moved,
         std::min(by_count,
                  severity_of(m.farthest / diag, options_.displacement_severity[0], options_.displacement_severity[1])),
@@ -963,7 +969,7 @@ void SceneComparison::report_geometry(const std::vector<Blob>& blobs, const std:
   }
   for (const auto& [colour, c] : marks) {
     const int n = c.first + c.second;
-    add(Finding::extent, n <= 2 ? 1 : (n <= 5 ? 2 : 3), mark_boxes[colour],
+    add(Finding::extent, severity_by_count(n), mark_boxes[colour],
         fmt::format("{} of colour {}", summary(c, "small mark"), colour));
   }
 }
