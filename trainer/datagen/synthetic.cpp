@@ -15,11 +15,15 @@
 namespace visrl::trainer::datagen {
 namespace fs = std::filesystem;
 
-SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index) {
-  Random rng(mix_seed(mix_seed(seed ^ (static_cast<uint64_t>(task) + 1) * 0x51ED27ull) + static_cast<uint64_t>(index)));
+SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index, Split split) {
+  // The eval stream's salt changes the stream's seed, so its items are not those of any training index.
+  const uint64_t salt = split == Split::eval ? 0xE7A1'5EEDull : 0;
+  Random rng(mix_seed(mix_seed((seed ^ (static_cast<uint64_t>(task) + 1) * 0x51ED27ull) + salt) +
+                      static_cast<uint64_t>(index)));
   SyntheticItem item;
   item.task = task;
-  item.id = fmt::format("{}-{:06d}", render::to_string(task), index);
+  item.id = split == Split::eval ? fmt::format("{}-eval-{:06d}", render::to_string(task), index)
+                                 : fmt::format("{}-{:06d}", render::to_string(task), index);
   switch (task) {
     case render::RenderKind::chart:
       item.code = chart_code(random_chart(rng));
@@ -45,7 +49,8 @@ std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options
     std::vector<SyntheticItem> items;
     std::vector<render::RenderRequest> requests;
     for (int64_t i = 0; i < options.train + options.eval; ++i) {
-      items.push_back(synthetic_item(task, options.seed, i));
+      items.push_back(i < options.train ? synthetic_item(task, options.seed, i)
+                                        : synthetic_item(task, options.seed, i - options.train, Split::eval));
       requests.push_back(render::make_request(render, task, items.back().code, items.back().id));
     }
     auto futures = pool.submit_batch(std::move(requests));

@@ -3,8 +3,11 @@
 //   <out>/<task>/train.jsonl, eval.jsonl   manifests {"id", "task", "image", "ground_truth"}
 //   <out>/<task>/images/<id>.png           the reference render of each item's code
 //
-// Item i of a task depends only on (seed, task, i): growing a data set keeps its first items,
-// and the eval items (indices after the training ones) never repeat a training item's seed.
+// Item i of a split depends only on (seed, task, split, i): growing the training set keeps its
+// first items and leaves the eval items as they were. The eval items come from a stream of their
+// own, so no training set of the same seed, of any size, contains them. (Until 2026-12-06 eval
+// item j was item train + j of the one stream, so `--train 2048` trained on the held-out items of
+// `--train 512`.)
 #pragma once
 
 #include <cstdint>
@@ -17,13 +20,15 @@
 
 namespace visrl::trainer::datagen {
 
+enum class Split { train, eval };
+
 struct SyntheticItem {
-  std::string id;  // "<task>-<index>", e.g. "chart-000017"
+  std::string id;  // "<task>-<index>" for training items, "<task>-eval-<index>" for eval ones
   render::RenderKind task = render::RenderKind::chart;
   std::string code;  // matplotlib, Markdown / HTML table or SVG
 };
 
-SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index);
+SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index, Split split = Split::train);
 
 struct DatasetOptions {
   std::filesystem::path out;

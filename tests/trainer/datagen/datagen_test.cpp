@@ -35,6 +35,22 @@ TEST(Datagen, ItemsDependOnlyOnSeedTaskAndIndex) {
   }
 }
 
+// Held-out items stay held out: eval item j is the same whatever the training set's size, and no
+// training item of the same seed repeats it (eval items used to be the items after the training
+// ones, so a larger training set of the same seed contained the smaller one's eval items).
+TEST(Datagen, EvalItemsAreAStreamOfTheirOwn) {
+  for (auto task : {RenderKind::chart, RenderKind::table, RenderKind::svg}) {
+    std::set<std::string> train;
+    for (int64_t i = 0; i < 2048; ++i) train.insert(synthetic_item(task, 1, i).code);
+    for (int64_t j = 0; j < 32; ++j) {
+      const auto item = synthetic_item(task, 1, j, Split::eval);
+      EXPECT_EQ(item.id, fmt::format("{}-eval-{:06d}", render::to_string(task), j));
+      EXPECT_FALSE(train.count(item.code)) << item.id << " is also a training item";
+    }
+    EXPECT_NE(synthetic_item(task, 1, 0, Split::eval).code, synthetic_item(task, 2, 0, Split::eval).code);
+  }
+}
+
 TEST(Datagen, ChartsCoverEveryKindWithTitlesLabelsLegendsAndColours) {
   std::set<std::string> kinds;
   int legends = 0;
@@ -122,7 +138,8 @@ TEST(Datagen, AWrittenDataSetRendersAndLoads) {
     const auto eval = load_manifests({(dir / task / "eval.jsonl").string()}, InvalidRows::error);
     ASSERT_EQ(train.size(), 6u) << task;
     ASSERT_EQ(eval.size(), 2u) << task;
-    EXPECT_EQ(eval[0].id, fmt::format("{}-000006", task));
+    EXPECT_EQ(eval[0].id, fmt::format("{}-eval-000000", task));
+    EXPECT_EQ(*eval[0].ground_truth, synthetic_item(eval[0].task, 11, 0, Split::eval).code);
     EXPECT_EQ(render::to_string(train[0].task), std::string(task));
     ASSERT_TRUE(train[0].ground_truth.has_value());
     EXPECT_EQ(*train[0].ground_truth, synthetic_item(train[0].task, 11, 0).code);
