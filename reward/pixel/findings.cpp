@@ -13,12 +13,14 @@ std::string category_of(Task task, Finding finding) {
     case Task::chart:
       if (finding == Finding::text || finding == Finding::numeric) return "text_error";
       if (finding == Finding::style || finding == Finding::background) return "style_error";
-      if (finding == Finding::extent || finding == Finding::moved || finding == Finding::count) return "data_error";
+      if (finding == Finding::extent || finding == Finding::moved || finding == Finding::count ||
+          finding == Finding::values)
+        return "data_error";
       return "structure_error";
     case Task::svg:
       if (finding == Finding::text || finding == Finding::numeric) return "text_symbol_error";
       if (finding == Finding::style || finding == Finding::background) return "style_error";
-      if (finding == Finding::extent || finding == Finding::moved) return "shape_error";
+      if (finding == Finding::extent || finding == Finding::moved || finding == Finding::values) return "shape_error";
       return "structure_error";
   }
   return "structure_error";

@@ -20,7 +20,9 @@ enum class Finding {
   coverage,    // a chart's marks of one colour lost or gained most of their area (type, series)
   count,       // a chart draws another number of bars or wedges
   kind,        // a chart draws other kinds of marks (lines, points, bars or wedges)
-  grid,        // a table has other rows or columns
+  values,  // a chart's series of one colour is drawn as another kind: none of its values is a mark of the reference's
+           // kind
+  grid,    // a table has other rows or columns
 };
 
 // chart: structure / data / text / style; table: layout / text / numeric; svg: structure /

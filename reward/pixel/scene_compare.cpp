@@ -170,10 +170,11 @@ std::vector<CriticError> SceneComparison::run() {
   // compared too when the render lost most of the reference's text or draws none of its marks:
   // a chart reduced to empty axes has lost its title, labels and legend, not only its marks
   // (and with the axes frame moved by tight_layout, one blob holds the frame, the marks and
-  // every label). Otherwise a removed series takes its legend entry along, and labels next to
-  // a changed mark stay part of that finding.
+  // every label), or draws another kind of chart (the labels next to its lines are not part of
+  // the kind finding). Otherwise a removed series takes its legend entry along, and labels next
+  // to a changed mark stay part of that finding.
   const auto glyphs = [](const ImageAnalysis& an) { return std::count(an.glyph_like.begin(), an.glyph_like.end(), 1); };
-  if (2 * glyphs(b_) < glyphs(a_) || no_marks_) {
+  if (2 * glyphs(b_) < glyphs(a_) || no_marks_ || other_kind_) {
     absorbed_glyphs_.insert(absorbed_glyphs_.end(), loose_glyphs_.begin(), loose_glyphs_.end());
     absorbed_glyphs_ = join_lines(std::move(absorbed_glyphs_));
     for (const Blob& piece : absorbed_glyphs_) text.push_back(&piece);
@@ -321,9 +322,12 @@ void SceneComparison::report_coverage() {
   no_marks_ = reference_marks > 0 && marks_kept == 0 && new_colours_.empty();
 }
 
-// Another kind of chart (lines for points, bars for lines) is one severe structure error; the
-// mark colours the render still draws, in another kind, are not reported again
-// (report_coverage).
+// Another kind of chart (lines for points, bars for lines) is one severe structure error, and
+// when the render draws marks of the other kind, one severe data error too: none of its values
+// is drawn as the reference draws them. The mark colours the render still draws, in another
+// kind, are not reported again (report_coverage), but the text next to them is (run()). Before,
+// the kind finding alone stood for those colours and hid their marks and labels, so a scatter
+// plot answered with lines cost less than one with its points elsewhere, and GRPO taught lines.
 void SceneComparison::report_kind() {
   const ChartMarks a = read_chart_marks(a_, ref_.width, ref_.height, options_),
                    b = read_chart_marks(b_, ren_.width, ren_.height, options_);
@@ -339,6 +343,9 @@ void SceneComparison::report_kind() {
     add(Finding::kind, 3, Box{0, 0, ref_.width - 1, ref_.height - 1},
         fmt::format("the chart draws {} where the reference draws {}", describe_mark_kinds(b.kinds),
                     describe_mark_kinds(a.kinds)));
+  if (other_kind_)
+    add(Finding::values, 3, Box{0, 0, ref_.width - 1, ref_.height - 1},
+        fmt::format("none of the values is drawn as {}", describe_mark_kinds(a.kinds)));
 }
 
 // Another number of bars or wedges is a data error of its own: the policy did not count them,

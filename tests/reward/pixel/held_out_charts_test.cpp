@@ -31,6 +31,8 @@ class HeldOutCharts : public ::testing::Test {
     std::optional<render::RgbImage> one_fewer;  // bar, grouped-bar and pie charts
     int marks = 0, marks_one_fewer = 0;         // the bars or wedges of the reference and one_fewer
     std::optional<render::RgbImage> other_kind;  // line, scatter and bar charts drawn as another kind
+    // ... and, for those, the values replaced by random ones, drawn as the reference's kind and as the other
+    std::optional<render::RgbImage> scrambled, scrambled_other_kind;
   };
 
   static void SetUpTestSuite() {
@@ -55,16 +57,20 @@ class HeldOutCharts : public ::testing::Test {
       return r.image;
     };
     auto typical = submit(cases.at("typical")), empty = submit(cases.at("empty"));
-    std::vector<std::future<render::RenderResult>> references, perturbed, fewer, other;
+    std::vector<std::future<render::RenderResult>> references, perturbed, fewer, other, scrambled, scrambled_other;
     for (const auto& c : cases.at("charts")) {
       references.push_back(submit(c.at("reference")));
       perturbed.push_back(submit(c.at("perturbed")));
       if (c.contains("one_fewer")) fewer.push_back(submit(c.at("one_fewer")));
       if (c.contains("other_kind")) other.push_back(submit(c.at("other_kind")));
+      if (c.contains("scrambled")) {
+        scrambled.push_back(submit(c.at("scrambled")));
+        scrambled_other.push_back(submit(c.at("scrambled_other_kind")));
+      }
     }
     typical_ = image(std::move(typical), "typical");
     empty_ = image(std::move(empty), "empty");
-    size_t next_fewer = 0, next_other = 0;
+    size_t next_fewer = 0, next_other = 0, next_scrambled = 0;
     for (size_t i = 0; i < cases.at("charts").size(); ++i) {
       const auto& c = cases.at("charts")[i];
       Chart chart;
@@ -77,6 +83,11 @@ class HeldOutCharts : public ::testing::Test {
         chart.marks_one_fewer = c.at("marks_one_fewer");
       }
       if (c.contains("other_kind")) chart.other_kind = image(std::move(other[next_other++]), chart.id + " other kind");
+      if (c.contains("scrambled")) {
+        chart.scrambled = image(std::move(scrambled[next_scrambled]), chart.id + " scrambled");
+        chart.scrambled_other_kind =
+            image(std::move(scrambled_other[next_scrambled++]), chart.id + " scrambled, other kind");
+      }
       charts_.push_back(std::move(chart));
     }
   }
@@ -186,6 +197,31 @@ TEST_F(HeldOutCharts, AnotherKindOfChartIsASevereStructureError) {
   for (const Chart& chart : charts_)
     typical_kind += other_kind(pixel_compare(Task::chart, chart.reference, typical_)).has_value();
   EXPECT_EQ(typical_kind, 13);
+}
+
+// What GRPO compares: answers that did not read the values, some drawn as the reference's kind,
+// some as another. The right kind must cost less. Before, a kind change stood for the colours
+// it redrew and hid their marks and labels, so a scatter answered with lines cost less than a
+// scatter with its points elsewhere, and 20 GRPO steps turned all 25 held-out scatter answers
+// into lines.
+TEST_F(HeldOutCharts, WrongValuesCostLessAsTheReferencesKindThanAsAnother) {
+  int pairs = 0, right_kind_better = 0;
+  double sum_same = 0, sum_other = 0;
+  for (const Chart& chart : charts_) {
+    if (!chart.scrambled) continue;
+    ++pairs;
+    const int same = severity_sum(pixel_compare(Task::chart, chart.reference, *chart.scrambled));
+    const int other = severity_sum(pixel_compare(Task::chart, chart.reference, *chart.scrambled_other_kind));
+    std::printf("%s  S scrambled %2d  as another kind %2d\n", chart.id.c_str(), same, other);
+    right_kind_better += same < other;
+    sum_same += same;
+    sum_other += other;
+  }
+  EXPECT_EQ(pairs, 18);
+  std::printf("mean S of random values: %.2f as the reference's kind, %.2f as another; right kind better on %d of %d\n",
+              sum_same / pairs, sum_other / pairs, right_kind_better, pairs);
+  EXPECT_GE(right_kind_better, 15);
+  EXPECT_GE((sum_other - sum_same) / pairs, 2.0);
 }
 
 }  // namespace
