@@ -93,11 +93,13 @@ std::pair<size_t, Box> solid_marks(const ImageAnalysis& an, const std::vector<do
 // legend frames; the antialiased edge of a tall bar is not one), points (at least three
 // small round elements of a colour that draws nothing larger: a scatter plot; a line's markers
 // are part of the line, and the holes of labels on a wedge are the wedge's colour)
-// and solid marks (bars, wedges: solid_marks). A bit set of these.
+// and solid marks (bars, wedges: solid_marks). A bit set of these, and the number of colours
+// that draw lines or points (`series`).
 constexpr int kNearBlack = 80;
 unsigned mark_kinds(const ImageAnalysis& an, const std::vector<double>& thick, int width, size_t solid, double min_area,
-                    double min_thickness) {
+                    double min_thickness, size_t& series) {
   unsigned kinds = solid > 0 ? kMarkSolid : 0u;
+  std::set<int> series_colours;
   std::map<int, int> points;  // colour -> small round elements
   std::set<int> large;        // colours with an element of min_area or more (bars, wedges, lines)
   for (size_t e = 0; e < an.elements.items.size(); ++e) {
@@ -110,12 +112,19 @@ unsigned mark_kinds(const ImageAnalysis& an, const std::vector<double>& thick, i
     const int w = c.box.width(), h = c.box.height(), longer = std::max(w, h);
     const double area = static_cast<double>(c.area);
     if (area >= min_area) large.insert(c.cls);
-    if (4 * w >= width && thick[e] < min_thickness) kinds |= kMarkLines;
+    if (4 * w >= width && thick[e] < min_thickness) {
+      kinds |= kMarkLines;
+      series_colours.insert(c.cls);
+    }
     if (area >= 9 && area < min_area && 5 * longer <= 8 * std::min(w, h) && 2 * area >= static_cast<double>(w) * h)
       ++points[c.cls];
   }
   for (const auto& [cls, n] : points)
-    if (n >= 3 && !large.count(cls)) kinds |= kMarkPoints;
+    if (n >= 3 && !large.count(cls)) {
+      kinds |= kMarkPoints;
+      series_colours.insert(cls);
+    }
+  series = series_colours.size();
   return kinds;
 }
 
@@ -135,7 +144,7 @@ ChartMarks read_chart_marks(const ImageAnalysis& analysis, int width, int height
   ChartMarks marks;
   const std::vector<double> thick = thickness(analysis.elements);
   std::tie(marks.solid, marks.solid_box) = solid_marks(analysis, thick, min_area, min_thickness);
-  marks.kinds = mark_kinds(analysis, thick, width, marks.solid, min_area, min_thickness);
+  marks.kinds = mark_kinds(analysis, thick, width, marks.solid, min_area, min_thickness, marks.series);
   return marks;
 }
 

@@ -1,5 +1,6 @@
-// What a chart draws, read from the elements of its image: how many bars and pie wedges, and
-// which kinds of marks (plotted lines, scatter points, bars or wedges). The scene comparison
+// What a chart draws, read from the elements of its image: how many bars and pie wedges, how
+// many line or point series (by colour), and which kinds of marks (plotted lines, scatter
+// points, bars or wedges). The scene comparison
 // (scene_compare.cpp) reports another kind of chart and another number of bars or wedges.
 // Internal to reward/pixel.
 #pragma once
@@ -17,6 +18,7 @@ struct ChartMarks {
   size_t solid = 0;    // bars and pie wedges
   Box solid_box;       // where they are
   unsigned kinds = 0;  // kMarkLines | kMarkPoints | kMarkSolid
+  size_t series = 0;   // colours that draw a line or a set of points (one per series when colours differ)
 };
 
 // `analysis` after describe_elements; width and height of its image.

@@ -116,6 +116,7 @@ class SceneComparison {
   bool kinds_differ_ = false;                        // the chart draws other kinds of marks, or none
   bool other_kind_ = false;                          // ... and draws some
   size_t solid_a_ = 0, solid_b_ = 0;                 // bars and wedges of each image
+  size_t series_a_ = 0, series_b_ = 0;               // line and point series (colours) of each image
   Box solid_box_;                                    // ... and where they are
   std::vector<Blob> loose_glyphs_;                   // glyphs of the other geometric blobs, one each
   std::map<std::pair<bool, int32_t>, Survival> survivals_;
@@ -333,6 +334,8 @@ void SceneComparison::report_kind() {
                    b = read_chart_marks(b_, ren_.width, ren_.height, options_);
   solid_a_ = a.solid;
   solid_b_ = b.solid;
+  series_a_ = a.series;
+  series_b_ = b.series;
   solid_box_ = a.solid_box;
   solid_box_.add(b.solid_box);
   // Drawing no marks at all is reported too, but does not stand for the colours: each series
@@ -353,9 +356,16 @@ void SceneComparison::report_kind() {
 // more is severe.
 void SceneComparison::report_count() {
   // Bars drawn as a line have no bars: the kind finding says it.
-  if (solid_a_ == solid_b_ || kinds_differ_) return;
-  add(Finding::count, (solid_a_ > solid_b_ ? solid_a_ - solid_b_ : solid_b_ - solid_a_) == 1 ? 2 : 3, solid_box_,
-      fmt::format("{} bars or wedges vs {} in the reference", solid_b_, solid_a_));
+  if (kinds_differ_) return;
+  const auto severity = [](size_t x, size_t y) { return (x > y ? x - y : y - x) == 1 ? 2 : 3; };
+  if (solid_a_ != solid_b_)
+    add(Finding::count, severity(solid_a_, solid_b_), solid_box_,
+        fmt::format("{} bars or wedges vs {} in the reference", solid_b_, solid_a_));
+  // Lines and point sets are counted by colour: with the colours wrong, each missing series and
+  // each new one is a coverage finding, so fewer series cost less than the right number.
+  if (series_a_ != series_b_ && series_a_ > 0 && series_b_ > 0)
+    add(Finding::count, severity(series_a_, series_b_), Box{0, 0, ref_.width - 1, ref_.height - 1},
+        fmt::format("{} line or point series vs {} in the reference", series_b_, series_a_));
 }
 
 bool SceneComparison::absorbed(Colour c) const {
