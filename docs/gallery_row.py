@@ -2,7 +2,7 @@
 """Draws one held-out chart of a quickstart run as reference | before GRPO | after GRPO, the
 README's gallery row (docs/quickstart_gallery.png):
 
-    /usr/bin/python3 docs/gallery_row.py runs/quickstart-<time> chart-000516 docs/quickstart_gallery.png
+    /usr/bin/python3 docs/gallery_row.py runs/quickstart-<time> chart-eval-000066 docs/quickstart_gallery.png
 
 Reads the greedy answers of the first and the last validation (<run>/validation/), renders the
 ground truth and both answers with build/bin/render (the sandbox), and puts them side by side

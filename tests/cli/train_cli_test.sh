@@ -32,14 +32,14 @@ check "svg2code: 256 prompts per step" grep -q '^  prompts_per_step: 256$' "$wor
 # The quickstart and the ablation examples resolve, and extend what they say they extend.
 run --config "$src/examples/quickstart/chart2code.yaml" --print-config
 check "quickstart resolves" test "$code" -eq 0
-check "quickstart: tiny policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
+check "quickstart: tiny policy" grep -q '^  path: examples/quickstart/warm_start$' "$work/out"
 check "quickstart: pixel critic" grep -q '^  critic: pixel$' "$work/out"
 check "quickstart: held-out charts" grep -q 'runs/quickstart-assets/data/chart/eval.jsonl' "$work/out"
 check "quickstart: KL from chart2code.yaml" grep -q '^  kl_coef: 0.01$' "$work/out"
 run --config "$src/examples/quickstart/chart2code-lora.yaml" --print-config
 check "quickstart LoRA resolves" test "$code" -eq 0
 check "quickstart LoRA: rank 16" grep -q '^    rank: 16$' "$work/out"
-check "quickstart LoRA: the quickstart's policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
+check "quickstart LoRA: the quickstart's policy" grep -q '^  path: examples/quickstart/warm_start$' "$work/out"
 run --config "$src/examples/quickstart/sft.yaml" --print-config
 check "quickstart SFT config resolves" test "$code" -eq 0
 run --config "$src/examples/ablation/chart2code-paper-formula.yaml" --print-config
@@ -52,7 +52,7 @@ check "quickstart ablation: its formula" grep -q 'S_data_error + S_structure_err
 run --config "$src/examples/ablation/quickstart-critic-only.yaml" --print-config
 check "critic-only ablation resolves" test "$code" -eq 0
 check "critic-only ablation: no extra term" grep -q '^  extra_terms: {}$' "$work/out"
-check "critic-only ablation: the quickstart's policy" grep -q '^  path: runs/quickstart-assets/policy$' "$work/out"
+check "critic-only ablation: the quickstart's policy" grep -q '^  path: examples/quickstart/warm_start$' "$work/out"
 
 # The printed config is itself a valid config that resolves to the same thing.
 run --config "$work/resolved.yaml" --print-config
