@@ -3,7 +3,7 @@
 
     python3 bench/trainer/quickstart_breakdown.py [--steps 8] [--json FILE]
 
-Runs ./scripts/quickstart (its cached data and SFT warm start; built on first use) with
+Runs ./scripts/quickstart (its cached data, built on first use, and the shipped warm start) with
 `--set optim.total_steps=N`, no validation before and after, and no periodic checkpoints,
 then reads the run's metrics.jsonl: the median over steps 2..N (step 1 warms up) of each
 `time_*_s` key, per step. The rollout's stages overlap (generation feeds the render pool, which

@@ -1,7 +1,7 @@
 // What a chart draws, read from the elements of its image: how many bars and pie wedges, how
 // many line or point series (by colour), and which kinds of marks (plotted lines, scatter
-// points, bars or wedges). The scene comparison
-// (scene_compare.cpp) reports another kind of chart and another number of bars or wedges.
+// points, bars or wedges). The scene comparison (scene_compare.cpp) reports another kind of
+// chart and another number of bars, wedges or series.
 // Internal to reward/pixel.
 #pragma once
 

@@ -18,11 +18,10 @@ enum class Finding {
   moved,       // an element left its place and appears elsewhere
   element,     // an element vanished or was added (legend, axes, a shape)
   coverage,    // a chart's marks of one colour lost or gained most of their area (type, series)
-  count,       // a chart draws another number of bars or wedges
+  count,       // a chart draws another number of bars or wedges, or of line or point series
   kind,        // a chart draws other kinds of marks (lines, points, bars or wedges)
-  values,  // a chart's series of one colour is drawn as another kind: none of its values is a mark of the reference's
-           // kind
-  grid,    // a table has other rows or columns
+  values,      // a chart drawn as another kind: none of its values is a mark of the reference's kind
+  grid,        // a table has other rows or columns
 };
 
 // chart: structure / data / text / style; table: layout / text / numeric; svg: structure /
