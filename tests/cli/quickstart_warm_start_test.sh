@@ -12,16 +12,17 @@ program="$src/scripts/quickstart-warm-start"
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 export VISRL_BUILD_DIR="$build"
 
-# The recipe runs end to end (2 SFT steps per phase on 8 charts) and writes a model directory
-# of the shipped one's architecture, with its recipe.
-run --out "$work/made" --phase1-charts 8 --phase1-steps 2 --phase2-charts 8 --phase2-steps 2
+# The recipe runs end to end (2 SFT steps per phase on 8 to 12 charts) and writes a model
+# directory of the shipped one's architecture, with its recipe.
+run --out "$work/made" --phase1-charts 8 --phase1-steps 2 --phase2-charts 8 --phase2-steps 2 \
+  --phase3-charts 12 --phase3-steps 2
 check "the recipe runs" test "$code" -eq 0
 check "it says where the model is" grep -q "done: $work/made" "$work/out"
 check "a model" test -f "$work/made/model.safetensors"
 check "its recipe" python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert [p['steps'] for p in r['phases']] == [2, 2], r
+assert [p['steps'] for p in r['phases']] == [2, 2, 2], r
 assert r['tiny_model'] == json.load(open(sys.argv[2]))['tiny_model'], r" "$work/made/recipe.json" \
   "$src/examples/quickstart/warm_start/recipe.json"
 check "the shipped architecture" python3 -c "
@@ -32,8 +33,8 @@ check "the work directory is gone" test ! -e "$work/made.work"
 run --phase1-steps 2
 check "--out is required" test "$code" -eq 2
 check "... and named" grep -q -- "--out DIR is required" "$work/err"
-run --out "$work/x" --phase3-steps 2
-check "an unknown argument is named" grep -q "unknown argument '--phase3-steps'" "$work/err"
+run --out "$work/x" --phase4-steps 2
+check "an unknown argument is named" grep -q "unknown argument '--phase4-steps'" "$work/err"
 
 # The shipped warm start reads charts it has never seen: 16 held-out charts of another seed than
 # its training data (1 and 3) and the quickstart's (5). Measured: 0.81 rendered, type match 0.81.
