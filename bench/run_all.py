@@ -46,6 +46,7 @@ def sections(args, work: Path):
         "policy": [PEERS_PYTHON, "bench/policy/policy_bench.py", *build,
                    *(["--threads", "2", "--repeat", "1"] if quick else ["--threads", "1", "2", "--repeat", "5"])],
         "update": [PEERS_PYTHON, "bench/trainer/grpo_update_bench.py", *build, *(["--steps", "1"] if quick else [])],
+        "data": [sys.executable, "bench/trainer/data_read_bench.py", *build, *(["--rows", "2000"] if quick else [])],
         "quickstart": [sys.executable, "bench/trainer/quickstart_breakdown.py",
                        "--steps", "3" if quick else "8"],
     }
@@ -133,7 +134,7 @@ def markdown(report):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(ROOT / "build"), help="build directory with the benchmark programs")
-    ap.add_argument("--only", default="render,tokenizer,policy,update,quickstart", help="comma-separated sections")
+    ap.add_argument("--only", default="render,tokenizer,policy,update,data,quickstart", help="comma-separated sections")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a rough check, ~half the time)")
     ap.add_argument("--out", default=str(ROOT / "bench/results"), help="where latest.{md,json} go")
     args = ap.parse_args()

@@ -37,6 +37,7 @@ visrl_require_pkg(SECCOMP libseccomp)
 visrl_require_pkg(PCRE2 libpcre2-8)
 visrl_require_pkg(UTF8PROC libutf8proc)
 visrl_require_pkg(CMARK_GFM libcmark-gfm)
+visrl_require_pkg(POPPLER_CPP poppler-cpp)  # render/pdf_raster: ChartMimic's PDF references
 
 # cmark-gfm's table extension ships without a pkg-config file.
 find_library(CMARK_GFM_EXTENSIONS_LIBRARY cmark-gfm-extensions)

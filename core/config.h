@@ -36,9 +36,22 @@ struct ModelConfig {
   LoraConfig lora;
 };
 
+// Which Parquet columns hold an item's fields: "a.b" is field b of struct column a; "" looks
+// for the defaults (trainer/data/parquet_dataset.h: verl's RL layout, then plain Hugging Face
+// image datasets); "none" reads no column (the id becomes the row number, the prompt the task's).
+struct DataColumns {
+  std::string id;
+  std::string task;
+  std::string image;
+  std::string ground_truth;
+  std::string prompt;
+};
+
 struct DataConfig {
-  std::vector<std::string> train;  // JSONL manifests of training prompts
-  std::vector<std::string> val;    // JSONL manifests of held-out prompts
+  std::vector<std::string> train;  // JSONL manifests, Parquet files, folders of training prompts
+  std::vector<std::string> val;    // the same, held out
+  DataColumns columns;             // Parquet column mapping
+  int64_t pdf_dpi = 100;           // PDF reference images (ChartMimic) are rasterised at this DPI
   std::string prompt_dir;          // task instruction files; "" = built-in prompts
   int64_t max_prompt_tokens = 8192;
   int64_t epochs = 1;

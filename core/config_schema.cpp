@@ -316,8 +316,28 @@ Field make_schema() {
           }),
       section("data", &Config::data, "Prompts: images with optional ground-truth code.",
               {
-                  leaf("train", &DataConfig::train, "JSONL manifests of training items."),
-                  leaf("val", &DataConfig::val, "JSONL manifests of held-out items for validation."),
+                  leaf("train", &DataConfig::train,
+                       "Training items: JSONL manifests, Parquet files (verl's layout, Hugging Face datasets) "
+                       "and folders; \"chart:path\" fixes the task of a folder or Parquet file."),
+                  leaf("val", &DataConfig::val, "Held-out items for validation, as data.train."),
+                  section("columns", &DataConfig::columns,
+                          "Parquet columns of an item's fields: \"a.b\" is field b of struct column a, \"\" "
+                          "looks for the defaults, \"none\" reads nothing.",
+                          {
+                              leaf("id", &DataColumns::id, "Item id; defaults: id, extra_info.id, extra_info.index."),
+                              leaf("task", &DataColumns::task,
+                                   "chart, table or svg; defaults: task, ability, data_source."),
+                              leaf("image", &DataColumns::image,
+                                   "Reference image ({bytes, path} struct, bytes, a path, or a list of one); "
+                                   "defaults: images, image."),
+                              leaf("ground_truth", &DataColumns::ground_truth,
+                                   "Reference code; defaults: ground_truth, reward_model.ground_truth, code."),
+                              leaf("prompt", &DataColumns::prompt,
+                                   "Instruction text or chat messages (the last user turn, <image> removed); "
+                                   "default: prompt."),
+                          }),
+                  leaf("pdf_dpi", &DataConfig::pdf_dpi, "Resolution at which PDF reference images are rasterised.",
+                       between<int64_t>(10, 1200)),
                   leaf("prompt_dir", &DataConfig::prompt_dir,
                        "Directory with chart.txt, table.txt, svg.txt task instructions; empty = built-in."),
                   leaf("max_prompt_tokens", &DataConfig::max_prompt_tokens,

@@ -28,6 +28,7 @@ struct Options {
   int64_t train = 64;
   int64_t eval = 16;
   uint64_t seed = 0;
+  std::string format = "jsonl";
   int triples = 0;
   std::string config;
   std::vector<std::string> overrides;
@@ -41,6 +42,8 @@ int run(const Options& opt) {
   options.train = opt.train;
   options.eval = opt.eval;
   options.seed = opt.seed;
+  options.format =
+      opt.format == "parquet" ? trainer::datagen::DatasetFormat::parquet : trainer::datagen::DatasetFormat::jsonl;
   options.tasks.clear();
   size_t start = 0;
   while (start <= opt.tasks.size()) {
@@ -55,8 +58,9 @@ int run(const Options& opt) {
   render::RenderPool pool(render::pool_options_from(config.render));
   for (const auto& c : trainer::datagen::write_synthetic_dataset(options, pool, config.render)) {
     const auto dir = options.out / std::string(render::to_string(c.task));
-    std::cout << fmt::format("{}: {} train + {} eval items in {:.1f} s -> {}/train.jsonl, eval.jsonl\n",
-                             render::to_string(c.task), c.train, c.eval, c.seconds, dir.string());
+    const char* ext = options.format == trainer::datagen::DatasetFormat::parquet ? "parquet" : "jsonl";
+    std::cout << fmt::format("{}: {} train + {} eval items in {:.1f} s -> {}/train.{}, eval.{}\n",
+                             render::to_string(c.task), c.train, c.eval, c.seconds, dir.string(), ext, ext);
   }
   pool.shutdown();
   if (opt.triples > 0) {
@@ -85,6 +89,9 @@ int main(int argc, char** argv) {
   app.add_option("--train", opt.train, "Training items per task")->check(CLI::NonNegativeNumber);
   app.add_option("--eval", opt.eval, "Held-out items per task")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", opt.seed, "Seed: the same seed gives the same items");
+  app.add_option("--format", opt.format,
+                 "jsonl: manifests + PNG files; parquet: train.parquet / eval.parquet in verl's layout, images inside")
+      ->check(CLI::IsMember({"jsonl", "parquet"}));
   app.add_option("--triples", opt.triples, "Also write N critic-evaluation triples per task (VC-RewardBench format)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--config", opt.config, "A training config whose render settings to use");

@@ -12,6 +12,8 @@
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
 #include <iostream>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -22,6 +24,8 @@
 #include "core/logging.h"
 #include "core/program.h"
 #include "trainer/data/folder_dataset.h"
+#include "trainer/data/parquet_dataset.h"
+#include "trainer/data/reference_images.h"
 #include "trainer/eval/evaluate.h"
 #include "trainer/eval/greedy_scorer.h"
 #include "trainer/eval/refine.h"
@@ -72,7 +76,11 @@ int run(Options opt) {
     item.where = "--image " + opt.image;
     items.push_back(item);
   } else {
-    items = trainer::load_data(opt.data, trainer::parse_invalid_rows(config.data.invalid_rows));
+    items = trainer::load_data(opt.data, trainer::parse_invalid_rows(config.data.invalid_rows), config.data.columns);
+    // Images embedded in Parquet files and PDF references become files of a temporary folder.
+    const auto scratch = fs::temp_directory_path() / fmt::format("visrl-refine-{}", getpid());
+    trainer::extract_cell_images(items, scratch);
+    trainer::rasterize_pdf_references(items, scratch, config.data.pdf_dpi);
     for (const auto& item : items) {
       if (item.image_missing)
         fail(ErrorKind::usage, "{}: item \"{}\" has no image file; refine needs the reference image", item.where,

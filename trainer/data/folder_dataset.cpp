@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/text_file.h"
+#include "trainer/data/parquet_dataset.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -22,9 +23,14 @@ std::optional<render::RenderKind> task_of_code(const fs::path& file) {
   return std::nullopt;
 }
 
-bool is_image(const fs::path& file) {
+// Which image of a stem is the reference: a PNG, else a JPEG, else a PDF (ChartMimic ships its
+// references as PDFs, rasterised before training: reference_images.h). 0 = not an image.
+int image_rank(const fs::path& file) {
   const auto ext = file.extension().string();
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+  if (ext == ".png") return 3;
+  if (ext == ".jpg" || ext == ".jpeg") return 2;
+  if (ext == ".pdf") return 1;
+  return 0;
 }
 
 }  // namespace
@@ -53,8 +59,8 @@ std::vector<DataItem> load_folder(const std::string& entry, InvalidRows invalid)
              files.code->filename().string(), e.path().filename().string());
       }
       files.code = e.path();
-    } else if (is_image(e.path())) {
-      if (!files.image || e.path().extension() == ".png") files.image = e.path();  // png preferred
+    } else if (image_rank(e.path()) > 0) {
+      if (!files.image || image_rank(e.path()) > image_rank(*files.image)) files.image = e.path();
     }
   }
   const auto name = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
@@ -99,13 +105,17 @@ std::vector<DataItem> load_folder(const std::string& entry, InvalidRows invalid)
   return items;
 }
 
-std::vector<DataItem> load_data(const std::vector<std::string>& entries, InvalidRows invalid) {
+std::vector<DataItem> load_data(const std::vector<std::string>& entries, InvalidRows invalid,
+                                const DataColumns& columns) {
   std::vector<DataItem> items;
   std::set<std::string> ids;
   for (const auto& entry : entries) {
     const auto colon = entry.find(':');
     const bool prefixed = colon != std::string::npos && render::parse_render_kind(entry.substr(0, colon));
-    auto part = prefixed || fs::is_directory(entry) ? load_folder(entry, invalid) : load_manifests({entry}, invalid);
+    const auto path = prefixed ? entry.substr(colon + 1) : entry;
+    auto part = is_parquet_path(path)                 ? load_parquet(entry, columns, invalid)
+                : prefixed || fs::is_directory(entry) ? load_folder(entry, invalid)
+                                                      : load_manifests({entry}, invalid);
     for (auto& item : part) {
       if (!ids.insert(item.id).second)
         fail(ErrorKind::format, "{}: duplicate id \"{}\" across data entries", item.where, item.id);

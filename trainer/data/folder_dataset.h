@@ -2,6 +2,8 @@
 // is a directory holds, per item, a code file and/or an image sharing a stem:
 //
 //   ChartMimic style   bar_3.py + bar_3.png     chart, ground truth = the script
+//                      bar_3.py + bar_3.pdf     the same, the PDF rasterised at data.pdf_dpi
+//                                               (a PNG beside it wins, then a JPEG)
 //   tables             t1.md or t1.html + png   table
 //   SVG                logo.svg (+ logo.png)    svg
 //   plain images       x.png / x.jpg alone      no ground truth; the task comes from a prefix:
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "trainer/data/manifest.h"
 
 namespace visrl::trainer {
@@ -22,8 +25,10 @@ namespace visrl::trainer {
 // prefix, an unreadable code file. `invalid` decides for a single bad file (skip or throw).
 std::vector<DataItem> load_folder(const std::string& entry, InvalidRows invalid);
 
-// Every entry of `data.train` (or `data.val`): *.jsonl manifests and folders, in order; ids
-// must be unique across all of them.
-std::vector<DataItem> load_data(const std::vector<std::string>& entries, InvalidRows invalid);
+// Every entry of `data.train` (or `data.val`): *.jsonl manifests, *.parquet files
+// (parquet_dataset.h, columns as `columns` maps them) and folders, in order; ids must be unique
+// across all of them.
+std::vector<DataItem> load_data(const std::vector<std::string>& entries, InvalidRows invalid,
+                                const DataColumns& columns = {});
 
 }  // namespace visrl::trainer

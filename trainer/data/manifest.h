@@ -16,11 +16,20 @@
 
 namespace visrl::trainer {
 
+// An image embedded in a Parquet cell, extracted into the reference cache before training
+// (trainer/data/reference_images.h).
+struct ImageCell {
+  std::string file;    // the Parquet file
+  int64_t row = 0;     // its row, from 0
+  std::string column;  // the column path ("images", "image.bytes"), for messages
+};
+
 struct DataItem {
   std::string id;
   render::RenderKind task = render::RenderKind::chart;
   std::filesystem::path image;              // resolved path of the reference image
   bool image_missing = false;               // not on disk yet: render it from ground_truth
+  std::optional<ImageCell> image_cell;      // not on disk yet: extract it from this Parquet cell
   std::optional<std::string> ground_truth;  // reference code
   std::optional<std::string> prompt;        // instruction text; unset = the task's default
   std::string where;                        // "file:line", for messages about this item

@@ -8,7 +8,9 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "render/pdf_raster.h"
 #include "render/png_io.h"
+#include "trainer/data/parquet_dataset.h"
 #include "trainer/distributed/rank_errors.h"
 
 namespace visrl::trainer {
@@ -67,12 +69,55 @@ int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPo
   return static_cast<int64_t>(todo.size());
 }
 
+bool is_pdf_reference(const DataItem& item) {
+  auto ext = item.image.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return !item.image_missing && !item.image_cell && ext == ".pdf";
+}
+
+fs::path pdf_raster_path(const DataItem& item, const fs::path& cache_dir, int64_t dpi) {
+  std::error_code ec;
+  const auto size = fs::file_size(item.image, ec);
+  const auto time = fs::last_write_time(item.image, ec).time_since_epoch().count();
+  const auto key = fmt::format("{}|{}|{}|{}", fs::absolute(item.image).string(), size, time, dpi);
+  std::string name = item.id;
+  for (auto& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
+  }
+  return cache_dir / std::string(render::to_string(item.task)) /
+         fmt::format("{}-pdf-{:016x}.png", name, std::hash<std::string>{}(key));
+}
+
+int64_t rasterize_pdf_references(std::vector<DataItem>& items, const fs::path& cache_dir, int64_t dpi) {
+  int64_t done = 0;
+  for (auto& item : items) {
+    if (!is_pdf_reference(item)) continue;
+    const auto path = pdf_raster_path(item, cache_dir, dpi);
+    if (!fs::exists(path)) {
+      if (done == 0) spdlog::info("rasterising PDF reference images at {} dpi into {}", dpi, cache_dir.string());
+      render::RgbImage image;
+      try {
+        image = render::rasterize_pdf(item.image, static_cast<double>(dpi));
+      } catch (const Error& e) {
+        throw e.with_context(fmt::format("{} ({})", item.where, item.id));
+      }
+      fs::create_directories(path.parent_path());
+      write_file_atomically(path, render::encode_png(image));
+      ++done;
+    }
+    item.image = path;
+  }
+  return done;
+}
+
 void prepare_references(std::vector<DataItem>& items, Communicator& comm, const RenderConfig& render,
-                        const fs::path& cache_dir, render::RenderPool* pool) {
+                        const fs::path& cache_dir, int64_t pdf_dpi, render::RenderPool* pool) {
   on_every_rank(
       comm, "rendering reference images",
       [&] {
         if (!comm.is_main()) return;
+        extract_cell_images(items, cache_dir);  // images embedded in Parquet files
+        rasterize_pdf_references(items, cache_dir, pdf_dpi);
         const bool missing = std::any_of(items.begin(), items.end(), [](const auto& i) { return i.image_missing; });
         if (!missing) return;
         if (pool != nullptr) {
@@ -84,11 +129,23 @@ void prepare_references(std::vector<DataItem>& items, Communicator& comm, const 
         own.shutdown();
       },
       ErrorKind::format);
+  for (auto& item : items) {  // rasterised by the main rank
+    if (!is_pdf_reference(item)) continue;
+    item.image = pdf_raster_path(item, cache_dir, pdf_dpi);
+    if (!fs::exists(item.image))
+      fail(ErrorKind::io, "{}: the rasterised PDF reference {} is missing", item.where, item.image.string());
+  }
   use_rendered_references(items, cache_dir);
 }
 
 void use_rendered_references(std::vector<DataItem>& items, const fs::path& cache_dir) {
   for (auto& item : items) {
+    if (item.image_cell) {  // extracted by the main rank
+      item.image = cell_image_path(item, cache_dir);
+      if (!fs::exists(item.image))
+        fail(ErrorKind::io, "{}: the extracted image {} is missing", item.where, item.image.string());
+      item.image_cell.reset();
+    }
     if (!item.image_missing) continue;
     item.image = reference_path(item, cache_dir);
     if (!fs::exists(item.image))

@@ -28,10 +28,21 @@ int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPo
 // than the one that rendered). Throws Error(io) when a file is not there.
 void use_rendered_references(std::vector<DataItem>& items, const std::filesystem::path& cache_dir);
 
-// What `train` and `sft` do, on every rank: rank 0 renders the missing references into
-// cache_dir (with `pool`, or with a pool of its own started only when some are missing), then
-// every rank points its items at the files. A failure on rank 0 fails every rank.
+// Where the raster of a PDF reference (item.image ends in .pdf, as ChartMimic's do) goes:
+// cache_dir/<task>/<id>-<hash of the file, its size and time, and dpi>.png.
+bool is_pdf_reference(const DataItem& item);
+std::filesystem::path pdf_raster_path(const DataItem& item, const std::filesystem::path& cache_dir, int64_t dpi);
+
+// Rasterises every PDF reference not in `cache_dir` yet at `dpi` and points the items at the
+// PNG files. Throws Error(format) naming the item (file) whose PDF does not render. Returns the
+// number rasterised.
+int64_t rasterize_pdf_references(std::vector<DataItem>& items, const std::filesystem::path& cache_dir, int64_t dpi);
+
+// What `train`, `sft` and `eval` do, on every rank: rank 0 extracts the images embedded in
+// Parquet files, rasterises PDF references at `pdf_dpi` (data.pdf_dpi) and renders the missing
+// references into cache_dir (with `pool`, or with a pool of its own started only when some are
+// missing); then every rank points its items at the files. A failure on rank 0 fails every rank.
 void prepare_references(std::vector<DataItem>& items, Communicator& comm, const RenderConfig& render,
-                        const std::filesystem::path& cache_dir, render::RenderPool* pool = nullptr);
+                        const std::filesystem::path& cache_dir, int64_t pdf_dpi, render::RenderPool* pool = nullptr);
 
 }  // namespace visrl::trainer

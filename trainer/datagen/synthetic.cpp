@@ -7,7 +7,9 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/parquet_rows.h"
 #include "render/png_io.h"
+#include "trainer/data/instructions.h"
 #include "trainer/datagen/chart_gen.h"
 #include "trainer/datagen/svg_gen.h"
 #include "trainer/datagen/table_gen.h"
@@ -38,6 +40,24 @@ SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t ind
   return item;
 }
 
+namespace {
+
+// One item in verl's RL layout (see synthetic.h).
+nlohmann::json verl_row(const SyntheticItem& item, const std::string& png, bool train, int64_t index) {
+  const auto task = std::string(render::to_string(item.task));
+  return {{"data_source", "visrl/" + task},
+          {"prompt", nlohmann::json::array(
+                         {{{"role", "user"}, {"content", "<image>" + TaskInstructions::builtin().of(item.task)}}})},
+          {"images",
+           nlohmann::json::array({{{"bytes", nlohmann::json::binary(std::vector<uint8_t>(png.begin(), png.end()))},
+                                   {"path", item.id + ".png"}}})},
+          {"ability", task},
+          {"reward_model", {{"style", "rule"}, {"ground_truth", item.code}}},
+          {"extra_info", {{"split", train ? "train" : "eval"}, {"index", index}, {"id", item.id}}}};
+}
+
+}  // namespace
+
 std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options, render::RenderPool& pool,
                                                    const RenderConfig& render) {
   std::vector<DatasetCounts> out;
@@ -45,7 +65,8 @@ std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options
     if (options.train + options.eval == 0) break;  // e.g. only critic triples are wanted
     const auto start = std::chrono::steady_clock::now();
     const auto dir = options.out / std::string(render::to_string(task));
-    fs::create_directories(dir / "images");
+    const bool parquet = options.format == DatasetFormat::parquet;
+    fs::create_directories(parquet ? dir : dir / "images");
     std::vector<SyntheticItem> items;
     std::vector<render::RenderRequest> requests;
     for (int64_t i = 0; i < options.train + options.eval; ++i) {
@@ -55,6 +76,7 @@ std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options
     }
     auto futures = pool.submit_batch(std::move(requests));
     std::string train, eval, failures;
+    std::vector<nlohmann::json> train_rows, eval_rows;  // DatasetFormat::parquet
     int64_t failed = 0;
     for (size_t i = 0; i < items.size(); ++i) {
       const auto result = futures[i].get();
@@ -64,18 +86,30 @@ std::vector<DatasetCounts> write_synthetic_dataset(const DatasetOptions& options
           failures += fmt::format("\n  {}: {}: {}", item.id, render::to_string(result.status), result.reason);
         continue;
       }
+      const bool is_train = static_cast<int64_t>(i) < options.train;
+      if (parquet) {
+        (is_train ? train_rows : eval_rows)
+            .push_back(verl_row(item, render::encode_png(result.image), is_train,
+                                is_train ? static_cast<int64_t>(i) : static_cast<int64_t>(i) - options.train));
+        continue;
+      }
       const auto image = fs::path("images") / (item.id + ".png");
       render::write_png(dir / image, result.image);
       const nlohmann::json row = {
           {"id", item.id}, {"task", render::to_string(task)}, {"image", image.string()}, {"ground_truth", item.code}};
-      (static_cast<int64_t>(i) < options.train ? train : eval) += row.dump() + "\n";
+      (is_train ? train : eval) += row.dump() + "\n";
     }
     if (failed > 0) {
       fail(ErrorKind::runtime, "datagen: {} of {} {} items did not render:{}", failed, items.size(),
            render::to_string(task), failures);
     }
-    write_file_atomically(dir / "train.jsonl", train);
-    write_file_atomically(dir / "eval.jsonl", eval);
+    if (parquet) {  // row groups of 256 images; an empty split gets no file
+      if (!train_rows.empty()) parquet::write_rows((dir / "train.parquet").string(), train_rows, 256);
+      if (!eval_rows.empty()) parquet::write_rows((dir / "eval.parquet").string(), eval_rows, 256);
+    } else {
+      write_file_atomically(dir / "train.jsonl", train);
+      write_file_atomically(dir / "eval.jsonl", eval);
+    }
     DatasetCounts counts;
     counts.task = task;
     counts.train = options.train;

@@ -3,6 +3,11 @@
 //   <out>/<task>/train.jsonl, eval.jsonl   manifests {"id", "task", "image", "ground_truth"}
 //   <out>/<task>/images/<id>.png           the reference render of each item's code
 //
+// or, with DatasetFormat::parquet, <out>/<task>/train.parquet, eval.parquet in verl's RL layout,
+// images embedded: data_source "visrl/<task>", prompt [{role: user, content: "<image>" + the
+// task's built-in instruction}], images [{bytes: PNG, path: "<id>.png"}], ability <task>,
+// reward_model {style: "rule", ground_truth: code}, extra_info {split, index, id}.
+//
 // Item i of a split depends only on (seed, task, split, i): growing the training set keeps its
 // first items and leaves the eval items as they were. The eval items come from a stream of their
 // own, so no training set of the same seed, of any size, contains them. (Until 2026-12-06 eval
@@ -30,6 +35,8 @@ struct SyntheticItem {
 
 SyntheticItem synthetic_item(render::RenderKind task, uint64_t seed, int64_t index, Split split = Split::train);
 
+enum class DatasetFormat { jsonl, parquet };
+
 struct DatasetOptions {
   std::filesystem::path out;
   std::vector<render::RenderKind> tasks = {render::RenderKind::chart, render::RenderKind::table,
@@ -37,6 +44,7 @@ struct DatasetOptions {
   int64_t train = 64;
   int64_t eval = 16;
   uint64_t seed = 0;
+  DatasetFormat format = DatasetFormat::jsonl;
 };
 
 struct DatasetCounts {

@@ -27,12 +27,12 @@ EvalResult evaluate_policy(const EvalOptions& options, Communicator& comm) {
   const auto start = std::chrono::steady_clock::now();
   const Config& c = options.config;
   if (options.data.empty()) fail(ErrorKind::usage, "no data: give at least one manifest (--data)");
-  auto items = load_data(options.data, parse_invalid_rows(c.data.invalid_rows));
+  auto items = load_data(options.data, parse_invalid_rows(c.data.invalid_rows), c.data.columns);
   if (options.max_items > 0 && static_cast<int64_t>(items.size()) > options.max_items)
     items.resize(static_cast<size_t>(options.max_items));
 
   GreedyScorer scorer(c, training_device(c, comm), options.max_new_tokens);
-  prepare_references(items, comm, c.render, options.out_dir / "references", &scorer.pool);
+  prepare_references(items, comm, c.render, options.out_dir / "references", c.data.pdf_dpi, &scorer.pool);
 
   std::vector<PreparedPrompt> prepared;
   for (const auto& item : items)

@@ -76,10 +76,10 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   if (c.algorithm.mini_batch_prompts < 1) fail(ErrorKind::config, "algorithm.mini_batch_prompts must be >= 1");
   if (c.rollout.prompts_per_step < 1) fail(ErrorKind::config, "rollout.prompts_per_step must be >= 1");
 
-  items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows));
+  items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows), c.data.columns);
   std::vector<DataItem> val_items;
   if (!c.data.val.empty()) {
-    val_items = load_data(c.data.val, parse_invalid_rows(c.data.invalid_rows));
+    val_items = load_data(c.data.val, parse_invalid_rows(c.data.invalid_rows), c.data.columns);
     val_items.resize(validation_size(val_items.size(), c.validation));
   }
   instructions_ = TaskInstructions::load(c.data.prompt_dir);
@@ -118,8 +118,9 @@ Trainer::Trainer(const Config& config, const RunDir& run_dir, Communicator& comm
   pool_ = std::make_unique<render::RenderPool>(render::pool_options_from(c.render));
   // Items without an image get one drawn from their ground truth: rank 0 renders into the run
   // directory, the others use the files.
-  prepare_references(items_, comm_, c.render, run_dir_.root() / "references", pool_.get());
-  if (!val_items.empty()) prepare_references(val_items, comm_, c.render, run_dir_.root() / "references", pool_.get());
+  prepare_references(items_, comm_, c.render, run_dir_.root() / "references", c.data.pdf_dpi, pool_.get());
+  if (!val_items.empty())
+    prepare_references(val_items, comm_, c.render, run_dir_.root() / "references", c.data.pdf_dpi, pool_.get());
   {
     MemoryStage stage("loading the critic");
     critic_ = reward::make_critic(c);

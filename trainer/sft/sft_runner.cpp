@@ -26,9 +26,9 @@ SftRunner::SftRunner(const Config& config, const RunDir& run_dir, Communicator& 
   const auto& c = config_;
   if (options_.batch_size < 1) fail(ErrorKind::usage, "--batch-size must be >= 1");
   if (c.data.train.empty()) fail(ErrorKind::config, "data.train: at least one manifest or folder is required");
-  items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows));
+  items_ = load_data(c.data.train, parse_invalid_rows(c.data.invalid_rows), c.data.columns);
   for (const auto& item : items_) require_ground_truth(item);  // before any step, not at the item's turn
-  prepare_references(items_, comm_, c.render, run_dir_.root() / "references");
+  prepare_references(items_, comm_, c.render, run_dir_.root() / "references", c.data.pdf_dpi);
   instructions_ = TaskInstructions::load(c.data.prompt_dir);
   sampler_ = std::make_unique<PromptSampler>(static_cast<int64_t>(items_.size()), c.seed, c.data.shuffle);
 

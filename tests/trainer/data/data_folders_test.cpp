@@ -16,6 +16,7 @@
 namespace visrl::trainer {
 namespace {
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using visrl::test::error_of;
 using visrl::test::TempDir;
@@ -120,6 +121,45 @@ TEST_F(DataFolders, IdsAreUniqueAcrossEntriesAndEmptyFoldersAreNamed) {
   EXPECT_THAT(error_of([&] { load_data({(dir / "empty").string()}, InvalidRows::error); }),
               HasSubstr("no training items"));
   EXPECT_THAT(error_of([&] { load_data({(dir / "nope").string()}, InvalidRows::error); }), HasSubstr("cannot read"));
+}
+
+// ChartMimic's own layout: name.py beside name.pdf (tests/fixtures/chartmimic, made by matplotlib).
+// The PDF is the reference, rasterised at data.pdf_dpi: at 100 dpi it is the 640 x 480 figure
+// matplotlib's Agg backend draws, within anti-aliasing.
+TEST_F(DataFolders, ChartMimicPdfReferencesAreRasterisedAtTheConfiguredDpi) {
+  const auto fixtures = visrl::test::source_dir() / "tests/fixtures/chartmimic";
+  auto items = load_data({(fixtures / "ori").string()}, InvalidRows::error);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, "ori/bar_1");
+  EXPECT_EQ(items[0].image.extension(), ".pdf");
+  EXPECT_TRUE(is_pdf_reference(items[0]));
+  EXPECT_THAT(*items[1].ground_truth, HasSubstr("ax.plot("));
+  const auto cache = dir / "references";
+  EXPECT_EQ(rasterize_pdf_references(items, cache, 100), 2);
+  for (const auto& item : items) {
+    SCOPED_TRACE(item.id);
+    EXPECT_EQ(item.image.extension(), ".png");
+    const auto raster = policy::read_image(item.image).to(at::kFloat);  // [480, 640, 3]
+    const auto agg = policy::read_image(fixtures / "agg" / (fs::path(item.id).filename().string() + ".png"));
+    ASSERT_EQ(raster.sizes(), agg.sizes());
+    const double mean_diff = (raster - agg.to(at::kFloat)).abs().mean().item<double>();
+    EXPECT_LT(mean_diff, 4.0);                     // of 255: strokes and glyph edges anti-aliased differently
+    EXPECT_GT(raster.std().item<double>(), 20.0);  // a chart, not a blank page
+  }
+  auto again = load_data({(fixtures / "ori").string()}, InvalidRows::error);
+  EXPECT_EQ(rasterize_pdf_references(again, cache, 100), 0);  // cached
+  EXPECT_EQ(
+      rasterize_pdf_references(again = load_data({(fixtures / "ori").string()}, InvalidRows::error), dir / "half", 50),
+      2);
+  EXPECT_EQ(policy::read_image(again[0].image).sizes(), (std::vector<int64_t>{240, 320, 3}));
+}
+
+TEST_F(DataFolders, APdfThatDoesNotRenderIsNamed) {
+  dir.write("mimic/broken.py", "import matplotlib.pyplot as plt\n");
+  dir.write("mimic/broken.pdf", "%PDF-1.4 this is not really a PDF");
+  auto items = load_data({(dir / "mimic").string()}, InvalidRows::error);
+  EXPECT_THAT(error_of([&] { rasterize_pdf_references(items, dir / "references", 100); }),
+              AllOf(HasSubstr("broken.pdf"), HasSubstr("mimic/broken"), HasSubstr("not a readable PDF")));
 }
 
 }  // namespace

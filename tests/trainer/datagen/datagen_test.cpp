@@ -10,11 +10,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/text_file.h"
 #include "render/table/html_table.h"
 #include "render/table/markdown_table.h"
 #include "tests/support/multiprocess.h"
+#include "tests/support/tools_python.h"
 #include "tests/test_util.h"
+#include "trainer/data/folder_dataset.h"
+#include "trainer/data/instructions.h"
 #include "trainer/data/manifest.h"
+#include "trainer/data/parquet_dataset.h"
 #include "trainer/datagen/chart_gen.h"
 #include "trainer/datagen/svg_gen.h"
 #include "trainer/datagen/synthetic.h"
@@ -176,6 +181,60 @@ TEST(Datagen, TheProgramWritesManifestsAndCriticTriples) {
   }
   EXPECT_EQ(lines, 2 * 2 * 2);  // 2 triples x (light, heavy) x 2 tasks
   EXPECT_EQ(categories, (std::set<std::string>{"table", "svg"}));
+}
+
+// `datagen --format parquet` writes verl's layout: pyarrow and Hugging Face datasets read the same
+// rows back (read_parquet.py), and so does visrl: the same ids, tasks, ground truth, prompts and
+// image bytes, which are the renders of the items' code.
+TEST(Datagen, ParquetOutputReadsBackThroughPyarrowDatasetsAndVisrl) {
+  visrl::test::TempDir dir;
+  auto made = visrl::test::run_program_ranks(1, VISRL_DATAGEN_BIN,
+                                             {"--out", dir.path().string(), "--tasks", "chart,table", "--train", "5",
+                                              "--eval", "2", "--seed", "4", "--format", "parquet"},
+                                             std::chrono::seconds(120));
+  ASSERT_TRUE(made.ok()) << made.summary();
+  EXPECT_FALSE(std::filesystem::exists(dir / "chart/train.jsonl"));
+  const auto instructions = TaskInstructions::builtin();
+  for (const char* task : {"chart", "table"}) {
+    for (const char* split : {"train", "eval"}) {
+      SCOPED_TRACE(fmt::format("{} {}", task, split));
+      const auto file = dir / task / (std::string(split) + ".parquet");
+      const auto py_dir = dir / fmt::format("py-{}-{}", task, split);
+      std::filesystem::create_directories(py_dir);
+      auto read = visrl::test::run_program_ranks(
+          1, visrl::test::tools_python(),
+          {(visrl::test::source_dir() / "tests/trainer/datagen/read_parquet.py").string(), file.string(),
+           py_dir.string()},
+          std::chrono::seconds(120));
+      ASSERT_TRUE(read.ok()) << read.summary();
+      auto items = load_data({file.string()}, InvalidRows::error);
+      EXPECT_EQ(extract_cell_images(items, dir / "cache"), static_cast<int64_t>(items.size()));
+      std::istringstream lines(read.ranks[0].out);
+      std::string line;
+      size_t n = 0;
+      for (; std::getline(lines, line); ++n) {
+        ASSERT_LT(n, items.size());
+        const auto py = nlohmann::json::parse(line);
+        const auto& item = items[n];
+        const auto split_kind = std::string(split) == "train" ? Split::train : Split::eval;
+        const auto expected = synthetic_item(item.task, 4, static_cast<int64_t>(n), split_kind);
+        EXPECT_EQ(item.id, expected.id);
+        EXPECT_EQ(py["id"], item.id);
+        EXPECT_EQ(py["task"], task);
+        EXPECT_EQ(render::to_string(item.task), std::string(task));
+        EXPECT_EQ(py["data_source"], fmt::format("visrl/{}", task));
+        EXPECT_EQ(py["role"], "user");
+        EXPECT_EQ(py["ground_truth"], expected.code);
+        EXPECT_EQ(item.ground_truth, expected.code);
+        EXPECT_EQ(py["prompt"], instructions.of(item.task));
+        EXPECT_EQ(item.prompt, instructions.of(item.task));
+        EXPECT_EQ(py["image_path"], item.id + ".png");
+        EXPECT_EQ(read_text_file(py_dir / (item.id + ".png"), "image"), read_text_file(item.image, "image"));
+      }
+      EXPECT_EQ(n, items.size());
+      EXPECT_EQ(n, std::string(split) == "train" ? 5u : 2u);
+    }
+  }
 }
 
 }  // namespace

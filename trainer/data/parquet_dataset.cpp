@@ -1,0 +1,400 @@
+#include "trainer/data/parquet_dataset.h"
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/parquet_rows.h"
+#include "policy/image/image_decode.h"
+#include "render/png_io.h"
+
+namespace visrl::trainer {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kBatchRows = 64;  // rows decoded at a time: 64 embedded images in memory at most
+
+// One item field's column: its path ("reward_model.ground_truth" -> {"reward_model",
+// "ground_truth"}), or none.
+struct ColumnPath {
+  std::vector<std::string> parts;
+  bool present() const { return !parts.empty(); }
+  std::string text() const { return fmt::format("{}", fmt::join(parts, ".")); }
+};
+
+ColumnPath split_path(const std::string& text) {
+  ColumnPath p;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const auto dot = text.find('.', start);
+    p.parts.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return p;
+}
+
+// The value at `path` in `row`, or nullptr where a struct or the field is missing.
+const json* at_path(const json& row, const ColumnPath& path) {
+  const json* v = &row;
+  for (const auto& part : path.parts) {
+    if (!v->is_object() || !v->contains(part)) return nullptr;
+    v = &(*v)[part];
+  }
+  return v->is_null() ? nullptr : v;
+}
+
+// The column of one field: the configured one (which the file must have), else the first
+// default whose top-level column exists. Nested defaults are checked per row.
+ColumnPath choose(const std::string& configured, std::initializer_list<const char*> defaults,
+                  const std::vector<std::string>& file_columns, const std::string& file, const char* field,
+                  bool required) {
+  auto has = [&](const std::string& top) {
+    return std::find(file_columns.begin(), file_columns.end(), top) != file_columns.end();
+  };
+  if (configured == "none") return {};
+  if (!configured.empty()) {
+    auto p = split_path(configured);
+    if (!has(p.parts.front())) {
+      fail(ErrorKind::format, "{}: data.columns.{} is \"{}\", but the file has no column \"{}\" (it has: {})", file,
+           field, configured, p.parts.front(), fmt::join(file_columns, ", "));
+    }
+    return p;
+  }
+  for (const char* d : defaults) {
+    auto p = split_path(d);
+    if (has(p.parts.front())) return p;
+  }
+  if (required) {
+    fail(ErrorKind::format, "{}: no {} column (looked for {}; the file has: {}); name it in data.columns.{}", file,
+         field, fmt::join(defaults, ", "), fmt::join(file_columns, ", "), field);
+  }
+  return {};
+}
+
+std::string image_format(const std::vector<uint8_t>& bytes) {
+  static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (bytes.size() >= 8 && std::equal(png, png + 8, bytes.begin())) return "png";
+  if (bytes.size() >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff) return "jpg";
+  return "";
+}
+
+// The image of a row: its embedded bytes (returned) or a path (set in `item`).
+struct RowImage {
+  const std::vector<uint8_t>* bytes = nullptr;
+  std::string column;  // the column path of the bytes
+};
+
+RowImage row_image(const json& value, const std::string& column, const fs::path& base, DataItem& item) {
+  const json* v = &value;
+  std::string where = column;
+  if (v->is_array()) {
+    if (v->size() != 1)
+      throw std::invalid_argument(fmt::format("column {}: {} images; visrl takes one per item", column, v->size()));
+    v = &(*v)[0];
+    where += "[0]";
+  }
+  if (v->is_object()) {  // Hugging Face's Image feature: {bytes, path}
+    if (v->contains("bytes") && (*v)["bytes"].is_binary()) return {&(*v)["bytes"].get_binary(), where + ".bytes"};
+    if (v->contains("path") && (*v)["path"].is_string()) {
+      v = &(*v)["path"];
+      where += ".path";
+    } else {
+      throw std::invalid_argument(fmt::format("column {}: an image struct without bytes or a path", where));
+    }
+  }
+  if (v->is_binary()) return {&v->get_binary(), where};
+  if (v->is_string() && !v->get_ref<const std::string&>().empty()) {
+    fs::path p = v->get<std::string>();
+    item.image = p.is_absolute() ? p : base / p;
+    if (!fs::is_regular_file(item.image))
+      throw std::invalid_argument(fmt::format("column {}: no such image file {}", where, item.image.string()));
+    return {};
+  }
+  throw std::invalid_argument(fmt::format("column {}: not an image (a {})", where, v->type_name()));
+}
+
+// The text of a prompt cell: a string, or chat messages [{role, content}] whose last user turn
+// is taken (content a string or a list of {type: text, text} parts), "<image>" removed.
+std::optional<std::string> prompt_text(const json& value, const std::string& column) {
+  std::string text;
+  if (value.is_string()) {
+    text = value.get<std::string>();
+  } else if (value.is_array()) {
+    const json* user = nullptr;
+    for (const auto& m : value) {
+      if (m.is_object() && m.value("role", "") == "user") user = &m;
+    }
+    if (user == nullptr) throw std::invalid_argument(fmt::format("column {}: no user message", column));
+    const auto& content = (*user)["content"];
+    if (content.is_string()) {
+      text = content.get<std::string>();
+    } else if (content.is_array()) {
+      for (const auto& part : content) {
+        if (part.is_object() && part.value("type", "") == "text" && part["text"].is_string())
+          text += part["text"].get<std::string>();
+      }
+    } else {
+      throw std::invalid_argument(fmt::format("column {}: the user message has no text content", column));
+    }
+  } else {
+    throw std::invalid_argument(
+        fmt::format("column {}: expected text or chat messages, got a {}", column, value.type_name()));
+  }
+  for (size_t at; (at = text.find("<image>")) != std::string::npos;) text.erase(at, 7);
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::nullopt;  // only the image: the task's instruction
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+// The value of a field from the first of `paths` present in the row.
+const json* first_at(const json& row, const std::vector<ColumnPath>& paths, std::string* column) {
+  for (const auto& p : paths) {
+    if (const json* v = at_path(row, p)) {
+      *column = p.text();
+      return v;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<ColumnPath> field_paths(const std::string& configured, std::initializer_list<const char*> defaults,
+                                    const std::vector<std::string>& file_columns, const std::string& file,
+                                    const char* field, bool required) {
+  if (!configured.empty()) {
+    auto p = choose(configured, defaults, file_columns, file, field, required);
+    return p.present() ? std::vector<ColumnPath>{p} : std::vector<ColumnPath>{};
+  }
+  std::vector<ColumnPath> out;  // every default whose top-level column exists, in order
+  for (const char* d : defaults) {
+    auto p = split_path(d);
+    if (std::find(file_columns.begin(), file_columns.end(), p.parts.front()) != file_columns.end()) out.push_back(p);
+  }
+  if (out.empty() && required) choose(configured, defaults, file_columns, file, field, required);  // throws
+  return out;
+}
+
+// A file of the image cache: written under a temporary name and renamed, so a killed run
+// leaves no half image under the final name. Not fsynced (write_file_atomically does, twice per
+// file): the cache is derived data, and two fsyncs per image were a third of the extraction.
+void write_cache_file(const fs::path& path, const std::string& bytes) {
+  const auto partial = fs::path(path.string() + ".partial");
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) fail(ErrorKind::io, "{}: cannot write the extracted image", partial.string());
+  }
+  fs::rename(partial, path);
+}
+
+}  // namespace
+
+bool is_parquet_path(const std::string& path) {
+  return path.size() > 8 && path.compare(path.size() - 8, 8, ".parquet") == 0;
+}
+
+std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& columns, InvalidRows invalid) {
+  std::optional<render::RenderKind> fixed_task;
+  std::string file = entry;
+  if (const auto colon = entry.find(':'); colon != std::string::npos) {
+    if (const auto kind = render::parse_render_kind(entry.substr(0, colon))) {
+      fixed_task = kind;
+      file = entry.substr(colon + 1);
+    }
+  }
+  auto reader = parquet::RowReader::open_file(file);
+  const auto names = reader->columns();
+  const auto id_paths = field_paths(columns.id, {"id", "extra_info.id", "extra_info.index"}, names, file, "id", false);
+  const auto task_paths =
+      fixed_task ? std::vector<ColumnPath>{}
+                 : field_paths(columns.task, {"task", "ability", "data_source"}, names, file, "task", true);
+  const auto image_path = choose(columns.image, {"images", "image"}, names, file, "image", true);
+  const auto truth_paths = field_paths(columns.ground_truth, {"ground_truth", "reward_model.ground_truth", "code"},
+                                       names, file, "ground_truth", false);
+  const auto prompt_paths = field_paths(columns.prompt, {"prompt"}, names, file, "prompt", false);
+  std::set<std::string> tops;  // the top-level columns to decode
+  for (const auto* list : {&id_paths, &task_paths, &truth_paths, &prompt_paths}) {
+    for (const auto& p : *list) tops.insert(p.parts.front());
+  }
+  tops.insert(image_path.parts.front());
+
+  const fs::path base = fs::path(file).parent_path();
+  const auto stem = fs::path(file).stem().string();
+  std::vector<DataItem> items;
+  std::set<std::string> ids;
+  int64_t skipped = 0;
+  reader->scan({tops.begin(), tops.end()}, kBatchRows, [&](int64_t first, std::vector<json>& rows) {
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int64_t row = first + static_cast<int64_t>(r);
+      DataItem item;
+      item.where = fmt::format("{}: row {}", file, row);
+      try {
+        std::string column;
+        if (const json* id = first_at(rows[r], id_paths, &column)) {
+          if (id->is_string() && !id->get_ref<const std::string&>().empty()) {
+            item.id = id->get<std::string>();
+          } else if (id->is_number_integer()) {
+            item.id = fmt::format("{}-{}", stem, id->get<int64_t>());
+          } else {
+            throw std::invalid_argument(fmt::format("column {}: an id must be text or an integer", column));
+          }
+        } else {
+          item.id = fmt::format("{}-{}", stem, row);
+        }
+        if (fixed_task) {
+          item.task = *fixed_task;
+        } else {
+          const json* task = first_at(rows[r], task_paths, &column);
+          if (task == nullptr) throw std::invalid_argument("no task (set data.columns.task, or write chart:<file>)");
+          const auto text = task->is_string() ? task->get<std::string>() : task->dump();
+          const auto kind = render::parse_render_kind(text);
+          if (!kind) {
+            throw std::invalid_argument(fmt::format(
+                "column {}: task \"{}\" is not chart, table or svg (set data.columns.task, or write chart:<file>)",
+                column, text));
+          }
+          item.task = *kind;
+        }
+        if (const json* truth = first_at(rows[r], truth_paths, &column)) {
+          if (!truth->is_string()) throw std::invalid_argument(fmt::format("column {}: code must be text", column));
+          item.ground_truth = truth->get<std::string>();
+        }
+        if (const json* prompt = first_at(rows[r], prompt_paths, &column)) item.prompt = prompt_text(*prompt, column);
+        const json* image = at_path(rows[r], image_path);
+        if (image == nullptr) {
+          if (!item.ground_truth)
+            throw std::invalid_argument(
+                fmt::format("column {}: no image (and no ground truth to render)", image_path.text()));
+          item.image = base / (item.id + ".png");  // where nothing is: rendered into the reference cache
+          item.image_missing = true;
+        } else if (const auto found = row_image(*image, image_path.text(), base, item); found.bytes != nullptr) {
+          if (image_format(*found.bytes).empty()) {
+            throw std::invalid_argument(fmt::format("column {}: {} bytes that are neither a PNG nor a JPEG image",
+                                                    found.column, found.bytes->size()));
+          }
+          item.image_cell = ImageCell{file, row, found.column};
+        }
+        if (!ids.insert(item.id).second) throw std::invalid_argument(fmt::format("duplicate id \"{}\"", item.id));
+      } catch (const std::invalid_argument& e) {
+        if (invalid == InvalidRows::error)
+          fail(ErrorKind::format, "{}: {} (data.invalid_rows: skip drops such rows)", item.where, e.what());
+        spdlog::warn("{}: {}; row skipped", item.where, e.what());
+        ++skipped;
+        continue;
+      }
+      items.push_back(std::move(item));
+    }
+  });
+  if (items.empty()) {
+    fail(ErrorKind::format, "{}: no valid items{}", file,
+         skipped > 0 ? fmt::format(" ({} rows skipped)", skipped) : "");
+  }
+  if (skipped > 0) spdlog::warn("{}: {} malformed rows skipped, {} items kept", file, skipped, items.size());
+  return items;
+}
+
+fs::path cell_image_path(const DataItem& item, const fs::path& cache_dir) {
+  const auto& cell = *item.image_cell;
+  std::error_code ec;
+  const auto size = fs::file_size(cell.file, ec);
+  const auto time = fs::last_write_time(cell.file, ec).time_since_epoch().count();
+  const auto key = fmt::format("{}|{}|{}|{}|{}", fs::absolute(cell.file).string(), size, time, cell.row, cell.column);
+  std::string name = item.id;
+  for (auto& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
+  }
+  return cache_dir / std::string(render::to_string(item.task)) /
+         fmt::format("{}-{:016x}.png", name, std::hash<std::string>{}(key));
+}
+
+int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_dir) {
+  std::map<std::string, std::map<int64_t, size_t>> todo;  // file -> row -> item
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    if (!item.image_cell) continue;
+    const auto path = cell_image_path(item, cache_dir);
+    if (fs::exists(path)) {  // extracted by an earlier run
+      item.image = path;
+      item.image_cell.reset();
+      continue;
+    }
+    todo[item.image_cell->file][item.image_cell->row] = i;
+  }
+  int64_t written = 0;
+  for (auto& [file, rows] : todo) {
+    auto reader = parquet::RowReader::open_file(file);
+    const auto top = split_path(items[rows.begin()->second].image_cell->column).parts.front();
+    const auto image_top = top.substr(0, top.find('['));
+    spdlog::info("{}: extracting {} embedded images into {}", file, rows.size(), cache_dir.string());
+    reader->scan({image_top}, kBatchRows, [&](int64_t first, std::vector<json>& batch) {
+      // The rows of this batch that are wanted, checked and written on every core: decoding
+      // (the check that the image is whole) is most of the cost.
+      std::vector<std::pair<int64_t, size_t>> wanted;  // (row, item index)
+      for (auto it = rows.lower_bound(first); it != rows.end() && it->first < first + std::ssize(batch); ++it)
+        wanted.emplace_back(it->first, it->second);
+      std::atomic<size_t> next{0};
+      auto work = [&] {
+        for (size_t k; (k = next++) < wanted.size();) {
+          const auto [row, index] = wanted[k];
+          auto& item = items[index];
+          DataItem scratch;
+          const auto found = row_image(batch[static_cast<size_t>(row - first)][image_top], image_top,
+                                       fs::path(file).parent_path(), scratch);
+          if (found.bytes == nullptr)
+            fail(ErrorKind::format, "{}: row {}: column {}: the image changed since the file was read", file, row,
+                 image_top);
+          const auto where = fmt::format("{}: row {}: column {}", file, row, found.column);
+          const auto format = image_format(*found.bytes);
+          std::string png;  // what the cache holds: PNG bytes as they are, a JPEG's pixels as PNG
+          if (format == "png") {
+            policy::detail::decode_png(*found.bytes, where);  // throws Error(format) naming `where`
+            png.assign(found.bytes->begin(), found.bytes->end());
+          } else if (format == "jpg") {
+            auto decoded = policy::detail::decode_jpeg(*found.bytes, where);  // always RGB
+            png = render::encode_png(
+                {static_cast<int>(decoded.width), static_cast<int>(decoded.height), std::move(decoded.pixels)});
+          } else {
+            fail(ErrorKind::format, "{}: neither a PNG nor a JPEG image", where);
+          }
+          const auto path = cell_image_path(item, cache_dir);
+          fs::create_directories(path.parent_path());
+          write_cache_file(path, png);
+          item.image = path;
+        }
+      };
+      const size_t threads = std::min<size_t>(wanted.size(), std::max(1u, std::thread::hardware_concurrency()));
+      std::vector<std::future<void>> running;
+      for (size_t t = 1; t < threads; ++t) running.push_back(std::async(std::launch::async, work));
+      std::exception_ptr error;
+      try {
+        work();
+      } catch (...) {
+        error = std::current_exception();
+        next = wanted.size();  // the others stop after their current image
+      }
+      for (auto& r : running) {
+        try {
+          r.get();
+        } catch (...) {
+          if (!error) error = std::current_exception();
+        }
+      }
+      if (error) std::rethrow_exception(error);
+      for (const auto& [row, index] : wanted) items[index].image_cell.reset();
+      written += static_cast<int64_t>(wanted.size());
+    });
+  }
+  return written;
+}
+
+}  // namespace visrl::trainer
