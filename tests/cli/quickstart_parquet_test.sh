@@ -45,9 +45,9 @@ run $convert
 check "the conversion runs" test "$code" -eq 0
 check "... through datasets" grep -q "train.parquet: 8 rows" "$work/out"
 program=build/bin/train
-run --config examples/quickstart/chart2code-parquet.yaml --set optim.total_steps=2 --set rollout.group_size=2 \
-  --set rollout.prompts_per_step=2 --set algorithm.mini_batch_prompts=2 --set rollout.max_new_tokens=64 \
-  --run-dir "$work/run"
+small=(--set rollout.group_size=2 --set rollout.prompts_per_step=2 --set algorithm.mini_batch_prompts=2
+  --set rollout.max_new_tokens=64)
+run --config examples/quickstart/chart2code-parquet.yaml --set optim.total_steps=2 "${small[@]}" --run-dir "$work/run"
 check "train runs from the Parquet files" test "$code" -eq 0
 check "... on 8 items" grep -q "8 training items" "$work/out"
 check "... with the images extracted" test "$(ls "$work/run/references/chart" | wc -l)" -eq 12
@@ -55,5 +55,22 @@ check "... and validated on 4" python3 -c "
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s['before']['items'] == 4, s['before']" "$work/run/summary.json"
+
+# Exact resume from Parquet data: 3 steps straight, and 3 steps stopped (SIGUSR1) once the first
+# checkpoint exists, then --resume auto: the same final weights, bit for bit.
+three=(--config examples/quickstart/chart2code-parquet.yaml --set optim.total_steps=3 --set checkpoint.every_steps=1
+  "${small[@]}")
+build/bin/train "${three[@]}" --run-dir "$work/straight" >"$work/straight.log" 2>&1
+check "3 steps straight" test $? -eq 0
+build/bin/train "${three[@]}" --run-dir "$work/stopped" >"$work/stopped.log" 2>&1 &
+pid=$!
+while [ ! -f "$work/stopped/checkpoints/latest" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+kill -USR1 "$pid" 2>/dev/null
+wait "$pid"
+build/bin/train "${three[@]}" --run-dir "$work/stopped" --resume auto >"$work/resumed.log" 2>&1
+check "the resume runs" test $? -eq 0
+check "... from a checkpoint" grep -q "resumed from" "$work/resumed.log"
+check "the same weights as the straight run" cmp -s "$work/straight/final/model.safetensors" \
+  "$work/stopped/final/model.safetensors"
 
 [ "$failures" -eq 0 ] || exit 1

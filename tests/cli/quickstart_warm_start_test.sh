@@ -37,7 +37,8 @@ run --out "$work/x" --phase4-steps 2
 check "an unknown argument is named" grep -q "unknown argument '--phase4-steps'" "$work/err"
 
 # The shipped warm start reads charts it has never seen: 16 held-out charts of another seed than
-# its training data (1 and 3) and the quickstart's (5). Measured: 0.81 rendered, type match 0.81.
+# its training data (1, 3, 7) and the quickstart's (5). Measured: 0.875 rendered, type match
+# 0.875, series match 0.69 (render and type 0.81 before the counting phase of 2026-12-06).
 if "$build/bin/render" --kind svg /dev/null -o "$work/probe.png" 2>&1 | grep -q 'rlimits only'; then
   echo "skipped: this kernel allows no render sandbox, so no chart renders"
 else
@@ -50,7 +51,7 @@ else
 import json, sys
 m = json.load(open(sys.argv[1]))['metrics']
 print('render', m['render_ok_rate'], 'type', m['chart/type_match'], 'series', m['chart/series_match'])
-assert m['render_ok_rate'] >= 0.75 and m['chart/type_match'] >= 0.6, m" "$work/out"
+assert m['render_ok_rate'] >= 0.75 and m['chart/type_match'] >= 0.6 and m['chart/series_match'] >= 0.5, m" "$work/out"
 fi
 
 [ "$failures" -eq 0 ] || exit 1

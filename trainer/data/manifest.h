@@ -21,7 +21,7 @@ namespace visrl::trainer {
 struct ImageCell {
   std::string file;    // the Parquet file
   int64_t row = 0;     // its row, from 0
-  std::string column;  // the column path ("images", "image.bytes"), for messages
+  std::string column;  // the mapped image column's path ("images", "image", "meta.picture")
 };
 
 struct DataItem {

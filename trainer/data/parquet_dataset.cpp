@@ -218,6 +218,7 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
   const auto task_paths =
       fixed_task ? std::vector<ColumnPath>{}
                  : field_paths(columns.task, {"task", "ability", "data_source"}, names, file, "task", true);
+  if (columns.image == "none") fail(ErrorKind::config, "data.columns.image: every item needs an image column");
   const auto image_path = choose(columns.image, {"images", "image"}, names, file, "image", true);
   const auto truth_paths = field_paths(columns.ground_truth, {"ground_truth", "reward_model.ground_truth", "code"},
                                        names, file, "ground_truth", false);
@@ -282,7 +283,7 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
             throw std::invalid_argument(fmt::format("column {}: {} bytes that are neither a PNG nor a JPEG image",
                                                     found.column, found.bytes->size()));
           }
-          item.image_cell = ImageCell{file, row, found.column};
+          item.image_cell = ImageCell{file, row, image_path.text()};
         }
         if (!ids.insert(item.id).second) throw std::invalid_argument(fmt::format("duplicate id \"{}\"", item.id));
       } catch (const std::invalid_argument& e) {
@@ -333,8 +334,8 @@ int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_
   int64_t written = 0;
   for (auto& [file, rows] : todo) {
     auto reader = parquet::RowReader::open_file(file);
-    const auto top = split_path(items[rows.begin()->second].image_cell->column).parts.front();
-    const auto image_top = top.substr(0, top.find('['));
+    const auto image_path = split_path(items[rows.begin()->second].image_cell->column);
+    const auto& image_top = image_path.parts.front();
     spdlog::info("{}: extracting {} embedded images into {}", file, rows.size(), cache_dir.string());
     reader->scan({image_top}, kBatchRows, [&](int64_t first, std::vector<json>& batch) {
       // The rows of this batch that are wanted, checked and written on every core: decoding
@@ -348,11 +349,12 @@ int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_
           const auto [row, index] = wanted[k];
           auto& item = items[index];
           DataItem scratch;
-          const auto found = row_image(batch[static_cast<size_t>(row - first)][image_top], image_top,
-                                       fs::path(file).parent_path(), scratch);
+          const json* cell = at_path(batch[static_cast<size_t>(row - first)], image_path);
+          const auto found =
+              cell == nullptr ? RowImage{} : row_image(*cell, image_path.text(), fs::path(file).parent_path(), scratch);
           if (found.bytes == nullptr)
             fail(ErrorKind::format, "{}: row {}: column {}: the image changed since the file was read", file, row,
-                 image_top);
+                 image_path.text());
           const auto where = fmt::format("{}: row {}: column {}", file, row, found.column);
           const auto format = image_format(*found.bytes);
           std::string png;  // what the cache holds: PNG bytes as they are, a JPEG's pixels as PNG

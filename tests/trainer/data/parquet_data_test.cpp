@@ -63,7 +63,7 @@ TEST(ParquetData, ExtractedImagesAreReusedAndTheItemsPointAtThem) {
   TempDir dir;
   auto first = load_data({(kFixtures / "verl.parquet").string()}, InvalidRows::error);
   EXPECT_TRUE(first[0].image_cell);
-  EXPECT_EQ(first[0].image_cell->column, "images[0].bytes");
+  EXPECT_EQ(first[0].image_cell->column, "images");
   EXPECT_EQ(first[0].image_cell->row, 0);
   EXPECT_EQ(extract_cell_images(first, dir / "cache"), 4);
   auto second = load_data({(kFixtures / "verl.parquet").string()}, InvalidRows::error);
@@ -78,14 +78,14 @@ TEST(ParquetData, ColumnsMapAnyLayout) {
   for (int i = 0; i < 3; ++i) {
     rows.push_back({{"key", fmt::format("k{}", i)},
                     {"meta", {{"kind", "svg"}, {"source", "<svg/>"}}},
-                    {"picture", json::binary(std::vector<uint8_t>(png.begin(), png.end()))},
+                    {"media", {{"picture", json::binary(std::vector<uint8_t>(png.begin(), png.end()))}}},
                     {"question", "Draw it."}});
   }
   parquet::write_rows((dir / "custom.parquet").string(), rows, 2);
   DataColumns columns;
   columns.id = "key";
   columns.task = "meta.kind";
-  columns.image = "picture";
+  columns.image = "media.picture";
   columns.ground_truth = "meta.source";
   columns.prompt = "none";
   const auto items = load_data({(dir / "custom.parquet").string()}, InvalidRows::error, columns);
@@ -94,7 +94,13 @@ TEST(ParquetData, ColumnsMapAnyLayout) {
   EXPECT_EQ(items[2].task, render::RenderKind::svg);
   EXPECT_EQ(items[2].ground_truth, "<svg/>");
   EXPECT_FALSE(items[2].prompt);  // "none": the task's instruction
-  EXPECT_EQ(items[2].image_cell->column, "picture");
+  EXPECT_EQ(items[2].image_cell->column, "media.picture");
+  auto extracted = items;
+  EXPECT_EQ(extract_cell_images(extracted, dir / "cache"), 3);  // through the struct column
+  EXPECT_EQ(policy::read_image(extracted[2].image).sizes(), (std::vector<int64_t>{2, 2, 3}));
+  columns.image = "none";
+  EXPECT_THAT(error_of([&] { load_data({(dir / "custom.parquet").string()}, InvalidRows::error, columns); }),
+              HasSubstr("data.columns.image"));
 }
 
 TEST(ParquetData, WriteRowsReadsBackAsWritten) {
