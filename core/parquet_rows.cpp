@@ -193,7 +193,8 @@ class ArrowRowReader final : public RowReader {
         check(batch->ValidateFull(), name_, fmt::format("corrupt data in the rows from {}", first_row));
         rows.assign(static_cast<size_t>(batch->num_rows()), json::object());
         for (int c = 0; c < batch->num_columns(); ++c) {
-          const auto& column = *batch->column(c);
+          const auto column_ptr = batch->column(c);  // a shared_ptr returned by value: keep it
+          const auto& column = *column_ptr;
           const auto& column_name = batch->schema()->field(c)->name();
           for (int64_t r = 0; r < batch->num_rows(); ++r) {
             try {

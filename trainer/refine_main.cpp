@@ -11,6 +11,7 @@
 //
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
 #include <iostream>
+#include <memory>
 
 #include <unistd.h>
 
@@ -66,6 +67,11 @@ int run(Options opt) {
   logging::set_level(opt.json ? "warn" : config.logging.level);
 
   std::vector<trainer::DataItem> items;
+  fs::path scratch;  // extracted and rasterised references, removed however refine ends
+  const std::unique_ptr<fs::path, void (*)(fs::path*)> remove_scratch(&scratch, [](fs::path* p) {
+    std::error_code ec;
+    if (!p->empty()) fs::remove_all(*p, ec);
+  });
   if (!opt.image.empty()) {
     const auto task = render::parse_render_kind(opt.task);
     if (!task) fail(ErrorKind::usage, "--task: expected chart, table or svg with --image, got \"{}\"", opt.task);
@@ -77,8 +83,11 @@ int run(Options opt) {
     items.push_back(item);
   } else {
     items = trainer::load_data(opt.data, trainer::parse_invalid_rows(config.data.invalid_rows), config.data.columns);
-    // Images embedded in Parquet files and PDF references become files of a temporary folder.
-    const auto scratch = fs::temp_directory_path() / fmt::format("visrl-refine-{}", getpid());
+    if (opt.max_items > 0 && static_cast<int64_t>(items.size()) > opt.max_items)
+      items.resize(static_cast<size_t>(opt.max_items));
+    // Images embedded in Parquet files and PDF references become files of a temporary folder,
+    // removed at the end.
+    scratch = fs::temp_directory_path() / fmt::format("visrl-refine-{}", getpid());
     trainer::extract_cell_images(items, scratch);
     trainer::rasterize_pdf_references(items, scratch, config.data.pdf_dpi);
     for (const auto& item : items) {
@@ -86,8 +95,6 @@ int run(Options opt) {
         fail(ErrorKind::usage, "{}: item \"{}\" has no image file; refine needs the reference image", item.where,
              item.id);
     }
-    if (opt.max_items > 0 && static_cast<int64_t>(items.size()) > opt.max_items)
-      items.resize(static_cast<size_t>(opt.max_items));
   }
 
   trainer::GreedyScorer scorer(config, resolve_device(config.model.device, "model.device"), opt.max_new_tokens);

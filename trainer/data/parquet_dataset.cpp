@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -116,11 +118,20 @@ RowImage row_image(const json& value, const std::string& column, const fs::path&
   if (v->is_string() && !v->get_ref<const std::string&>().empty()) {
     fs::path p = v->get<std::string>();
     item.image = p.is_absolute() ? p : base / p;
-    if (!fs::is_regular_file(item.image))
+    std::error_code ec;  // a path from the data: never the throwing overload
+    if (!fs::is_regular_file(item.image, ec))
       throw std::invalid_argument(fmt::format("column {}: no such image file {}", where, item.image.string()));
     return {};
   }
   throw std::invalid_argument(fmt::format("column {}: not an image (a {})", where, v->type_name()));
+}
+
+// A text field of a message object, or "" where it is missing, null or not text (struct fields
+// of a Parquet file are nullable).
+std::string text_field(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 // The text of a prompt cell: a string, or chat messages [{role, content}] whose last user turn
@@ -132,16 +143,15 @@ std::optional<std::string> prompt_text(const json& value, const std::string& col
   } else if (value.is_array()) {
     const json* user = nullptr;
     for (const auto& m : value) {
-      if (m.is_object() && m.value("role", "") == "user") user = &m;
+      if (text_field(m, "role") == "user") user = &m;
     }
     if (user == nullptr) throw std::invalid_argument(fmt::format("column {}: no user message", column));
-    const auto& content = (*user)["content"];
-    if (content.is_string()) {
-      text = content.get<std::string>();
-    } else if (content.is_array()) {
-      for (const auto& part : content) {
-        if (part.is_object() && part.value("type", "") == "text" && part["text"].is_string())
-          text += part["text"].get<std::string>();
+    const auto content = user->find("content");
+    if (content != user->end() && content->is_string()) {
+      text = content->get<std::string>();
+    } else if (content != user->end() && content->is_array()) {
+      for (const auto& part : *content) {
+        if (text_field(part, "type") == "text") text += text_field(part, "text");
       }
     } else {
       throw std::invalid_argument(fmt::format("column {}: the user message has no text content", column));
@@ -187,14 +197,21 @@ std::vector<ColumnPath> field_paths(const std::string& configured, std::initiali
 // A file of the image cache: written under a temporary name and renamed, so a killed run
 // leaves no half image under the final name. Not fsynced (write_file_atomically does, twice per
 // file): the cache is derived data, and two fsyncs per image were a third of the extraction.
+// The temporary name is unique per process and thread: runs may share a cache directory.
 void write_cache_file(const fs::path& path, const std::string& bytes) {
-  const auto partial = fs::path(path.string() + ".partial");
+  const auto partial = fs::path(fmt::format("{}.partial-{}-{}", path.string(), getpid(),
+                                            std::hash<std::thread::id>{}(std::this_thread::get_id())));
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out.flush()) fail(ErrorKind::io, "{}: cannot write the extracted image", partial.string());
   }
-  fs::rename(partial, path);
+  std::error_code ec;
+  fs::rename(partial, path, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    fail(ErrorKind::io, "{}: cannot write the extracted image", path.string());
+  }
 }
 
 }  // namespace
@@ -286,7 +303,8 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
           item.image_cell = ImageCell{file, row, image_path.text()};
         }
         if (!ids.insert(item.id).second) throw std::invalid_argument(fmt::format("duplicate id \"{}\"", item.id));
-      } catch (const std::invalid_argument& e) {
+      } catch (const std::exception& e) {  // invalid_argument from here, a type error from nlohmann
+        if (dynamic_cast<const Error*>(&e) != nullptr) throw;
         if (invalid == InvalidRows::error)
           fail(ErrorKind::format, "{}: {} (data.invalid_rows: skip drops such rows)", item.where, e.what());
         spdlog::warn("{}: {}; row skipped", item.where, e.what());
@@ -350,8 +368,12 @@ int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_
           auto& item = items[index];
           DataItem scratch;
           const json* cell = at_path(batch[static_cast<size_t>(row - first)], image_path);
-          const auto found =
-              cell == nullptr ? RowImage{} : row_image(*cell, image_path.text(), fs::path(file).parent_path(), scratch);
+          RowImage found;
+          try {
+            if (cell != nullptr) found = row_image(*cell, image_path.text(), fs::path(file).parent_path(), scratch);
+          } catch (const std::invalid_argument& e) {
+            fail(ErrorKind::format, "{}: row {}: {}", file, row, e.what());
+          }
           if (found.bytes == nullptr)
             fail(ErrorKind::format, "{}: row {}: column {}: the image changed since the file was read", file, row,
                  image_path.text());

@@ -171,6 +171,15 @@ TEST(ParquetData, BadRowsAreNamedByFileRowAndColumnOrSkipped) {
   EXPECT_THAT(error_of([&] { load_data({two}, InvalidRows::error); }),
               AllOf(HasSubstr("two.parquet: row 1"), HasSubstr("2 images")));
 
+  // Struct fields are nullable: a user turn without text, a message without a role.
+  const auto prompt = verl_file(dir.path(), "prompt.parquet", [](json& r) { r["prompt"][0]["content"] = nullptr; });
+  EXPECT_THAT(error_of([&] { load_data({prompt}, InvalidRows::error); }),
+              AllOf(HasSubstr("prompt.parquet: row 1"), HasSubstr("column prompt: the user message has no text")));
+  EXPECT_EQ(load_data({prompt}, InvalidRows::skip).size(), 2u);
+  const auto role = verl_file(dir.path(), "role.parquet", [](json& r) { r["prompt"][0]["role"] = nullptr; });
+  EXPECT_THAT(error_of([&] { load_data({role}, InvalidRows::error); }),
+              AllOf(HasSubstr("role.parquet: row 1"), HasSubstr("no user message")));
+
   const auto code = verl_file(dir.path(), "code.parquet", [](json& r) { r["reward_model"]["ground_truth"] = nullptr; });
   const auto no_code = load_data({code}, InvalidRows::error);  // ground truth is optional
   EXPECT_FALSE(no_code[1].ground_truth);
