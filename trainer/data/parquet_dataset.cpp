@@ -16,6 +16,7 @@
 #include "core/parquet_rows.h"
 #include "policy/image/image_decode.h"
 #include "render/png_io.h"
+#include "trainer/data/cache_names.h"
 
 namespace visrl::trainer {
 namespace fs = std::filesystem;
@@ -324,16 +325,9 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
 
 fs::path cell_image_path(const DataItem& item, const fs::path& cache_dir) {
   const auto& cell = *item.image_cell;
-  std::error_code ec;
-  const auto size = fs::file_size(cell.file, ec);
-  const auto time = fs::last_write_time(cell.file, ec).time_since_epoch().count();
-  const auto key = fmt::format("{}|{}|{}|{}|{}", fs::absolute(cell.file).string(), size, time, cell.row, cell.column);
-  std::string name = item.id;
-  for (auto& c : name) {
-    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
-  }
+  const auto key = fmt::format("{}|{}|{}", file_identity(cell.file), cell.row, cell.column);
   return cache_dir / std::string(render::to_string(item.task)) /
-         fmt::format("{}-{:016x}.png", name, std::hash<std::string>{}(key));
+         fmt::format("{}-{:016x}.png", cache_file_stem(item.id), std::hash<std::string>{}(key));
 }
 
 int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_dir) {

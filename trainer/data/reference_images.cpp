@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "render/pdf_raster.h"
 #include "render/png_io.h"
+#include "trainer/data/cache_names.h"
 #include "trainer/data/parquet_dataset.h"
 #include "trainer/distributed/rank_errors.h"
 
@@ -17,12 +18,9 @@ namespace visrl::trainer {
 namespace fs = std::filesystem;
 
 fs::path reference_path(const DataItem& item, const fs::path& cache_dir) {
-  std::string name = item.id;
-  for (auto& c : name) {
-    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
-  }
   const auto hash = std::hash<std::string>{}(item.ground_truth.value_or(""));
-  return cache_dir / std::string(render::to_string(item.task)) / fmt::format("{}-{:016x}.png", name, hash);
+  return cache_dir / std::string(render::to_string(item.task)) /
+         fmt::format("{}-{:016x}.png", cache_file_stem(item.id), hash);
 }
 
 int64_t render_missing_references(std::vector<DataItem>& items, render::RenderPool& pool, const RenderConfig& render,
@@ -76,16 +74,9 @@ bool is_pdf_reference(const DataItem& item) {
 }
 
 fs::path pdf_raster_path(const DataItem& item, const fs::path& cache_dir, int64_t dpi) {
-  std::error_code ec;
-  const auto size = fs::file_size(item.image, ec);
-  const auto time = fs::last_write_time(item.image, ec).time_since_epoch().count();
-  const auto key = fmt::format("{}|{}|{}|{}", fs::absolute(item.image).string(), size, time, dpi);
-  std::string name = item.id;
-  for (auto& c : name) {
-    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
-  }
+  const auto key = fmt::format("{}|{}", file_identity(item.image), dpi);
   return cache_dir / std::string(render::to_string(item.task)) /
-         fmt::format("{}-pdf-{:016x}.png", name, std::hash<std::string>{}(key));
+         fmt::format("{}-pdf-{:016x}.png", cache_file_stem(item.id), std::hash<std::string>{}(key));
 }
 
 int64_t rasterize_pdf_references(std::vector<DataItem>& items, const fs::path& cache_dir, int64_t dpi) {
