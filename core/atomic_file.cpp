@@ -38,8 +38,9 @@ void AtomicFile::write(const void* data, size_t size) {
   }
 }
 
-void AtomicFile::commit() {
-  if (::fsync(fd_) != 0) io_fail(temp_, "fsync failed");
+void AtomicFile::commit(Durability durability) {
+  const bool durable = durability == Durability::durable;
+  if (durable && ::fsync(fd_) != 0) io_fail(temp_, "fsync failed");
   if (::close(fd_) != 0) {
     fd_ = -1;
     io_fail(temp_, "close failed");
@@ -47,6 +48,7 @@ void AtomicFile::commit() {
   fd_ = -1;
   if (::rename(temp_.c_str(), target_.c_str()) != 0) io_fail(target_, "rename failed");
   committed_ = true;
+  if (!durable) return;
   // The rename itself is only durable once the directory entry is on disk.
   sync_directory(target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path());
 }
@@ -75,10 +77,10 @@ void sync_tree(const std::filesystem::path& dir) {
   sync_path(dir, O_DIRECTORY);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view text, Durability durability) {
   AtomicFile file(path);
   file.write(text);
-  file.commit();
+  file.commit(durability);
 }
 
 }  // namespace visrl

@@ -7,6 +7,12 @@
 
 namespace visrl {
 
+// What a commit waits for. durable: the content and the rename are on disk (fsync of the file
+// and of its directory). rename_only: readers still see the old or the complete new content,
+// but a power loss may lose the new file; for caches of derived data, where two fsyncs per
+// small file would cost more than remaking it (the images extracted from Parquet files).
+enum class Durability { durable, rename_only };
+
 class AtomicFile {
  public:
   explicit AtomicFile(std::filesystem::path target);  // creates "<target>.tmp.<pid>"
@@ -16,7 +22,8 @@ class AtomicFile {
 
   void write(const void* data, size_t size);
   void write(std::string_view text) { write(text.data(), text.size()); }
-  void commit();  // fsync, rename onto the target, fsync the directory
+  // fsync (durable), rename onto the target, fsync the directory (durable)
+  void commit(Durability durability = Durability::durable);
 
  private:
   std::filesystem::path target_, temp_;
@@ -32,6 +39,7 @@ void sync_directory(const std::filesystem::path& dir);
 void sync_tree(const std::filesystem::path& dir);
 
 // Replaces `path` with `text` atomically.
-void write_file_atomically(const std::filesystem::path& path, std::string_view text);
+void write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                           Durability durability = Durability::durable);
 
 }  // namespace visrl

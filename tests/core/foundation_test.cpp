@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/config.h"
 #include "core/device.h"
@@ -88,6 +89,17 @@ TEST(Utf8, AppendEncodesAndReplacesWhatCannotBeEncoded) {
   append_utf8(out, 0xD800);
   append_utf8(out, 0x110000);
   EXPECT_EQ(out, "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+// Both durabilities replace the whole file and leave no temporary behind.
+TEST(AtomicFile, ReplacesTheFileDurablyOrRenameOnly) {
+  test::TempDir dir;
+  for (const auto durability : {Durability::durable, Durability::rename_only}) {
+    write_file_atomically(dir / "f.txt", "first, and longer", durability);
+    write_file_atomically(dir / "f.txt", "second", durability);
+    EXPECT_EQ(test::read_file(dir / "f.txt"), "second");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  }
 }
 
 TEST(Errors, KindDecidesTheExitCodeAndContextIsPrefixed) {

@@ -1,17 +1,15 @@
 #include "trainer/data/parquet_dataset.h"
 
 #include <atomic>
-#include <fstream>
 #include <future>
 #include <map>
 #include <set>
 #include <thread>
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/parquet_rows.h"
 #include "policy/image/image_decode.h"
@@ -195,26 +193,6 @@ std::vector<ColumnPath> field_paths(const std::string& configured, std::initiali
   return out;
 }
 
-// A file of the image cache: written under a temporary name and renamed, so a killed run
-// leaves no half image under the final name. Not fsynced (write_file_atomically does, twice per
-// file): the cache is derived data, and two fsyncs per image were a third of the extraction.
-// The temporary name is unique per process and thread: runs may share a cache directory.
-void write_cache_file(const fs::path& path, const std::string& bytes) {
-  const auto partial = fs::path(fmt::format("{}.partial-{}-{}", path.string(), getpid(),
-                                            std::hash<std::thread::id>{}(std::this_thread::get_id())));
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out.flush()) fail(ErrorKind::io, "{}: cannot write the extracted image", partial.string());
-  }
-  std::error_code ec;
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    fail(ErrorKind::io, "{}: cannot write the extracted image", path.string());
-  }
-}
-
 }  // namespace
 
 bool is_parquet_path(const std::string& path) {
@@ -386,7 +364,9 @@ int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_
           }
           const auto path = cell_image_path(item, cache_dir);
           fs::create_directories(path.parent_path());
-          write_cache_file(path, png);
+          // Not fsynced: the cache is derived data, and two fsyncs per image were a third of
+          // the extraction. The temporary name is per process, the path per item.
+          write_file_atomically(path, png, Durability::rename_only);
           item.image = path;
         }
       };
