@@ -15,6 +15,10 @@ struct DecodedImage {
   std::vector<uint8_t> pixels;  // [height, width, channels]
 };
 
+// What the bytes are, by signature: PNG's eight bytes, JPEG's start-of-image marker.
+enum class ImageFormat { unknown, png, jpeg };
+ImageFormat image_format(const std::vector<uint8_t>& bytes);
+
 DecodedImage decode_png(const std::vector<uint8_t>& bytes, const std::string& name);
 DecodedImage decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name);
 

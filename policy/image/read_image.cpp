@@ -1,5 +1,6 @@
 // read_image: file -> uint8 [H, W, 3], transparency composited onto white exactly as
 // transformers' convert_to_rgb does it (PIL.Image.alpha_composite over opaque white).
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -34,13 +35,25 @@ uint8_t over_white(uint32_t value, uint32_t alpha) {
 
 }  // namespace
 
+namespace detail {
+
+ImageFormat image_format(const std::vector<uint8_t>& bytes) {
+  static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (bytes.size() >= 8 && std::equal(png, png + 8, bytes.begin())) return ImageFormat::png;
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return ImageFormat::jpeg;
+  return ImageFormat::unknown;
+}
+
+}  // namespace detail
+
 at::Tensor read_image(const std::filesystem::path& path) {
   const std::vector<uint8_t> bytes = read_bytes(path);
   const std::string name = path.string();
   detail::DecodedImage decoded;
-  if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G') {
+  const auto format = detail::image_format(bytes);
+  if (format == detail::ImageFormat::png) {
     decoded = detail::decode_png(bytes, name);
-  } else if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+  } else if (format == detail::ImageFormat::jpeg) {
     decoded = detail::decode_jpeg(bytes, name);
   } else {
     fail(ErrorKind::format, "{}: not a PNG or JPEG file", name);

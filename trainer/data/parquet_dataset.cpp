@@ -82,13 +82,6 @@ ColumnPath choose(const std::string& configured, std::initializer_list<const cha
   return {};
 }
 
-std::string image_format(const std::vector<uint8_t>& bytes) {
-  static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
-  if (bytes.size() >= 8 && std::equal(png, png + 8, bytes.begin())) return "png";
-  if (bytes.size() >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff) return "jpg";
-  return "";
-}
-
 // The image of a row: its embedded bytes (returned) or a path (set in `item`).
 struct RowImage {
   const std::vector<uint8_t>* bytes = nullptr;
@@ -275,7 +268,7 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
           item.image = base / (item.id + ".png");  // where nothing is: rendered into the reference cache
           item.image_missing = true;
         } else if (const auto found = row_image(*image, image_path.text(), base, item); found.bytes != nullptr) {
-          if (image_format(*found.bytes).empty()) {
+          if (policy::detail::image_format(*found.bytes) == policy::detail::ImageFormat::unknown) {
             throw std::invalid_argument(fmt::format("column {}: {} bytes that are neither a PNG nor a JPEG image",
                                                     found.column, found.bytes->size()));
           }
@@ -350,12 +343,12 @@ int64_t extract_cell_images(std::vector<DataItem>& items, const fs::path& cache_
             fail(ErrorKind::format, "{}: row {}: column {}: the image changed since the file was read", file, row,
                  image_path.text());
           const auto where = fmt::format("{}: row {}: column {}", file, row, found.column);
-          const auto format = image_format(*found.bytes);
+          const auto format = policy::detail::image_format(*found.bytes);
           std::string png;  // what the cache holds: PNG bytes as they are, a JPEG's pixels as PNG
-          if (format == "png") {
+          if (format == policy::detail::ImageFormat::png) {
             policy::detail::decode_png(*found.bytes, where);  // throws Error(format) naming `where`
             png.assign(found.bytes->begin(), found.bytes->end());
-          } else if (format == "jpg") {
+          } else if (format == policy::detail::ImageFormat::jpeg) {
             auto decoded = policy::detail::decode_jpeg(*found.bytes, where);  // always RGB
             png = render::encode_png(
                 {static_cast<int>(decoded.width), static_cast<int>(decoded.height), std::move(decoded.pixels)});
