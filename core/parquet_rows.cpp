@@ -23,20 +23,27 @@ using nlohmann::json;
 
 // --- Arrow cells -> JSON ------------------------------------------------------------------
 
-// Text cells must be UTF-8 (Arrow's string types promise it; a damaged file may break it):
-// everything downstream (tokenizer, JSON logs) relies on it.
-json text_value(std::string_view text, const std::string& column) {
+// The offset of the first byte that is not valid UTF-8, or npos. Text cells, column and struct
+// field names must be UTF-8 (Arrow's string types promise it; a damaged file may break it):
+// everything downstream (tokenizer, JSON keys and logs) relies on it.
+size_t invalid_utf8_at(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_sequence_length(text, i);
-    if (n == 0) throw std::invalid_argument(fmt::format("column \"{}\": text that is not UTF-8 (byte {})", column, i));
+    if (n == 0) return i;
     i += n;
   }
+  return std::string_view::npos;
+}
+
+json text_value(std::string_view text, const std::string& column) {
+  if (const size_t at = invalid_utf8_at(text); at != std::string_view::npos)
+    throw std::invalid_argument(fmt::format("column \"{}\": text that is not UTF-8 (byte {})", column, at));
   return std::string(text);
 }
 
-// Column and struct field names become JSON keys: the same rule.
 const std::string& utf8_name(const std::string& name) {
-  (void)text_value(name, "a column name");
+  if (invalid_utf8_at(name) != std::string_view::npos)
+    throw std::invalid_argument("a column or field name that is not UTF-8");
   return name;
 }
 
@@ -145,11 +152,8 @@ class ArrowRowReader final : public RowReader {
       std::shared_ptr<arrow::Schema> schema;
       check(reader_->GetSchema(&schema), name_, "unreadable schema");
       for (const auto& field : schema->fields()) {
-        for (size_t k = 0; k < field->name().size();) {
-          const size_t n = utf8_sequence_length(field->name(), k);
-          if (n == 0) fail(ErrorKind::format, "{}: a column name that is not UTF-8", name_);
-          k += n;
-        }
+        if (invalid_utf8_at(field->name()) != std::string_view::npos)
+          fail(ErrorKind::format, "{}: a column name that is not UTF-8", name_);
         columns_.push_back(field->name());
       }
       num_rows_ = reader_->parquet_reader()->metadata()->num_rows();

@@ -28,7 +28,6 @@ constexpr int64_t kBatchRows = 64;  // rows decoded at a time: 64 embedded image
 // "ground_truth"}), or none.
 struct ColumnPath {
   std::vector<std::string> parts;
-  bool present() const { return !parts.empty(); }
   std::string text() const { return fmt::format("{}", fmt::join(parts, ".")); }
 };
 
@@ -52,34 +51,6 @@ const json* at_path(const json& row, const ColumnPath& path) {
     v = &(*v)[part];
   }
   return v->is_null() ? nullptr : v;
-}
-
-// The column of one field: the configured one (which the file must have), else the first
-// default whose top-level column exists. Nested defaults are checked per row.
-ColumnPath choose(const std::string& configured, std::initializer_list<const char*> defaults,
-                  const std::vector<std::string>& file_columns, const std::string& file, const char* field,
-                  bool required) {
-  auto has = [&](const std::string& top) {
-    return std::find(file_columns.begin(), file_columns.end(), top) != file_columns.end();
-  };
-  if (configured == "none") return {};
-  if (!configured.empty()) {
-    auto p = split_path(configured);
-    if (!has(p.parts.front())) {
-      fail(ErrorKind::format, "{}: data.columns.{} is \"{}\", but the file has no column \"{}\" (it has: {})", file,
-           field, configured, p.parts.front(), fmt::join(file_columns, ", "));
-    }
-    return p;
-  }
-  for (const char* d : defaults) {
-    auto p = split_path(d);
-    if (has(p.parts.front())) return p;
-  }
-  if (required) {
-    fail(ErrorKind::format, "{}: no {} column (looked for {}; the file has: {}); name it in data.columns.{}", file,
-         field, fmt::join(defaults, ", "), fmt::join(file_columns, ", "), field);
-  }
-  return {};
 }
 
 // The image of a row: its embedded bytes (returned) or a path (set in `item`).
@@ -170,19 +141,33 @@ const json* first_at(const json& row, const std::vector<ColumnPath>& paths, std:
   return nullptr;
 }
 
+// The columns of one field: the configured one (which the file must have), else every default
+// whose top-level column exists, in order (the first one present in a row wins: nested defaults
+// are checked per row); none for "none". A required field without any throws.
 std::vector<ColumnPath> field_paths(const std::string& configured, std::initializer_list<const char*> defaults,
                                     const std::vector<std::string>& file_columns, const std::string& file,
                                     const char* field, bool required) {
+  auto has = [&](const std::string& top) {
+    return std::find(file_columns.begin(), file_columns.end(), top) != file_columns.end();
+  };
+  if (configured == "none") return {};
   if (!configured.empty()) {
-    auto p = choose(configured, defaults, file_columns, file, field, required);
-    return p.present() ? std::vector<ColumnPath>{p} : std::vector<ColumnPath>{};
+    auto p = split_path(configured);
+    if (!has(p.parts.front())) {
+      fail(ErrorKind::format, "{}: data.columns.{} is \"{}\", but the file has no column \"{}\" (it has: {})", file,
+           field, configured, p.parts.front(), fmt::join(file_columns, ", "));
+    }
+    return {p};
   }
-  std::vector<ColumnPath> out;  // every default whose top-level column exists, in order
+  std::vector<ColumnPath> out;
   for (const char* d : defaults) {
     auto p = split_path(d);
-    if (std::find(file_columns.begin(), file_columns.end(), p.parts.front()) != file_columns.end()) out.push_back(p);
+    if (has(p.parts.front())) out.push_back(std::move(p));
   }
-  if (out.empty() && required) choose(configured, defaults, file_columns, file, field, required);  // throws
+  if (out.empty() && required) {
+    fail(ErrorKind::format, "{}: no {} column (looked for {}; the file has: {}); name it in data.columns.{}", file,
+         field, fmt::join(defaults, ", "), fmt::join(file_columns, ", "), field);
+  }
   return out;
 }
 
@@ -208,7 +193,8 @@ std::vector<DataItem> load_parquet(const std::string& entry, const DataColumns& 
       fixed_task ? std::vector<ColumnPath>{}
                  : field_paths(columns.task, {"task", "ability", "data_source"}, names, file, "task", true);
   if (columns.image == "none") fail(ErrorKind::config, "data.columns.image: every item needs an image column");
-  const auto image_path = choose(columns.image, {"images", "image"}, names, file, "image", true);
+  // The first image column present (required: never empty).
+  const auto image_path = field_paths(columns.image, {"images", "image"}, names, file, "image", true).front();
   const auto truth_paths = field_paths(columns.ground_truth, {"ground_truth", "reward_model.ground_truth", "code"},
                                        names, file, "ground_truth", false);
   const auto prompt_paths = field_paths(columns.prompt, {"prompt"}, names, file, "prompt", false);
