@@ -12,10 +12,8 @@
 file(STRINGS "${PROJECT_SOURCE_DIR}/scripts/arrow.version" VISRL_ARROW_VERSION LIMIT_COUNT 1)
 if(DEFINED ENV{VISRL_ARROW_DIR})
   set(_arrow_root "$ENV{VISRL_ARROW_DIR}")
-elseif(DEFINED ENV{VISRL_CACHE})
-  set(_arrow_root "$ENV{VISRL_CACHE}/arrow-${VISRL_ARROW_VERSION}/pyarrow")
 else()
-  set(_arrow_root "$ENV{HOME}/.cache/visrl/arrow-${VISRL_ARROW_VERSION}/pyarrow")
+  set(_arrow_root "${VISRL_CACHE_DIR}/arrow-${VISRL_ARROW_VERSION}/pyarrow")
 endif()
 set(VISRL_ARROW_DIR "${_arrow_root}" CACHE PATH "The pyarrow folder with Arrow's C++ libraries and headers")
 
