@@ -1,9 +1,17 @@
-// The rollout engine: batched sampling of G answers for each of B prompts. A prompt (image +
-// text) is prefilled once and its KV cache shared by the G samples of its group; each sample
-// has its own cache for the tokens it generates, grown with the answers in steps of
-// kv_growth_tokens (never more than max_new_tokens). Stops on eos ids, stop strings or the token
-// budget; returns token ids, per-token log-probs under the sampling distribution and finish
-// reasons; the same seed gives the same samples (on the same device and batch).
+// The rollout engine: G answers for each of B prompts, with continuous batching (as vLLM and
+// SGLang do it). A fixed number of decode slots each run one sample; when a sample finishes,
+// its slot takes the next pending (prompt, sample) at once, so a step computes only running
+// samples and a long answer does not hold the others back. A prompt (image + text) is
+// prefilled once, when its first sample starts, and its KV cache is shared by the G samples of
+// its group (slot_kv_cache.h); each sample's own cache grows with its answer in steps of
+// kv_growth_tokens. Stops on eos ids, stop strings or the token budget; returns token ids,
+// per-token log-probs under the sampling distribution and finish reasons.
+//
+// Randomness: sample g of a prompt draws its t-th token from a random stream of its own,
+// keyed by (seed, the prompt's stream key, g), so neither the slots, nor its neighbours, nor
+// how the prompts are split across calls or ranks change its random numbers. With
+// batch_invariant the numerics do not depend on them either (batch_invariant.h): the same
+// samples come out bitwise with any number of slots, prompts per call and threads.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +33,9 @@ struct PromptInput {
   at::Tensor input_ids;       // [T] int64, image pads already expanded
   at::Tensor pixel_values;    // [patches, C*T*P*P] or undefined
   at::Tensor image_grid_thw;  // [images, 3] or undefined
+  // Keys the prompt's random streams (with the seed and the sample index); -1: its index in
+  // the call. The trainer passes the prompt's global index in the step, the same on any rank.
+  int64_t stream = -1;
 };
 
 enum class FinishReason { stop, length };
@@ -44,6 +55,14 @@ struct GenerateOptions {
   // when full) rather than being allocated for max_new_tokens upfront; a step >=
   // max_new_tokens allocates it all at once. Does not change the tokens sampled.
   int64_t kv_growth_tokens = 256;
+  // Samples decoded together (slots); 0 = every sample of the call at once (B * G).
+  int64_t decode_slots = 0;
+  // Numerics independent of batch composition and thread count (batch_invariant.h): slower,
+  // bitwise reproducible across slots, chunking and world sizes.
+  bool batch_invariant = false;
+  // A per-sample token budget (as vLLM's per-request max_tokens), capped by max_new_tokens;
+  // unset = max_new_tokens for all. (prompt index, sample index) -> tokens >= 1.
+  std::function<int64_t(int64_t prompt, int64_t sample)> sample_max_new_tokens;
   SamplingParams sampling;
   std::vector<int64_t> eos_token_ids;     // e.g. <|im_end|>, <|endoftext|>
   std::vector<std::string> stop_strings;  // checked on the decoded output (needs a tokenizer)
@@ -60,10 +79,12 @@ struct GenerateOptions {
 };
 
 struct GenerateStats {
-  int64_t kv_cache_bytes = 0;          // the shared-prompt cache at its fullest (it only grows: its size at the end)
-  int64_t kv_cache_reallocations = 0;  // times the samples' cache grew after its first allocation
-  int64_t prefill_tokens = 0;          // padded prompt tokens prefilled (B * P)
-  int64_t decode_steps = 0;
+  int64_t kv_cache_bytes = 0;          // the KV cache at its fullest
+  int64_t kv_cache_reallocations = 0;  // times the cache grew after its first allocation
+  int64_t prefill_tokens = 0;          // prompt tokens prefilled (static engine: padded, B * P)
+  int64_t decode_steps = 0;            // forwards of the decode loop
+  int64_t decode_rows = 0;             // rows those forwards computed, summed (finished rows included, if any)
+  int64_t generated_tokens = 0;        // tokens of the returned samples
 };
 
 // Throws visrl::Error naming the prompt id for a prompt that is empty or that does not fit

@@ -60,4 +60,39 @@ Picked pick_tokens(const at::Tensor& processed, bool greedy, at::Generator& gene
   return {tokens, logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)};
 }
 
+Picked pick_tokens(const at::Tensor& processed, bool greedy, const at::Tensor& uniforms) {
+  auto logprobs = processed.log_softmax(-1);  // [R, V]
+  at::Tensor tokens;
+  if (greedy) {
+    tokens = processed.argmax(-1);
+  } else {
+    const int64_t V = processed.size(-1);
+    auto probs = logprobs.exp();                                                       // [R, V]
+    auto cdf = probs.cumsum(-1, at::kDouble);                                          // [R, V]
+    auto target = uniforms.to(cdf.device()).view({-1, 1}) * cdf.narrow(-1, V - 1, 1);  // [R, 1]
+    tokens = (cdf <= target).sum(-1);  // the first index with cdf > target
+    // Rounding can put the target at the total: take the last token that has probability.
+    auto last_possible = (probs > 0).flip(-1).to(at::kFloat).argmax(-1);  // [R], counted from the end
+    tokens = at::minimum(tokens, (V - 1) - last_possible);
+  }
+  return {tokens, logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)};
+}
+
+namespace {
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+uint64_t sample_stream(uint64_t seed, int64_t prompt_key, int64_t sample) {
+  return splitmix(splitmix(splitmix(seed) ^ static_cast<uint64_t>(prompt_key)) ^ static_cast<uint64_t>(sample));
+}
+
+double stream_uniform(uint64_t stream, int64_t t) {
+  return static_cast<double>(splitmix(stream ^ splitmix(static_cast<uint64_t>(t))) >> 11) * 0x1.0p-53;
+}
+
 }  // namespace visrl::policy

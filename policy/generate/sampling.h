@@ -40,4 +40,14 @@ struct Picked {
 // Samples one token per row from processed logits (argmax when greedy).
 Picked pick_tokens(const at::Tensor& processed, bool greedy, at::Generator& generator);
 
+// The same with one given uniform number per row, uniforms [R] float64 in [0, 1): the token
+// is the first whose cumulative probability exceeds u (inverse-CDF sampling), so a row's
+// token depends on its logits and its own u alone.
+Picked pick_tokens(const at::Tensor& processed, bool greedy, const at::Tensor& uniforms);
+
+// Per-sample random streams (counter-based, splitmix64): the stream of sample `sample` of a
+// prompt keyed `prompt_key`, and its t-th uniform number in [0, 1) (53 random bits).
+uint64_t sample_stream(uint64_t seed, int64_t prompt_key, int64_t sample);
+double stream_uniform(uint64_t stream, int64_t t);
+
 }  // namespace visrl::policy

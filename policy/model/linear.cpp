@@ -1,5 +1,7 @@
 #include "policy/model/linear.h"
 
+#include "policy/model/batch_invariant.h"
+
 namespace visrl::policy {
 
 LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias) {
@@ -8,13 +10,17 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
-  auto y = at::linear(x, weight, bias);  // [.., out]
+  const bool invariant = batch_invariant();
+  auto y = invariant ? invariant_linear(x, weight, bias) : at::linear(x, weight, bias);  // [.., out]
   if (!lora || !lora->adds_path()) return y;
   // PEFT's order: the input is cast to the adapter's dtype (float32), and the sum, promoted to
   // float32, is cast back to the base's dtype.
   auto h = x.to(lora->A.scalar_type());
   if (lora->dropout > 0 && is_training()) h = at::dropout(h, lora->dropout, /*train=*/true);
-  auto delta = at::linear(at::linear(h, lora->A), lora->B) * lora->scaling;  // [.., r] -> [.., out]
+  const auto linear = [&](const at::Tensor& in, const at::Tensor& w) {
+    return invariant ? invariant_linear(in, w, {}) : at::linear(in, w);
+  };
+  auto delta = linear(linear(h, lora->A), lora->B) * lora->scaling;  // [.., r] -> [.., out]
   return (y + delta).to(y.scalar_type());
 }
 

@@ -1,6 +1,7 @@
 #include "policy/model/qwen3vl.h"
 
 #include "core/error.h"
+#include "policy/model/batch_invariant.h"
 
 namespace visrl::policy {
 
@@ -109,7 +110,7 @@ at::Tensor Qwen3VLImpl::hidden_states(const ModelInputs& in, const AttentionCont
 }
 
 at::Tensor Qwen3VLImpl::logits(const at::Tensor& hidden) {
-  return at::linear(hidden, lm_head_weight());
+  return batch_invariant() ? invariant_linear(hidden, lm_head_weight(), {}) : at::linear(hidden, lm_head_weight());
 }
 
 at::Tensor Qwen3VLImpl::forward(const ModelInputs& in) {

@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "policy/model/batch_invariant.h"
 #include "policy/model/layer_checkpoint.h"
+#include "policy/model/slot_attention.h"
 
 namespace visrl::policy {
 namespace nn = torch::nn;
@@ -50,6 +52,23 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  if (batch_invariant() && x.numel() > 0) {
+    // Blocks of rows, each normalised on one thread (batch_invariant.h).
+    const int64_t H = x.size(-1);
+    auto rows = x.reshape({-1, H});  // [M, H]
+    auto out = at::empty_like(rows);
+    const int64_t M = rows.size(0), blocks = (M + kInvariantRows - 1) / kInvariantRows;
+    for_each_row(blocks, [&](int64_t b) {
+      // Always a full block (zero rows after the last): a reduction over few short rows may be
+      // vectorised across the rows instead of along them, so the shape must not vary.
+      const int64_t r0 = b * kInvariantRows, n = std::min(kInvariantRows, M - r0);
+      auto block = at::zeros({kInvariantRows, H}, rows.options());
+      block.narrow(0, 0, n).copy_(rows.narrow(0, r0, n));
+      BatchInvariantMode off(false);
+      out.narrow(0, r0, n).copy_(forward(block).narrow(0, 0, n));
+    });
+    return out.view(x.sizes());
+  }
   auto xf = x.to(at::kFloat);
   auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -74,7 +93,9 @@ at::Tensor TextAttentionImpl::forward(const at::Tensor& x, const CosSin& rope, c
       apply_rope(k_norm(k_proj(x).view({B, T, num_kv_heads, head_dim})).transpose(1, 2), cos, sin);  // [B, KVH, T, D]
   auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-
+  if (ctx.mode == AttentionContext::Mode::slot_decode) {
+    return o_proj(slot_decode_attention(q, k, v, ctx.slots->layers.at(layer), *ctx.slots, scale));
+  }
   if (ctx.mode == AttentionContext::Mode::decode) {
     auto& kv = ctx.cache->layers.at(layer);
     const int64_t at_pos = ctx.cache->length;
@@ -107,7 +128,15 @@ TextMlpImpl::TextMlpImpl(int64_t hidden, int64_t intermediate) {
 }
 
 at::Tensor TextMlpImpl::forward(const at::Tensor& x) {
-  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+  auto gate = gate_proj(x), up = up_proj(x);  // [.., I]
+  if (!batch_invariant()) return down_proj(at::silu(gate) * up);
+  // silu is vectorised over the whole tensor, and its vector and scalar paths round
+  // differently: one row at a time, so a row's lanes never depend on the rows around it.
+  const int64_t I = gate.size(-1);
+  auto g = gate.reshape({-1, I}), u = up.reshape({-1, I});
+  auto act = at::empty_like(g);  // [M, I]
+  for_each_row(g.size(0), [&](int64_t r) { act[r].copy_(at::silu(g[r]) * u[r]); });
+  return down_proj(act.view(gate.sizes()));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const TextConfig& c) {
@@ -134,7 +163,16 @@ TextDecoderImpl::TextDecoderImpl(const TextConfig& c)
 at::Tensor TextDecoderImpl::forward(const at::Tensor& embeds, const at::Tensor& position_ids,
                                     const AttentionContext& ctx, const DeepStackInputs* deepstack) {
   if (inv_freq.device() != embeds.device()) inv_freq = inv_freq.to(embeds.device());
-  auto rope = text_rope(position_ids, inv_freq, config.mrope_section, embeds.scalar_type());
+  auto rope = text_rope(position_ids, inv_freq, config.mrope_section, embeds.scalar_type());  // [B, T, D] each
+  if (batch_invariant()) {
+    // cos/sin are vectorised over the whole tensor, so a row's lanes (and whether it falls in the
+    // scalar tail) depend on the rows before it: one row at a time instead.
+    for_each_row(position_ids.size(1), [&](int64_t b) {
+      auto row = text_rope(position_ids.narrow(1, b, 1), inv_freq, config.mrope_section, embeds.scalar_type());
+      rope.cos.narrow(0, b, 1).copy_(row.cos);
+      rope.sin.narrow(0, b, 1).copy_(row.sin);
+    });
+  }
   const int64_t B = embeds.size(0), T = embeds.size(1), H = embeds.size(2);
   auto h = embeds;
   // Checkpoint only where a backward will follow: a training forward over whole sequences.

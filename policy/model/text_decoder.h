@@ -12,6 +12,7 @@
 #include "policy/model/linear.h"
 #include "policy/model/qwen3vl_config.h"
 #include "policy/model/rope.h"
+#include "policy/model/slot_kv_cache.h"
 
 namespace visrl::policy {
 
@@ -32,11 +33,14 @@ TORCH_MODULE(RMSNorm);
 //  - prefill: as full, and the keys/values are stored as the prompt part of `cache`.
 //  - decode: one new token per sample row; its key/value go to position cache->length of the
 //    sample part, and it attends to its prompt (shared by its group) and its own tokens.
+//  - slot_decode: the same for the continuous-batching cache: one token per active decode
+//    slot, each at its own position (slot_attention.h).
 struct AttentionContext {
-  enum class Mode { full, prefill, decode };
+  enum class Mode { full, prefill, decode, slot_decode };
   Mode mode = Mode::full;
   at::Tensor mask;
   KVCache* cache = nullptr;
+  SlotKVCache* slots = nullptr;
 };
 
 // The `mask` of AttentionContext for a padded batch. valid [B, T] bool (true = token) ->

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "policy/generate/engine.h"
+#include "policy/generate/static_engine.h"
 #include "policy/model/hf_checkpoint.h"
 #include "tests/policy/model/model_fixture.h"
 
@@ -44,8 +45,10 @@ TEST_P(GreedyMatchesTransformers, TokenForToken) {
 }
 
 TEST_P(GreedyMatchesTransformers, BatchedLeftPaddedPromptsAndGroupsGiveTheSameTokens) {
-  // Three prompts of different lengths in one batch (left padding), 2 samples each: every
-  // sample equals transformers' greedy output for its prompt.
+  // Three prompts of different lengths in one call, 2 samples each: every sample equals
+  // transformers' greedy output for its prompt, with every sample decoding at once, with few
+  // slots (samples start as others finish, prompts share the store), and in the static
+  // engine (left padding, one batch).
   Qwen3VLFixture fx(GetParam());
   auto model = load_pretrained(fx.model_dir);
   std::vector<PromptInput> prompts;
@@ -60,6 +63,17 @@ TEST_P(GreedyMatchesTransformers, BatchedLeftPaddedPromptsAndGroupsGiveTheSameTo
     EXPECT_EQ(samples[i].token_ids, expected_greedy(fx, kPrompts[i / 2])) << fx.name << " sample " << i;
   }
   EXPECT_GT(stats.kv_cache_bytes, 0);
+  for (int64_t slots : {1, 2, 5}) {
+    options.decode_slots = slots;
+    samples = generate(*model, prompts, options);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      EXPECT_EQ(samples[i].token_ids, expected_greedy(fx, kPrompts[i / 2])) << slots << " slots, sample " << i;
+    }
+  }
+  samples = generate_static(*model, prompts, options);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i].token_ids, expected_greedy(fx, kPrompts[i / 2])) << "static engine, sample " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyConfigs, GreedyMatchesTransformers, ::testing::ValuesIn(kConfigs));
