@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every side-by-side benchmark of visrl against its peers and collects one table.
 
-    ./scripts/bench [--only render,tokenizer,policy,update,quickstart] [--quick]
+    ./scripts/bench [--only render,tokenizer,policy,update,longtail,data,quickstart] [--quick]
 
 (scripts/bench installs the peers, builds the programs and runs this with the peers
 virtualenv's Python.) Each section is its own script, run one after another on the same
@@ -14,6 +14,9 @@ ratio = how many times better visrl is (for the GFLOP/s row: the share of the ma
   policy      bench/policy/policy_bench.py: generate and forward_logprobs tokens/s vs transformers
   update      bench/trainer/grpo_update_bench.py: the GRPO update step vs TRL's GRPOTrainer, and
               its achieved GFLOP/s vs the at::mm peak (gemm_peak_bench)
+  longtail    bench/trainer/longtail_bench.py: long-tailed answer lengths: continuous batching vs
+              today's engine and transformers generate; token-budget vs sequence-count micro-batches
+  data        bench/trainer/data_read_bench.py: reading training rows, JSONL + PNG vs Parquet
   quickstart  bench/trainer/quickstart_breakdown.py: the quickstart step-time breakdown
 
 Writes bench/results/latest.json ({"generated", "commit", "machine", "sections", "rows"}, each
@@ -35,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS_PYTHON = sys.executable  # scripts/bench runs this with the peers virtualenv
 
 
+SECTIONS = ["render", "tokenizer", "policy", "update", "longtail", "data", "quickstart"]
+
+
 def sections(args, work: Path):
     """(name, command, JSON file) per section."""
     build = ["--build", args.build]
@@ -46,6 +52,7 @@ def sections(args, work: Path):
         "policy": [PEERS_PYTHON, "bench/policy/policy_bench.py", *build,
                    *(["--threads", "2", "--repeat", "1"] if quick else ["--threads", "1", "2", "--repeat", "5"])],
         "update": [PEERS_PYTHON, "bench/trainer/grpo_update_bench.py", *build, *(["--steps", "1"] if quick else [])],
+        "longtail": [PEERS_PYTHON, "bench/trainer/longtail_bench.py", *build],
         "data": [sys.executable, "bench/trainer/data_read_bench.py", *build, *(["--rows", "2000"] if quick else [])],
         "quickstart": [sys.executable, "bench/trainer/quickstart_breakdown.py",
                        "--steps", "3" if quick else "8"],
@@ -134,11 +141,11 @@ def markdown(report):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(ROOT / "build"), help="build directory with the benchmark programs")
-    ap.add_argument("--only", default="render,tokenizer,policy,update,data,quickstart", help="comma-separated sections")
+    ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a rough check, ~half the time)")
     ap.add_argument("--out", default=str(ROOT / "bench/results"), help="where latest.{md,json} go")
     args = ap.parse_args()
-    known = {"render", "tokenizer", "policy", "update", "quickstart"}
+    known = set(SECTIONS)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.only) - known
     if unknown:

@@ -70,7 +70,8 @@ struct RolloutConfig {
   double repetition_penalty = 1.0;
   double presence_penalty = 0.0;
   std::vector<std::string> stop;  // stop strings besides the end-of-turn tokens
-  int64_t batch_size = 64;        // sequences decoded together per rank
+  int64_t batch_size = 64;        // decode slots per rank: samples decoded together (continuous batching)
+  bool batch_invariant = false;   // samples independent of batching, chunking and world size, bitwise
 };
 
 struct ChartRenderConfig {
@@ -166,6 +167,7 @@ struct AlgorithmConfig {
   int64_t ppo_epochs = 1;
   int64_t mini_batch_prompts = 128;  // prompts per optimizer step
   int64_t micro_batch_size = 1;      // sequences per forward/backward per rank
+  int64_t max_tokens_per_micro_batch = 0;  // token budget of a micro-batch (padded); 0 = micro_batch_size sequences
   bool dynamic_sampling = false;     // DAPO: drop groups whose rewards are all equal
   int64_t max_resample_rounds = 3;
   int64_t overlong_buffer = 0;  // DAPO soft overlong penalty length; 0 = off

@@ -348,25 +348,31 @@ Field make_schema() {
                        "What a malformed manifest row does: stop the run or skip it with a warning.",
                        one_of({"error", "skip"})),
               }),
-      section(
-          "rollout", &Config::rollout, "Sampling answers from the policy.",
-          {
-              leaf("group_size", &RolloutConfig::group_size, "G: answers sampled per prompt.", gt<int64_t>(0)),
-              leaf("prompts_per_step", &RolloutConfig::prompts_per_step, "Prompts per training step across all ranks.",
-                   gt<int64_t>(0)),
-              leaf("max_new_tokens", &RolloutConfig::max_new_tokens, "Longest answer in tokens.", gt<int64_t>(0)),
-              leaf("temperature", &RolloutConfig::temperature, "Sampling temperature.", gt(0.0)),
-              leaf("top_p", &RolloutConfig::top_p, "Nucleus sampling mass; 1 = off.", open_closed(0, 1)),
-              leaf("top_k", &RolloutConfig::top_k, "Keep the k most likely tokens; 0 = off.", ge<int64_t>(0)),
-              leaf("min_p", &RolloutConfig::min_p, "Drop tokens below min_p x the top probability; 0 = off.",
-                   between(0.0, 1.0)),
-              leaf("repetition_penalty", &RolloutConfig::repetition_penalty,
-                   "Divide logits of tokens already present (HF convention); 1 = off.", gt(0.0)),
-              leaf("presence_penalty", &RolloutConfig::presence_penalty,
-                   "Subtract from logits of tokens already generated; 0 = off.", between(-2.0, 2.0)),
-              leaf("stop", &RolloutConfig::stop, "Stop strings besides the end-of-turn tokens."),
-              leaf("batch_size", &RolloutConfig::batch_size, "Sequences decoded together on one rank.", gt<int64_t>(0)),
-          }),
+      section("rollout", &Config::rollout, "Sampling answers from the policy.",
+              {
+                  leaf("group_size", &RolloutConfig::group_size, "G: answers sampled per prompt.", gt<int64_t>(0)),
+                  leaf("prompts_per_step", &RolloutConfig::prompts_per_step,
+                       "Prompts per training step across all ranks.", gt<int64_t>(0)),
+                  leaf("max_new_tokens", &RolloutConfig::max_new_tokens, "Longest answer in tokens.", gt<int64_t>(0)),
+                  leaf("temperature", &RolloutConfig::temperature, "Sampling temperature.", gt(0.0)),
+                  leaf("top_p", &RolloutConfig::top_p, "Nucleus sampling mass; 1 = off.", open_closed(0, 1)),
+                  leaf("top_k", &RolloutConfig::top_k, "Keep the k most likely tokens; 0 = off.", ge<int64_t>(0)),
+                  leaf("min_p", &RolloutConfig::min_p, "Drop tokens below min_p x the top probability; 0 = off.",
+                       between(0.0, 1.0)),
+                  leaf("repetition_penalty", &RolloutConfig::repetition_penalty,
+                       "Divide logits of tokens already present (HF convention); 1 = off.", gt(0.0)),
+                  leaf("presence_penalty", &RolloutConfig::presence_penalty,
+                       "Subtract from logits of tokens already generated; 0 = off.", between(-2.0, 2.0)),
+                  leaf("stop", &RolloutConfig::stop, "Stop strings besides the end-of-turn tokens."),
+                  leaf("batch_size", &RolloutConfig::batch_size,
+                       "Decode slots on one rank: answers decoded together; a finished answer's slot takes the next "
+                       "one at once (continuous batching).",
+                       gt<int64_t>(0)),
+                  leaf("batch_invariant", &RolloutConfig::batch_invariant,
+                       "Batch-invariant numerics: every answer bitwise the same whatever the slots, the other answers "
+                       "and the number of ranks, so a run resumed on another world size continues the same "
+                       "trajectory; slower decoding."),
+              }),
       section(
           "render", &Config::render, "Sandboxed rendering of answers.",
           {
@@ -513,6 +519,11 @@ Field make_schema() {
                    "Prompts (with their groups) per optimizer step; divides rollout.prompts_per_step.", gt<int64_t>(0)),
               leaf("micro_batch_size", &AlgorithmConfig::micro_batch_size,
                    "Sequences per forward/backward on one rank (gradient accumulation).", gt<int64_t>(0)),
+              leaf("max_tokens_per_micro_batch", &AlgorithmConfig::max_tokens_per_micro_batch,
+                   "Token budget of a micro-batch instead of micro_batch_size: sequences sorted by length are "
+                   "packed while rows x the longest sequence (prompt + answer) fit; a longer sequence goes "
+                   "alone. 0 = micro_batch_size sequences.",
+                   ge<int64_t>(0)),
               leaf("dynamic_sampling", &AlgorithmConfig::dynamic_sampling,
                    "DAPO: drop groups whose rewards are all equal and sample more prompts."),
               leaf("max_resample_rounds", &AlgorithmConfig::max_resample_rounds,

@@ -47,7 +47,9 @@ class Engine {
         tokenizer_(tokenizer),
         G_(o.group_size),
         V_(model.config.text.vocab_size),
-        slots_(o.decode_slots > 0 ? o.decode_slots : static_cast<int64_t>(prompts.size()) * o.group_size),
+        // No more slots than samples: the slot store is allocated for every slot.
+        slots_(std::min(o.decode_slots > 0 ? o.decode_slots : std::numeric_limits<int64_t>::max(),
+                        static_cast<int64_t>(prompts.size()) * o.group_size)),
         device_(model.device()),
         // A prompt stays open while one of its samples runs: at most min(B, slots) at once.
         cache_(model.config.text.num_hidden_layers, model.config.text.num_key_value_heads, model.config.text.head_dim,

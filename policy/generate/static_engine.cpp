@@ -114,8 +114,10 @@ std::vector<GeneratedSample> generate_static(Qwen3VLImpl& model, const std::vect
       sample.token_ids.push_back(tok[r]);
       sample.logprobs.push_back(lp[r]);
       const bool stop = hits_stop(sample.token_ids, o, tokenizer);
-      if (stop) {
-        sample.finish_reason = FinishReason::stop;
+      const bool budget_spent = o.sample_max_new_tokens &&
+                                static_cast<int64_t>(sample.token_ids.size()) >= o.sample_max_new_tokens(r / G, r % G);
+      if (stop || budget_spent) {
+        sample.finish_reason = stop ? FinishReason::stop : FinishReason::length;
         finished[r] = true;
         if (o.on_finished) o.on_finished(r, sample);
       } else {

@@ -2,8 +2,8 @@
 // benchmark, bench/policy/longtail_bench.cpp): all B*G samples decode together until the
 // last one finishes, finished rows still computed; prompts left-padded and prefilled
 // together; one random generator shared by the batch, so a sample depends on its
-// neighbours. Ignores decode_slots, batch_invariant, PromptInput::stream and
-// sample_max_new_tokens.
+// neighbours. Ignores decode_slots, batch_invariant and PromptInput::stream; a sample that
+// spends its sample_max_new_tokens stops there (its row still decoded until the batch ends).
 #pragma once
 
 #include "policy/generate/engine.h"

@@ -23,7 +23,7 @@ make_project() {
 extends: $src/configs/chart2code.yaml
 model: {path: $dir/model, dtype: fp32, device: cpu, gradient_checkpointing: false}
 data: {train: [$dir/train.jsonl], val: []}
-rollout: {group_size: 4, prompts_per_step: 4, batch_size: 4, max_new_tokens: 12, stop: ["e"]}
+rollout: {group_size: 4, prompts_per_step: 4, batch_size: 4, batch_invariant: true, max_new_tokens: 12, stop: ["e"]}
 render: {workers: 1}
 reward: {critic: pixel, formula: "render_ok + response_len / max_len", on_failure: {no_code: formula}}
 algorithm: {mini_batch_prompts: 4, micro_batch_size: 4}

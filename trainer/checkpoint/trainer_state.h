@@ -3,10 +3,10 @@
 // the reward formula and the metrics offset. Stored as trainer_state.json in the checkpoint.
 //
 // Random streams: visrl draws no random number from a global generator while training. Every
-// generation chunk samples from its own generator seeded with chunk_seed(seed, step, prompt
-// slot) and each epoch's data order is a function of (seed, epoch), so the seed and the step
-// restore every stream; this is also why a resume on another number of ranks draws the same
-// samples.
+// sample draws from its own stream keyed by (step_seed(seed, step), its prompt's global slot,
+// its index in the group), and each epoch's data order is a function of (seed, epoch), so the
+// seed and the step restore every stream; this is also why a resume on another number of
+// ranks draws the same random numbers (and, with rollout.batch_invariant, the same samples).
 #pragma once
 
 #include <cstdint>

@@ -22,6 +22,7 @@ UpdateOptions update_options(const Config& c, int64_t pad_token_id) {
   const auto& a = c.algorithm;
   UpdateOptions o;
   o.micro_batch_size = a.micro_batch_size;
+  o.max_tokens_per_micro_batch = a.max_tokens_per_micro_batch;
   o.ppo_epochs = a.ppo_epochs;
   auto& l = o.loss;
   l.policy_loss = parse_choice<PolicyLossKind>("algorithm.policy_loss", a.policy_loss);

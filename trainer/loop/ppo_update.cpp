@@ -8,6 +8,7 @@
 #include "policy/model/training_mode.h"
 #include "trainer/loop/apply_gradients.h"
 #include "trainer/loop/cuda_autocast.h"
+#include "trainer/loop/micro_batches.h"
 
 namespace visrl::trainer {
 namespace {
@@ -85,23 +86,30 @@ double micro_batch_backward(policy::Qwen3VLImpl& model, const std::vector<const 
 
 }  // namespace
 
+std::vector<int64_t> sequence_lengths(const std::vector<SequenceRef>& sequences) {
+  std::vector<int64_t> lengths;
+  lengths.reserve(sequences.size());
+  for (const auto& s : sequences) {
+    lengths.push_back(s.prompt->input_ids.numel() + static_cast<int64_t>(s.response->size()));
+  }
+  return lengths;
+}
+
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
-                                          int64_t micro, double temperature, int64_t pad_token_id,
-                                          int64_t chunk_tokens) {
+                                          int64_t micro, double temperature, int64_t pad_token_id, int64_t chunk_tokens,
+                                          int64_t max_tokens) {
   at::NoGradGuard no_grad;
   CudaAutocast autocast(model.device(), model.dtype());
-  std::vector<at::Tensor> out;
-  out.reserve(sequences.size());
-  for (size_t first = 0; first < sequences.size(); first += static_cast<size_t>(micro)) {
-    const auto last = std::min(sequences.size(), first + static_cast<size_t>(micro));
-    std::vector<SequenceRef> chunk(sequences.begin() + static_cast<std::ptrdiff_t>(first),
-                                   sequences.begin() + static_cast<std::ptrdiff_t>(last));
+  std::vector<at::Tensor> out(sequences.size());
+  for (const auto& indices : plan_micro_batches(sequence_lengths(sequences), micro, max_tokens).batches) {
+    std::vector<SequenceRef> chunk;
+    for (size_t i : indices) chunk.push_back(sequences[i]);
     auto batch = make_sequence_batch(chunk, pad_token_id);
     auto logp =
         response_values(policy::forward_logprobs(model, batch.batch, temperature, chunk_tokens).logprobs, batch).cpu();
     for (size_t b = 0; b < chunk.size(); ++b) {
-      out.push_back(
-          logp[static_cast<int64_t>(b)].narrow(0, 0, static_cast<int64_t>(chunk[b].response->size())).clone());
+      out[indices[b]] =
+          logp[static_cast<int64_t>(b)].narrow(0, 0, static_cast<int64_t>(chunk[b].response->size())).clone();
     }
   }
   return out;
@@ -109,7 +117,6 @@ std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std:
 
 double minibatch_gradients(policy::Qwen3VLImpl& model, GradientBuckets& gradients, Communicator& comm,
                            const std::vector<const UpdateSequence*>& mb, const UpdateOptions& o, UpdateStats* stats) {
-  if (o.micro_batch_size < 1) fail(ErrorKind::config, "algorithm.micro_batch_size must be >= 1");
   // The global mini-batch's token and sequence counts normalise every rank's loss.
   double local_tokens = 0;
   for (const auto* s : mb) local_tokens += static_cast<double>(s->ref.response->size());
@@ -121,13 +128,19 @@ double minibatch_gradients(policy::Qwen3VLImpl& model, GradientBuckets& gradient
 
   gradients.zero_grad();
   double loss = 0;
-  const auto micro = static_cast<size_t>(o.micro_batch_size);
-  for (size_t first = 0; first < mb.size(); first += micro) {
-    const std::vector<const UpdateSequence*> seqs(
-        mb.begin() + static_cast<std::ptrdiff_t>(first),
-        mb.begin() + static_cast<std::ptrdiff_t>(std::min(mb.size(), first + micro)));
+  std::vector<SequenceRef> refs;
+  for (const auto* s : mb) refs.push_back(s->ref);
+  const auto plan = plan_micro_batches(sequence_lengths(refs), o.micro_batch_size, o.max_tokens_per_micro_batch);
+  for (const auto& indices : plan.batches) {
+    std::vector<const UpdateSequence*> seqs;
+    for (size_t i : indices) seqs.push_back(mb[i]);
     loss += micro_batch_backward(model, seqs, o, agg, stats);
     gradients.accumulate();
+  }
+  if (stats != nullptr) {
+    stats->micro_batches += static_cast<double>(plan.batches.size());
+    stats->sequence_tokens += static_cast<double>(plan.tokens);
+    stats->padded_tokens += static_cast<double>(plan.padded_tokens);
   }
   // A NaN/inf loss here must stop the update on every rank, whatever its gradients hold.
   if (!std::isfinite(loss)) gradients.mark_nonfinite();

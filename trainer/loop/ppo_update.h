@@ -31,6 +31,7 @@ struct UpdateSequence {
 // Built from Config by update_options (trainer/loop/update_options.h); value-initialised here.
 struct UpdateOptions {
   int64_t micro_batch_size{};
+  int64_t max_tokens_per_micro_batch{};  // 0 = micro_batch_size sequences per micro-batch (micro_batches.h)
   int64_t ppo_epochs{};
   GrpoLossOptions loss;
   double norm_constant{};          // seq-mean-token-sum-norm's C: rollout.max_new_tokens
@@ -57,6 +58,11 @@ struct UpdateStats {
   double logprob_diff_sum = 0;  // |rollout_logp - old_logp|
   double logprob_diff_max = 0;
   double is_weight_sum = 0;  // rollout importance weights (when on)
+  // Micro-batches of the first epoch: their count, their sequences' own tokens (prompt + answer)
+  // and the tokens they computed (rows x the longest): the padding is the difference.
+  double micro_batches = 0;
+  double sequence_tokens = 0;
+  double padded_tokens = 0;
   double grad_norm = 0;      // of the last optimizer step (global)
   int64_t optimizer_steps = 0;
   int64_t skipped_steps = 0;  // optimizer steps not taken: a NaN/inf loss or gradient on some rank
@@ -64,11 +70,15 @@ struct UpdateStats {
   double optimizer_s = 0;  // all-reduce, clipping and the AdamW step
 };
 
-// Log-probs of each response under `model`, without grad, `micro` sequences per forward:
-// result[i] is [L_i] float32 (on the CPU). chunk_tokens: forward_logprobs' (0 = all at once).
+// Log-probs of each response under `model`, without grad, `micro` sequences per forward (or
+// micro-batches of at most `max_tokens` padded tokens, micro_batches.h): result[i] is [L_i]
+// float32 (on the CPU). chunk_tokens: forward_logprobs' (0 = all at once).
 std::vector<at::Tensor> response_logprobs(policy::Qwen3VLImpl& model, const std::vector<SequenceRef>& sequences,
                                           int64_t micro, double temperature, int64_t pad_token_id,
-                                          int64_t chunk_tokens = 0);
+                                          int64_t chunk_tokens = 0, int64_t max_tokens = 0);
+
+// Prompt + response tokens of each sequence (what a micro-batch pads to its longest).
+std::vector<int64_t> sequence_lengths(const std::vector<SequenceRef>& sequences);
 
 // One mini-batch on this rank: grads zeroed, then every micro-batch's forward and backward,
 // accumulated in `gradients`' dtype; not yet reduced across ranks. `mb`: this rank's sequences

@@ -40,14 +40,15 @@ RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets&
   ro.generate.pad_token_id = assets.pad_token_id;
   ro.generate.suppress_token_ids = {model.image_token_id, model.video_token_id, model.vision_start_token_id,
                                     model.vision_end_token_id};
-  ro.chunk_prompts = std::max<int64_t>(1, r.batch_size / r.group_size);
+  ro.generate.decode_slots = r.batch_size;
+  ro.generate.batch_invariant = r.batch_invariant;
   ro.seed = config.seed;
   ro.image_metrics = config.reward.extra_terms.count("ssim") > 0;
   return ro;
 }
 
-uint64_t chunk_seed(uint64_t seed, int64_t step, int64_t slot) {
-  return splitmix(splitmix(splitmix(seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(slot));
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  return splitmix(splitmix(seed) ^ static_cast<uint64_t>(step));
 }
 
 std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOptions& options,
@@ -61,7 +62,6 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
   std::vector<RolloutSample> samples(static_cast<size_t>(n * G));  // stable addresses for the stage
   CriticStage stage(deps.critic, options.image_metrics);
   RolloutStats local;
-  const int64_t chunk = std::max<int64_t>(1, options.chunk_prompts);
   // A LoRA policy generates with its adapters merged into the base (plain matmuls, full speed);
   // the base is put back bit for bit once every answer is in.
   std::optional<policy::LoraMerged> merged;
@@ -71,15 +71,17 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
     local.lora_merge_s += seconds_since(t);
   }
 
-  for (int64_t first = 0; first < n; first += chunk) {
-    const int64_t count = std::min(chunk, n - first);
+  {
     std::vector<policy::PromptInput> inputs;
-    for (int64_t i = first; i < first + count; ++i) inputs.push_back(prompts[i]->input);
+    for (int64_t i = 0; i < n; ++i) {
+      inputs.push_back(prompts[i]->input);
+      inputs.back().stream = slots[i];  // the prompt's random streams: the same on any rank
+    }
     auto generate = options.generate;
-    generate.seed = chunk_seed(options.seed, step, slots[first]);
+    generate.seed = step_seed(options.seed, step);
     // Called inside generate as each answer completes: decode, extract, queue the render.
     generate.on_finished = [&](int64_t row, const policy::GeneratedSample& g) {
-      const int64_t p = first + row / G;
+      const int64_t p = row / G;
       auto& s = samples[static_cast<size_t>(p * G + row % G)];
       const auto& item = *prompts[p]->item;
       s.prompt_slot = slots[p];

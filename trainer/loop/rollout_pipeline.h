@@ -1,8 +1,8 @@
-// The rollout of one step on one rank, as a pipeline: prompts are decoded `chunk_prompts`
-// at a time; each answer, the moment it is complete, has its code extracted and queued in
-// the render pool (worker processes), and the critic stage (its own thread) scores renders
-// as they finish. Generation, rendering and scoring overlap instead of running as three
-// phases one after another.
+// The rollout of one step on one rank, as a pipeline: the rank's prompts go to one generate
+// call that decodes rollout.batch_size answers at a time (continuous batching); each answer,
+// the moment it is complete, has its code extracted and queued in the render pool (worker
+// processes), and the critic stage (its own thread) scores renders as they finish. Generation, rendering and scoring
+// overlap instead of running as three phases one after another.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,7 @@
 namespace visrl::trainer {
 
 struct RolloutOptions {
-  policy::GenerateOptions generate;  // group size, budget, sampling, eos/stop, pad (seed set per chunk)
-  int64_t chunk_prompts = 1;         // prompts per generate call (rollout.batch_size / G)
+  policy::GenerateOptions generate;  // group size, slots, budget, sampling, eos/stop, pad (seed set per step)
   uint64_t seed = 0;
   bool image_metrics = false;  // SSIM and pixel MSE of each render (the formula's ssim term, validation)
 };
@@ -45,14 +44,14 @@ struct RolloutDeps {
 };
 
 // The rollout settings of `config` for `model`: sampling, budget, end-of-turn and pad tokens,
-// vision tokens suppressed, rollout.batch_size / G prompts per generate call.
+// vision tokens suppressed, rollout.batch_size decode slots, batch invariance.
 RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets& assets,
                                const policy::Qwen3VLConfig& model);
 
-// The seed of the generate call whose first prompt is global slot `slot` of step `step`: the
-// samples of a prompt do not depend on how prompts were split across ranks (as long as the
-// chunks are the same), so 1 and N processes sample the same answers.
-uint64_t chunk_seed(uint64_t seed, int64_t step, int64_t slot);
+// The generate seed of step `step`. Each prompt's random streams are keyed by it and by the
+// prompt's global slot in the step (PromptInput::stream), so a prompt draws the same random
+// numbers on any rank and world size (and, with rollout.batch_invariant, the same answers).
+uint64_t step_seed(uint64_t seed, int64_t step);
 
 // prompts[i] is global slot slots[i]. Returns prompts.size() * G samples, prompt-major.
 // Rethrows the critic's CriticUnavailable (the caller skips the step).

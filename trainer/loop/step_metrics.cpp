@@ -108,6 +108,10 @@ void add_update_metrics(nlohmann::json& m, const UpdateStats& g, bool has_refere
   m["bad_updates"] = g.skipped_steps;
   m["bad_step"] = g.skipped_steps > 0 ? 1 : 0;
   m["trained_tokens"] = g.tokens;
+  // Micro-batches (the first epoch's): the share of computed positions that were padding, and
+  // the sequences' own tokens per micro-batch (algorithm.max_tokens_per_micro_batch).
+  if (g.padded_tokens > 0) m["update/padding_fraction"] = 1.0 - g.sequence_tokens / g.padded_tokens;
+  if (g.micro_batches > 0) m["update/tokens_per_micro_batch"] = g.sequence_tokens / g.micro_batches;
   // Generation-time vs training-time log-probs of the same tokens under the same weights.
   if (g.rollout_tokens > 0) {
     m["rollout/logprob_diff_mean"] = g.logprob_diff_sum / g.rollout_tokens;
@@ -117,9 +121,10 @@ void add_update_metrics(nlohmann::json& m, const UpdateStats& g, bool has_refere
 }
 
 UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local) {
-  auto sums = comm.all_reduce_sum({local.tokens, local.pg_loss_sum, local.entropy_sum, local.kl_sum, local.ppo_kl_sum,
-                                   local.clipped, local.dual_clipped, local.rollout_tokens, local.logprob_diff_sum,
-                                   local.is_weight_sum});
+  auto sums =
+      comm.all_reduce_sum({local.tokens, local.pg_loss_sum, local.entropy_sum, local.kl_sum, local.ppo_kl_sum,
+                           local.clipped, local.dual_clipped, local.rollout_tokens, local.logprob_diff_sum,
+                           local.is_weight_sum, local.micro_batches, local.sequence_tokens, local.padded_tokens});
   UpdateStats g = local;
   g.tokens = sums[0];
   g.pg_loss_sum = sums[1];
@@ -131,6 +136,9 @@ UpdateStats reduce_update_stats(Communicator& comm, const UpdateStats& local) {
   g.rollout_tokens = sums[7];
   g.logprob_diff_sum = sums[8];
   g.is_weight_sum = sums[9];
+  g.micro_batches = sums[10];
+  g.sequence_tokens = sums[11];
+  g.padded_tokens = sums[12];
   g.logprob_diff_max = comm.all_reduce_max(local.logprob_diff_max);
   return g;
 }

@@ -188,7 +188,7 @@ void Trainer::fill_logprobs(RankShare& share, nlohmann::json& m) {
   auto t = Clock::now();
   if (need_old && !refs.empty()) {
     auto old = response_logprobs(*policy_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
-                                 o.logprob_chunk_tokens);  // [S] x [L]
+                                 o.logprob_chunk_tokens, o.max_tokens_per_micro_batch);  // [S] x [L]
     for (size_t i = 0; i < refs.size(); ++i) share.sequences[i].old_logp = old[i];
   }
   m["time_old_logprobs_s"] = seconds_since(t);
@@ -196,9 +196,8 @@ void Trainer::fill_logprobs(RankShare& share, nlohmann::json& m) {
   if (has_reference_ && !refs.empty()) {
     std::optional<policy::LoraDisabled> base_only;  // a LoRA policy's reference is its base
     if (!reference_) base_only.emplace(*policy_);
-    auto ref =
-        response_logprobs(reference_ ? *reference_ : *policy_, refs, o.micro_batch_size, o.temperature, o.pad_token_id,
-                          o.logprob_chunk_tokens);  // [S] x [L]
+    auto ref = response_logprobs(reference_ ? *reference_ : *policy_, refs, o.micro_batch_size, o.temperature,
+                                 o.pad_token_id, o.logprob_chunk_tokens, o.max_tokens_per_micro_batch);  // [S] x [L]
     for (size_t i = 0; i < refs.size(); ++i) share.sequences[i].ref_logp = ref[i];
   }
   m["time_ref_logprobs_s"] = seconds_since(t);

@@ -24,8 +24,7 @@ std::filesystem::path validation_path(const std::filesystem::path& run_dir, int6
 }  // namespace
 
 RolloutOptions validation_options(RolloutOptions training, const ValidationConfig& validation) {
-  // As many prompts per generate call as training decodes sequences together.
-  training.chunk_prompts = std::max<int64_t>(1, training.chunk_prompts * training.generate.group_size);
+  // As many answers decoded together as in training (generate.decode_slots, unchanged).
   training.generate.group_size = 1;
   training.generate.sampling.greedy = true;
   training.image_metrics = true;  // a fidelity number that does not depend on the critic

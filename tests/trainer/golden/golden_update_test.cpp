@@ -63,7 +63,7 @@ struct Golden {
 };
 
 // The case's settings as a Config, through the same update_options as the trainer.
-Config case_config(const Golden& g, const nlohmann::json& c, int64_t micro) {
+Config case_config(const Golden& g, const nlohmann::json& c, int64_t micro, int64_t max_tokens = 0) {
   Config config;
   auto& a = config.algorithm;
   a.policy_loss = c["policy_loss"];
@@ -82,6 +82,7 @@ Config case_config(const Golden& g, const nlohmann::json& c, int64_t micro) {
   a.sapo_tau_neg = g.meta["sapo_tau_neg"];
   a.adv_eps = g.meta["adv_eps"];
   a.micro_batch_size = micro;
+  a.max_tokens_per_micro_batch = max_tokens;
   config.rollout.temperature = g.meta["temperature"];
   config.rollout.max_new_tokens = static_cast<int64_t>(g.meta["norm_constant"].get<double>());
   return config;
@@ -102,8 +103,8 @@ at::Tensor row(const at::Tensor& padded, int64_t i, int64_t length) {
 // accumulate_in: the gradient buckets' dtype (unset: optim.grad_dtype's default, as the trainer).
 CaseResult run_case(policy::Qwen3VLImpl& model, const Golden& g, const nlohmann::json& c, int64_t micro,
                     Communicator& comm, int64_t copies = 1,
-                    std::optional<std::optional<at::ScalarType>> accumulate_in = std::nullopt) {
-  const auto config = case_config(g, c, micro);
+                    std::optional<std::optional<at::ScalarType>> accumulate_in = std::nullopt, int64_t max_tokens = 0) {
+  const auto config = case_config(g, c, micro, max_tokens);
   const auto options = update_options(config, /*pad_token_id=*/0);
   const auto n = static_cast<int64_t>(g.responses.size());
   const auto old_logp = g.tensor("old_logp"), ref_logp = g.tensor("ref_logp"), rollout = g.tensor("rollout_logp");
@@ -163,12 +164,15 @@ CaseResult run_case(policy::Qwen3VLImpl& model, const Golden& g, const nlohmann:
 }
 
 // Every case at micro-batch `micro` against the table; the worst differences go to stdout.
-void check_all_cases(policy::Qwen3VLImpl& model, const Golden& g, int64_t micro, Communicator& comm) {
+// max_tokens > 0: token-budget micro-batches (algorithm.max_tokens_per_micro_batch) instead.
+void check_all_cases(policy::Qwen3VLImpl& model, const Golden& g, int64_t micro, Communicator& comm,
+                     int64_t max_tokens = 0) {
   double worst_loss = 0, worst_grad = 0;
   for (const auto& c : g.meta["cases"]) {
     const std::string name = c["name"];
-    SCOPED_TRACE(fmt::format("case {} at micro-batch {} on {} rank(s)", name, micro, comm.world_size()));
-    const auto got = run_case(model, g, c, micro, comm);
+    SCOPED_TRACE(fmt::format("case {} at micro-batch {} (token budget {}) on {} rank(s)", name, micro, max_tokens,
+                             comm.world_size()));
+    const auto got = run_case(model, g, c, micro, comm, 1, std::nullopt, max_tokens);
     const auto want_adv = g.tensor(name + ".advantages");
     EXPECT_LT((got.advantages - want_adv).abs().max().item<double>(), 1e-12) << got.advantages << want_adv;
     const double want_loss = g.tensor(name + ".loss").item<double>();
@@ -192,9 +196,10 @@ void check_all_cases(policy::Qwen3VLImpl& model, const Golden& g, int64_t micro,
   }
   if (comm.is_main()) {
     std::printf(
-        "%zu cases, micro-batch %lld, %d rank(s): worst loss difference %.2e relative, worst gradient "
-        "difference %.2e\n",
-        g.meta["cases"].size(), static_cast<long long>(micro), comm.world_size(), worst_loss, worst_grad);
+        "%zu cases, micro-batch %lld, token budget %lld, %d rank(s): worst loss difference %.2e relative, worst "
+        "gradient difference %.2e\n",
+        g.meta["cases"].size(), static_cast<long long>(micro), static_cast<long long>(max_tokens), comm.world_size(),
+        worst_loss, worst_grad);
   }
 }
 
@@ -216,6 +221,15 @@ TEST(GoldenUpdate, OneRankMicroBatch4) {
   auto model = golden_model();
   auto comm = testing::single_communicator();
   check_all_cases(*model, Golden::load(), 4, *comm);
+}
+
+// Token-budget micro-batches: sorted by length and packed under budgets from one sequence per
+// micro-batch to all of them in one; the global normalisation makes every cut the table's update.
+TEST(GoldenUpdate, OneRankTokenBudgets) {
+  auto model = golden_model();
+  auto comm = testing::single_communicator();
+  const auto g = Golden::load();
+  for (int64_t budget : {1, 40, 90, 100000}) check_all_cases(*model, g, 1, *comm, budget);
 }
 
 // The two prompts' groups on two ranks (3 and 5 sequences, 24 and 44 tokens): the global

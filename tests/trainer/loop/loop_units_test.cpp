@@ -15,6 +15,7 @@
 #include "trainer/loop/batch_rewards.h"
 #include "trainer/loop/critic_stage.h"
 #include "trainer/loop/cuda_autocast.h"
+#include "trainer/loop/micro_batches.h"
 #include "trainer/loop/sample_exchange.h"
 #include "trainer/loop/sequence_batch.h"
 
@@ -118,6 +119,30 @@ TEST(SequenceBatch, RightPadsAndScoresExactlyTheResponseTokens) {
 
 // One definition of a group: an item drawn twice in a step (an epoch wrap, a resampling round)
 // is two prompt slots, so two groups for the advantages and for the formula's group variables.
+TEST(MicroBatches, ASequenceCountOrATokenBudgetSortedByLength) {
+  const std::vector<int64_t> lengths{10, 50, 12, 48, 11, 200, 49};
+  // By count: consecutive, in the given order.
+  auto plan = trainer::plan_micro_batches(lengths, 3, 0);
+  EXPECT_EQ(plan.batches, (std::vector<std::vector<size_t>>{{0, 1, 2}, {3, 4, 5}, {6}}));
+  EXPECT_EQ(plan.tokens, 380);
+  EXPECT_EQ(plan.padded_tokens, 3 * 50 + 3 * 200 + 49);
+  // By budget: longest first; a batch grows while rows x its longest fit; 200 > 150 goes alone.
+  plan = trainer::plan_micro_batches(lengths, 3, 150);
+  EXPECT_EQ(plan.batches, (std::vector<std::vector<size_t>>{{5}, {1, 6, 3}, {2, 4, 0}}));
+  EXPECT_EQ(plan.padded_tokens, 200 + 3 * 50 + 3 * 12);
+  EXPECT_LT(plan.padded_tokens, trainer::plan_micro_batches(lengths, 3, 0).padded_tokens);
+  // Every sequence exactly once, whatever the budget.
+  for (int64_t budget : {1, 60, 100, 1000}) {
+    std::vector<size_t> seen;
+    for (const auto& b : trainer::plan_micro_batches(lengths, 1, budget).batches)
+      seen.insert(seen.end(), b.begin(), b.end());
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6})) << budget;
+  }
+  EXPECT_THAT(expected_error([&] { trainer::plan_micro_batches(lengths, 1, -1); }),
+              HasSubstr("max_tokens_per_micro_batch must be >= 0"));
+}
+
 TEST(BatchRewards, FormulaGroupsAreTheAdvantagesGroups) {
   std::vector<trainer::RolloutSample> samples(4);
   const int severities[] = {3, 1, 2, 2};

@@ -65,6 +65,7 @@ rollout:
   group_size: 4
   prompts_per_step: 4
   batch_size: 4
+  batch_invariant: true  # the same answers on 1 and 2 ranks: runs compare across world sizes
   max_new_tokens: 12
   stop: ["e"]
 reward:

@@ -36,10 +36,27 @@ TEST(TrainEndToEnd, ThreeStepsWithThePixelCritic) {
   for (size_t i = 0; i < metrics.size(); ++i) {
     const auto& m = metrics[i];
     EXPECT_EQ(m["step"], i + 1);
-    for (const char* key : {"reward_mean", "reward_std", "render_ok_rate", "kl", "entropy", "grad_norm", "lr",
-                            "time_generate_s", "time_render_s", "time_critic_s", "time_update_s", "tokens_per_s",
-                            "zero_variance_groups", "advantage_std", "clip_frac", "response_len_mean",
-                            "critic/parse_failures", "rollout/logprob_diff_mean", "rollout/logprob_diff_max"}) {
+    for (const char* key : {"reward_mean",
+                            "reward_std",
+                            "render_ok_rate",
+                            "kl",
+                            "entropy",
+                            "grad_norm",
+                            "lr",
+                            "time_generate_s",
+                            "time_render_s",
+                            "time_critic_s",
+                            "time_update_s",
+                            "tokens_per_s",
+                            "zero_variance_groups",
+                            "advantage_std",
+                            "clip_frac",
+                            "response_len_mean",
+                            "critic/parse_failures",
+                            "rollout/logprob_diff_mean",
+                            "rollout/logprob_diff_max",
+                            "update/padding_fraction",
+                            "update/tokens_per_micro_batch"}) {
       EXPECT_TRUE(m.contains(key) && m[key].is_number()) << "step " << i + 1 << " lacks " << key << ": " << m.dump();
     }
     EXPECT_GT(m["grad_norm"].get<double>(), 0.0) << m.dump();

@@ -131,21 +131,31 @@ TEST_F(TrainLora, TwoRanksWithShardedStateMatchOneRank) {
                              std::chrono::seconds(400));
   ASSERT_TRUE(r.ok()) << r.summary();
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_4/optimizer/optimizer-00002-of-00002.safetensors"));
-  const auto a = safetensors::Checkpoint::open(straight() / "final" / policy::kAdapterWeights);
-  const auto b = safetensors::Checkpoint::open(dir / "final" / policy::kAdapterWeights);
-  ASSERT_EQ(a.names(), b.names());
-  double worst = 0, largest = 0;
-  for (const auto& name : a.names()) {
-    worst = std::max(worst, (a.tensor(name) - b.tensor(name)).abs().max().item<double>());
-    largest = std::max(largest, a.tensor(name).abs().max().item<double>());
-  }
-  // Two ranks sum the gradients in another order than one, and AdamW's normalization with this
-  // run's large lr (0.05) turns that rounding into differences of about 1e-5 of the adapters'
-  // size (which CPU kernels round how differs between machines); a missing all-reduce or a
-  // wrong shard moves them by about the lr.
-  EXPECT_LE(worst, 1e-4 * largest);
-  std::cout << fmt::format(
-      "2 ranks vs 1 rank, LoRA adapters after 4 steps: max |diff| {:.3g} (largest |value| {:.3g})\n", worst, largest);
+  // (worst |a - b|, largest |a|) over the adapters of a checkpoint of both runs.
+  const auto compare = [&](const fs::path& relative) {
+    const auto a = safetensors::Checkpoint::open(straight() / relative / policy::kAdapterWeights);
+    const auto b = safetensors::Checkpoint::open(dir / relative / policy::kAdapterWeights);
+    EXPECT_EQ(a.names(), b.names());
+    double worst = 0, largest = 0;
+    for (const auto& name : a.names()) {
+      worst = std::max(worst, (a.tensor(name) - b.tensor(name)).abs().max().item<double>());
+      largest = std::max(largest, a.tensor(name).abs().max().item<double>());
+    }
+    std::cout << fmt::format("2 ranks vs 1 rank, LoRA adapters of {}: max |diff| {:.3g} (largest |value| {:.3g})\n",
+                             relative.string(), worst, largest);
+    return std::pair{worst, largest};
+  };
+  // Both runs draw the same answers (rollout.batch_invariant), but two ranks sum the gradients
+  // in another order than one, and AdamW's normalization with this run's large lr (0.05) turns
+  // that rounding into differences of about 1e-5 of the adapters' size after two steps (which
+  // CPU kernels round how differs between machines); a missing all-reduce or a wrong shard
+  // moves them by about the lr. Two steps later the rounding has grown where a gradient is
+  // near zero (Adam divides it by its own size): up to 2e-3 here, still 25x below the lr.
+  const auto [early, early_size] = compare("checkpoints/step_2/model");
+  EXPECT_LE(early, 1e-4 * early_size);
+  const auto [late, late_size] = compare("final");
+  EXPECT_LE(late, 0.05 / 10);
+  (void)late_size;
 }
 
 TEST_F(TrainLora, ExportMergesTheAdaptersIntoAPlainModel) {

@@ -29,13 +29,13 @@ TEST(Validation, OptionsAreGreedyOneAnswerPerPromptWithTheTrainingBatchWidth) {
   training.generate.group_size = 8;
   training.generate.max_new_tokens = 512;
   training.generate.sampling.temperature = 0.7;
-  training.chunk_prompts = 4;  // 32 sequences decoded together
+  training.generate.decode_slots = 32;  // 32 sequences decoded together
   ValidationConfig v;
   auto o = trainer::validation_options(training, v);
   EXPECT_EQ(o.generate.group_size, 1);
   EXPECT_TRUE(o.generate.sampling.greedy);
   EXPECT_TRUE(o.image_metrics);
-  EXPECT_EQ(o.chunk_prompts, 32);
+  EXPECT_EQ(o.generate.decode_slots, 32);
   EXPECT_EQ(o.generate.max_new_tokens, 512);
   v.max_new_tokens = 100;
   EXPECT_EQ(trainer::validation_options(training, v).generate.max_new_tokens, 100);
