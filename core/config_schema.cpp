@@ -521,8 +521,8 @@ Field make_schema() {
                    "Sequences per forward/backward on one rank (gradient accumulation).", gt<int64_t>(0)),
               leaf("max_tokens_per_micro_batch", &AlgorithmConfig::max_tokens_per_micro_batch,
                    "Token budget of a micro-batch instead of micro_batch_size: sequences sorted by length are "
-                   "packed while rows x the longest sequence (prompt + answer) fit; a longer sequence goes "
-                   "alone. 0 = micro_batch_size sequences.",
+                   "packed while rows x the longest sequence (prompt + answer) fit and at most 10% of the "
+                   "positions are padding; a longer sequence goes alone. 0 = micro_batch_size sequences.",
                    ge<int64_t>(0)),
               leaf("dynamic_sampling", &AlgorithmConfig::dynamic_sampling,
                    "DAPO: drop groups whose rewards are all equal and sample more prompts."),

@@ -88,6 +88,9 @@ int run(const Options& opt) {
   o.pad_token_id = assets.pad_token_id;
   o.seed = 1;
   o.decode_slots = opt.slots;
+  // As the trainer: no vision placeholders in answers (they could not be scored in the update).
+  const auto& c = model->config;
+  o.suppress_token_ids = {c.image_token_id, c.video_token_id, c.vision_start_token_id, c.vision_end_token_id};
   o.sample_max_new_tokens = [&](int64_t p, int64_t g) { return lengths[static_cast<size_t>(p * G + g)]; };
   nlohmann::json out = {{"prompts", P},
                         {"group", G},

@@ -97,12 +97,18 @@ def run_transformers(model_dir: Path, images, lengths, args):
     eos = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
     prompt_len = inputs["input_ids"].shape[1]
     target = torch.tensor(lengths)  # [P*G], prompt-major: generate's num_return_sequences order
+    # Never sampled, as on visrl's side: the vision placeholders; and the pad id, which would
+    # read as a finished row.
+    cfg = model.config
+    never = [processor.tokenizer.pad_token_id, cfg.image_token_id, cfg.video_token_id, cfg.vision_start_token_id,
+             cfg.vision_end_token_id]
 
     class ForcedLengths(LogitsProcessor):
         """<|im_end|> exactly at each row's length (its last token), never before."""
 
         def __call__(self, input_ids, scores):
             made = input_ids.shape[1] - prompt_len  # tokens generated so far
+            scores[:, never] = -float("inf")
             at_end = target[: scores.shape[0]] - 1 == made
             scores[~at_end, eos] = -float("inf")
             forced = torch.full_like(scores[at_end], -float("inf"))

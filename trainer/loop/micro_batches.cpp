@@ -27,8 +27,16 @@ MicroBatchPlan plan_micro_batches(const std::vector<int64_t>& lengths, int64_t m
     for (size_t i = 0; i < order.size();) {
       const int64_t longest = lengths[order[i]];  // the batch's first is its longest
       std::vector<size_t> batch{order[i++]};
-      while (i < order.size() && static_cast<int64_t>(batch.size() + 1) * longest <= max_tokens)
+      int64_t own = longest;  // the batch's own tokens
+      const auto fits = [&](int64_t next) {
+        const auto padded = (static_cast<int64_t>(batch.size()) + 1) * longest;
+        return padded <= max_tokens &&
+               static_cast<double>(padded - own - next) <= kMaxPaddingShare * static_cast<double>(padded);
+      };
+      while (i < order.size() && fits(lengths[order[i]])) {
+        own += lengths[order[i]];
         batch.push_back(order[i++]);
+      }
       plan.batches.push_back(std::move(batch));
     }
   }

@@ -17,9 +17,15 @@ struct MicroBatchPlan {
   int64_t padded_tokens = 0;                 // sum over batches of rows x the batch's longest
 };
 
+// A token-budget micro-batch closes before more than this share of its positions would be
+// padding: with long-tailed lengths, a budget alone would pack a 500-token answer with
+// 100-token ones.
+constexpr double kMaxPaddingShare = 0.1;
+
 // lengths[i]: sequence i's prompt + answer tokens. max_tokens == 0: consecutive groups of
 // micro_batch_size in the given order. Otherwise a batch takes the longest sequences left
-// while (rows + 1) x its longest <= max_tokens; a sequence longer than the budget goes alone.
+// while (rows + 1) x its longest <= max_tokens and at most kMaxPaddingShare of its positions
+// are padding; a sequence longer than the budget goes alone.
 MicroBatchPlan plan_micro_batches(const std::vector<int64_t>& lengths, int64_t micro_batch_size, int64_t max_tokens);
 
 }  // namespace visrl::trainer

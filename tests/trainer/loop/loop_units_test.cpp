@@ -131,6 +131,9 @@ TEST(MicroBatches, ASequenceCountOrATokenBudgetSortedByLength) {
   EXPECT_EQ(plan.batches, (std::vector<std::vector<size_t>>{{5}, {1, 6, 3}, {2, 4, 0}}));
   EXPECT_EQ(plan.padded_tokens, 200 + 3 * 50 + 3 * 12);
   EXPECT_LT(plan.padded_tokens, trainer::plan_micro_batches(lengths, 3, 0).padded_tokens);
+  // However large the budget, a batch stops before 10% of it would be padding.
+  plan = trainer::plan_micro_batches({100, 95, 50, 48}, 1, 100000);
+  EXPECT_EQ(plan.batches, (std::vector<std::vector<size_t>>{{0, 1}, {2, 3}}));
   // Every sequence exactly once, whatever the budget.
   for (int64_t budget : {1, 60, 100, 1000}) {
     std::vector<size_t> seen;
