@@ -5,8 +5,11 @@
 // 2. A decode step of policy::generate: G = --n samples of a 64-token text prompt (no image:
 //    the prefill is not what is measured), --steps new tokens each; (total - prefill) / steps.
 // 3. The step's parts, each timed alone on the same shapes ([G, K] rows): every distinct
-//    linear layer shape (x its count), the lm_head, and the rest (attention, norms, sampling:
-//    step - linears - lm_head); each part's bytes/s against the limit.
+//    linear layer shape (x its count), the lm_head (also in row chunks), sampling, and the
+//    rest (step - linears - lm_head); each part's bytes/s against the limit. Repeats of one
+//    matrix of <= 50 MB can be served from a large L3 (300 MB on the 2-core machine of
+//    2026-12-06), which overstates their streaming rate; the 1.2 GB lm_head cannot be, and the
+//    engine's step reads all 6.9 GB (float32) once.
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -19,7 +22,9 @@
 
 #include "core/program.h"
 #include "policy/generate/engine.h"
+#include "policy/generate/sampling.h"
 #include "policy/model/hf_checkpoint.h"
+#include "policy/model/text_decoder.h"
 
 namespace {
 
@@ -98,7 +103,43 @@ int run(const Options& opt) {
                    {"count", 1},
                    {"seconds_per_step", head_s},
                    {"share_of_bandwidth", static_cast<double>(head.numel() * head.element_size()) / head_s / bandwidth}});
-  parts.push_back({{"part", "rest (attention, norms, sampling)"}, {"count", 1}, {"seconds_per_step", step - linears - head_s}});
+  // The lm_head in chunks of rows of the weight, each a skinny matmul of the size the layers have.
+  const double chunked_s = best_of(3, [&] {
+    for (int64_t r = 0; r < head.size(0); r += 8192)
+      at::linear(x, head.narrow(0, r, std::min<int64_t>(8192, head.size(0) - r)));
+  });
+  parts.push_back(
+      {{"part", "lm_head in 8192-row chunks"},
+       {"count", 1},
+       {"seconds_per_step", chunked_s},
+       {"share_of_bandwidth", static_cast<double>(head.numel() * head.element_size()) / chunked_s / bandwidth}});
+  // Sampling from [G, V] float32 logits: the logits processors and the inverse-CDF pick.
+  auto logits = at::randn({G, head.size(0)});
+  auto u = at::rand({G}, at::kDouble);
+  SamplingParams sampling;
+  const double sampling_s = best_of(3, [&] { pick_tokens(process_logits(logits, sampling, {}, {}), false, u); });
+  parts.push_back({{"part", "sampling [G, V]"}, {"count", 1}, {"seconds_per_step", sampling_s}});
+  const double to_float_s = best_of(3, [&] { at::linear(x, head).to(at::kFloat); }) - head_s;
+  parts.push_back({{"part", "logits to float32"}, {"count", 1}, {"seconds_per_step", to_float_s}});
+  // The model's own weights vs fresh copies of them (how their memory was filled may matter).
+  {
+    auto* layer = model->language_model->layers->ptr<DecoderLayerImpl>(0).get();
+    const auto& w = layer->mlp->gate_proj->weight;
+    auto xs = at::randn({G, w.size(1)}, options);
+    const double own = best_of(5, [&] { at::linear(xs, w); });
+    auto copy = w.clone();
+    const double fresh = best_of(5, [&] { at::linear(xs, copy); });
+    auto head_copy = head.clone();
+    const double head_fresh = best_of(3, [&] { at::linear(x, head_copy); });
+    parts.push_back({{"part", "model's gate_proj vs its clone, lm_head clone"},
+                     {"count", 1},
+                     {"own_s", own},
+                     {"clone_s", fresh},
+                     {"lm_head_clone_s", head_fresh}});
+  }
+  parts.push_back({{"part", "rest (attention, norms, sampling, ...)"},
+                   {"count", 1},
+                   {"seconds_per_step", step - linears - head_s}});
   nlohmann::json out = {{"dtype", opt.dtype},
                         {"threads", opt.threads},
                         {"G", G},

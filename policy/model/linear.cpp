@@ -1,6 +1,7 @@
 #include "policy/model/linear.h"
 
 #include "policy/model/batch_invariant.h"
+#include "policy/model/decode_linear.h"
 
 namespace visrl::policy {
 
@@ -11,7 +12,14 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
   const bool invariant = batch_invariant();
-  auto y = invariant ? invariant_linear(x, weight, bias) : at::linear(x, weight, bias);  // [.., out]
+  at::Tensor y;  // [.., out]
+  if (invariant) {
+    y = invariant_linear(x, weight, bias);
+  } else if (auto fast = decode_linear(x, weight, bias)) {
+    y = *fast;
+  } else {
+    y = at::linear(x, weight, bias);
+  }
   if (!lora || !lora->adds_path()) return y;
   // PEFT's order: the input is cast to the adapter's dtype (float32), and the sum, promoted to
   // float32, is cast back to the base's dtype.

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "policy/model/batch_invariant.h"
+#include "policy/model/decode_linear.h"
 
 namespace visrl::policy {
 
@@ -110,7 +111,10 @@ at::Tensor Qwen3VLImpl::hidden_states(const ModelInputs& in, const AttentionCont
 }
 
 at::Tensor Qwen3VLImpl::logits(const at::Tensor& hidden) {
-  return batch_invariant() ? invariant_linear(hidden, lm_head_weight(), {}) : at::linear(hidden, lm_head_weight());
+  const auto& w = lm_head_weight();
+  if (batch_invariant()) return invariant_linear(hidden, w, {});
+  if (auto fast = decode_linear(hidden, w, {})) return *fast;
+  return at::linear(hidden, w);
 }
 
 at::Tensor Qwen3VLImpl::forward(const ModelInputs& in) {
