@@ -11,21 +11,13 @@
 #include "core/error.h"
 #include "policy/generate/engine.h"
 #include "policy/model/hf_checkpoint.h"
+#include "tests/policy/generate/fixture_prompts.h"
 #include "tests/policy/model/model_fixture.h"
 
 namespace visrl::test {
 namespace {
 
 using namespace visrl::policy;
-
-std::vector<PromptInput> all_prompts(const Qwen3VLFixture& fx) {
-  std::vector<PromptInput> prompts;
-  for (const char* name : kPrompts) {
-    auto in = fx.inputs(name);
-    prompts.push_back({name, in.input_ids[0], in.pixel_values, in.image_grid_thw});
-  }
-  return prompts;
-}
 
 // Sampling with penalties and nucleus filtering; no eos, so lengths come from the budgets.
 GenerateOptions sampling_options() {

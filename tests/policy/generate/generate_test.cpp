@@ -6,17 +6,13 @@
 #include "policy/generate/engine.h"
 #include "policy/generate/static_engine.h"
 #include "policy/model/hf_checkpoint.h"
+#include "tests/policy/generate/fixture_prompts.h"
 #include "tests/policy/model/model_fixture.h"
 
 namespace visrl::test {
 namespace {
 
 using namespace visrl::policy;
-
-PromptInput prompt_of(const Qwen3VLFixture& fx, const std::string& prompt) {
-  auto in = fx.inputs(prompt);
-  return {prompt, in.input_ids[0], in.pixel_values, in.image_grid_thw};
-}
 
 GenerateOptions greedy_options(const Qwen3VLImpl& model) {
   GenerateOptions o;
@@ -38,7 +34,7 @@ TEST_P(GreedyMatchesTransformers, TokenForToken) {
   Qwen3VLFixture fx(GetParam());
   auto model = load_pretrained(fx.model_dir);
   for (const char* prompt : kPrompts) {
-    auto samples = generate(*model, {prompt_of(fx, prompt)}, greedy_options(*model));
+    auto samples = generate(*model, {fixture_prompt(fx, prompt)}, greedy_options(*model));
     ASSERT_EQ(samples.size(), 1u);
     EXPECT_EQ(samples[0].token_ids, expected_greedy(fx, prompt)) << fx.name << "/" << prompt;
   }
@@ -52,7 +48,7 @@ TEST_P(GreedyMatchesTransformers, BatchedLeftPaddedPromptsAndGroupsGiveTheSameTo
   Qwen3VLFixture fx(GetParam());
   auto model = load_pretrained(fx.model_dir);
   std::vector<PromptInput> prompts;
-  for (const char* prompt : kPrompts) prompts.push_back(prompt_of(fx, prompt));
+  for (const char* prompt : kPrompts) prompts.push_back(fixture_prompt(fx, prompt));
   auto options = greedy_options(*model);
   options.group_size = 2;
   GenerateStats stats;
@@ -81,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(TinyConfigs, GreedyMatchesTransformers, ::testing::Valu
 TEST(Generate, FirstTokenLogprobIsTheLogSoftmaxOfTheLastLogits) {
   Qwen3VLFixture fx("untied");
   auto model = load_pretrained(fx.model_dir);
-  auto samples = generate(*model, {prompt_of(fx, "one_image")}, greedy_options(*model));
+  auto samples = generate(*model, {fixture_prompt(fx, "one_image")}, greedy_options(*model));
   auto last = fx.get("one_image.logits")[0][-1].log_softmax(-1);
   EXPECT_NEAR(samples[0].logprobs[0], last[samples[0].token_ids[0]].item<double>(), 1e-4);
   EXPECT_LT(samples[0].logprobs[0], 0.0f);
@@ -96,10 +92,10 @@ TEST(Generate, SeededSamplingIsReproducibleAndSeedsDiffer) {
   o.group_size = 4;
   o.max_new_tokens = 12;
   o.seed = 7;
-  auto a = generate(*model, {prompt_of(fx, "one_image")}, o);
-  auto b = generate(*model, {prompt_of(fx, "one_image")}, o);
+  auto a = generate(*model, {fixture_prompt(fx, "one_image")}, o);
+  auto b = generate(*model, {fixture_prompt(fx, "one_image")}, o);
   o.seed = 8;
-  auto c = generate(*model, {prompt_of(fx, "one_image")}, o);
+  auto c = generate(*model, {fixture_prompt(fx, "one_image")}, o);
   bool group_differs = false, seed_differs = false;
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].token_ids, b[i].token_ids);
@@ -117,13 +113,13 @@ TEST(Generate, LengthAndStopReasons) {
   auto expected = expected_greedy(fx, "text");
   auto o = greedy_options(*model);
   o.max_new_tokens = 5;
-  auto s = generate(*model, {prompt_of(fx, "text")}, o);
+  auto s = generate(*model, {fixture_prompt(fx, "text")}, o);
   EXPECT_EQ(s[0].finish_reason, FinishReason::length);
   EXPECT_EQ(s[0].token_ids.size(), 5u);
   // Make the 4th greedy token an eos id: generation stops there and keeps it.
   o.max_new_tokens = 24;
   o.eos_token_ids = {expected[3]};
-  s = generate(*model, {prompt_of(fx, "text")}, o);
+  s = generate(*model, {fixture_prompt(fx, "text")}, o);
   EXPECT_EQ(s[0].finish_reason, FinishReason::stop);
   EXPECT_EQ(s[0].token_ids, std::vector<int64_t>(expected.begin(), expected.begin() + 4));
 }
@@ -141,7 +137,7 @@ TEST(Generate, OnFinishedSeesEverySampleAsItCompletes) {
     EXPECT_EQ(s.prompt_index, row / 2);
     seen.emplace_back(row, s.token_ids.size());
   };
-  auto samples = generate(*model, {prompt_of(fx, "text"), prompt_of(fx, "one_image")}, o);
+  auto samples = generate(*model, {fixture_prompt(fx, "text"), fixture_prompt(fx, "one_image")}, o);
   ASSERT_EQ(seen.size(), 4u);
   // The stopped text samples are reported first, at their stop, before the batch ends.
   EXPECT_EQ(seen[0], std::make_pair(int64_t{0}, size_t{3}));
@@ -156,11 +152,11 @@ TEST(Generate, SuppressedTokensAreNeverSampled) {
   auto o = greedy_options(*model);
   o.max_new_tokens = 6;
   o.suppress_token_ids = {expected[0]};
-  auto s = generate(*model, {prompt_of(fx, "text")}, o);
+  auto s = generate(*model, {fixture_prompt(fx, "text")}, o);
   EXPECT_NE(s[0].token_ids[0], expected[0]);
   for (auto id : s[0].token_ids) EXPECT_NE(id, expected[0]);
   o.suppress_token_ids = {model->config.text.vocab_size};
-  EXPECT_THAT(expected_error([&] { generate(*model, {prompt_of(fx, "text")}, o); }),
+  EXPECT_THAT(expected_error([&] { generate(*model, {fixture_prompt(fx, "text")}, o); }),
               ::testing::HasSubstr("outside the vocabulary"));
 }
 
@@ -170,7 +166,7 @@ TEST(Generate, PromptsBeyondTheContextAreNamed) {
   auto o = greedy_options(*model);
   o.max_new_tokens = model->config.text.max_position_embeddings;
   try {
-    generate(*model, {prompt_of(fx, "text")}, o);
+    generate(*model, {fixture_prompt(fx, "text")}, o);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("prompt text"));
@@ -178,7 +174,7 @@ TEST(Generate, PromptsBeyondTheContextAreNamed) {
   }
   o.max_new_tokens = 4;
   o.stop_strings = {"x"};
-  EXPECT_THROW(generate(*model, {prompt_of(fx, "text")}, o), Error);  // stop strings need a tokenizer
+  EXPECT_THROW(generate(*model, {fixture_prompt(fx, "text")}, o), Error);  // stop strings need a tokenizer
 }
 
 }  // namespace

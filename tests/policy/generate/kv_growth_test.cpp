@@ -12,21 +12,13 @@
 #include "policy/generate/engine.h"
 #include "policy/model/hf_checkpoint.h"
 #include "policy/model/kv_cache.h"
+#include "tests/policy/generate/fixture_prompts.h"
 #include "tests/policy/model/model_fixture.h"
 
 namespace visrl::test {
 namespace {
 
 using namespace visrl::policy;
-
-std::vector<PromptInput> all_prompts(const Qwen3VLFixture& fx) {
-  std::vector<PromptInput> prompts;
-  for (const char* name : kPrompts) {
-    auto in = fx.inputs(name);
-    prompts.push_back({name, in.input_ids[0], in.pixel_values, in.image_grid_thw});
-  }
-  return prompts;
-}
 
 // Bytes of the samples' own cache holding `positions` positions.
 int64_t generated_bytes(const Qwen3VLImpl& model, int64_t rows, int64_t positions) {
