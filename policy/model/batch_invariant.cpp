@@ -4,9 +4,9 @@
 #include <c10/util/ParallelGuard.h>
 
 // MKL's per-thread thread count (its C entry point; the lower-case name is the Fortran one, by
-// pointer), where LibTorch carries MKL (x86); weak, so builds without it
-// link. ATen turns MKL's dynamic threading off, so an MKL call inside a parallel region would
-// otherwise start threads of its own and split its reductions by their number.
+// pointer), where LibTorch carries MKL (x86); weak, so builds without MKL link. ATen turns
+// MKL's dynamic threading off, so an MKL call inside a parallel region would otherwise start
+// threads of its own and split its reductions by their number.
 extern "C" int MKL_Set_Num_Threads_Local(int nthreads) __attribute__((weak));
 // OpenMP's thread count of this thread's next parallel regions (oneDNN's matmuls start some):
 // where parallel_for runs a task inline, outside any region, they would use every thread.

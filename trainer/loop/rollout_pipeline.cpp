@@ -71,52 +71,51 @@ std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOp
     local.lora_merge_s += seconds_since(t);
   }
 
-  {
-    std::vector<policy::PromptInput> inputs;
-    for (int64_t i = 0; i < n; ++i) {
-      inputs.push_back(prompts[i]->input);
-      inputs.back().stream = slots[i];  // the prompt's random streams: the same on any rank
-    }
-    auto generate = options.generate;
-    generate.seed = step_seed(options.seed, step);
-    // Called inside generate as each answer completes: decode, extract, queue the render.
-    generate.on_finished = [&](int64_t row, const policy::GeneratedSample& g) {
-      const int64_t p = row / G;
-      auto& s = samples[static_cast<size_t>(p * G + row % G)];
-      const auto& item = *prompts[p]->item;
-      s.prompt_slot = slots[p];
-      s.sample = row % G;
-      s.response_ids = g.token_ids;
-      s.response_logprobs = g.logprobs;
-      s.finish = g.finish_reason;
-      // Ids past the tokenizer (a padded embedding table) decode to nothing, as in HF.
-      std::vector<int32_t> ids;
-      for (int64_t id : g.token_ids) {
-        if (deps.tokenizer.has_id(static_cast<int32_t>(id))) ids.push_back(static_cast<int32_t>(id));
-      }
-      auto& rec = s.record;
-      rec.step = step;
-      rec.answer = deps.tokenizer.decode(ids, true);
-      rec.sample.id = fmt::format("{}/{}", item.id, s.sample);
-      rec.sample.group = item.id;
-      rec.sample.task = item.task;
-      rec.sample.response_len = static_cast<int64_t>(g.token_ids.size());
-      rec.sample.max_len = options.generate.max_new_tokens;
-      rec.sample.reference_code = item.ground_truth;
-      auto code = render::extract_code(item.task, rec.answer);
-      std::future<render::RenderResult> render;
-      if (code) {
-        rec.sample.answer_code = code->code;
-        // The code, not the answer: the pool renders it without extracting it again.
-        render = deps.pool.submit(render::make_request(deps.render_config, item.task, std::move(*code), rec.sample.id));
-      }
-      local.response_tokens += rec.sample.response_len;
-      stage.add(&s, prompts[p]->reference, std::move(render));
-    };
-    const auto t = Clock::now();
-    policy::generate(deps.model, inputs, generate, &deps.tokenizer);
-    local.generate_s += seconds_since(t);
+  // Every prompt of this rank in one call, decoded rollout.batch_size answers at a time.
+  std::vector<policy::PromptInput> inputs;
+  for (int64_t i = 0; i < n; ++i) {
+    inputs.push_back(prompts[i]->input);
+    inputs.back().stream = slots[i];  // the prompt's random streams: the same on any rank
   }
+  auto generate = options.generate;
+  generate.seed = step_seed(options.seed, step);
+  // Called inside generate as each answer completes: decode, extract, queue the render.
+  generate.on_finished = [&](int64_t row, const policy::GeneratedSample& g) {
+    const int64_t p = row / G;
+    auto& s = samples[static_cast<size_t>(row)];  // row = p * G + sample, as the result
+    const auto& item = *prompts[p]->item;
+    s.prompt_slot = slots[p];
+    s.sample = row % G;
+    s.response_ids = g.token_ids;
+    s.response_logprobs = g.logprobs;
+    s.finish = g.finish_reason;
+    // Ids past the tokenizer (a padded embedding table) decode to nothing, as in HF.
+    std::vector<int32_t> ids;
+    for (int64_t id : g.token_ids) {
+      if (deps.tokenizer.has_id(static_cast<int32_t>(id))) ids.push_back(static_cast<int32_t>(id));
+    }
+    auto& rec = s.record;
+    rec.step = step;
+    rec.answer = deps.tokenizer.decode(ids, true);
+    rec.sample.id = fmt::format("{}/{}", item.id, s.sample);
+    rec.sample.group = item.id;
+    rec.sample.task = item.task;
+    rec.sample.response_len = static_cast<int64_t>(g.token_ids.size());
+    rec.sample.max_len = options.generate.max_new_tokens;
+    rec.sample.reference_code = item.ground_truth;
+    auto code = render::extract_code(item.task, rec.answer);
+    std::future<render::RenderResult> render;
+    if (code) {
+      rec.sample.answer_code = code->code;
+      // The code, not the answer: the pool renders it without extracting it again.
+      render = deps.pool.submit(render::make_request(deps.render_config, item.task, std::move(*code), rec.sample.id));
+    }
+    local.response_tokens += rec.sample.response_len;
+    stage.add(&s, prompts[p]->reference, std::move(render));
+  };
+  const auto generate_start = Clock::now();
+  policy::generate(deps.model, inputs, generate, &deps.tokenizer);
+  local.generate_s += seconds_since(generate_start);
   if (merged) {
     const auto t = Clock::now();
     merged->unmerge();
