@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/timing.h"
 #include "core/error.h"
 #include "core/program.h"
 #include "policy/generate/engine.h"
@@ -38,18 +39,7 @@ struct Options {
   int repeat = 3, threads = 1;
 };
 
-// One untimed warm-up call, then the best of `repeat` timed calls.
-double best_of(int repeat, const std::function<void()>& body) {
-  using clock = std::chrono::steady_clock;
-  body();
-  double best = 1e30;
-  for (int r = 0; r < repeat; ++r) {
-    const auto t0 = clock::now();
-    body();
-    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count());
-  }
-  return best;
-}
+using visrl::bench::best_of;
 
 int run(const Options& opt) {
   using namespace visrl::policy;

@@ -99,12 +99,14 @@ int run(const Options& opt) {
                         {"prompt_tokens", prompts.front().input_ids.numel()},
                         {"threads", opt.threads},
                         {"slots", opt.slots}};
-  std::vector<policy::GeneratedSample> samples;
-  const auto time_engine = [&](const char* name, auto&& engine, policy::GenerateOptions options) {
-    engine(options);  // warm-up
+  // generate and generate_static share their signature: either engine, one warm-up call, then
+  // one timed call.
+  using Engine = decltype(&policy::generate);
+  const auto time_engine = [&](const char* name, Engine engine, const policy::GenerateOptions& options) {
+    engine(*model, prompts, options, nullptr, nullptr);  // warm-up
     policy::GenerateStats stats;
     const auto t = Clock::now();
-    auto result = engine(options, &stats);
+    auto result = engine(*model, prompts, options, nullptr, &stats);
     const double s = seconds_since(t);
     int64_t tokens = 0;
     for (const auto& x : result) tokens += static_cast<int64_t>(x.token_ids.size());
@@ -117,26 +119,11 @@ int run(const Options& opt) {
     std::cerr << name << ": " << s << " s, " << static_cast<double>(useful) / s << " tok/s\n";
     return result;
   };
-  time_engine(
-      "static",
-      [&](const policy::GenerateOptions& x, policy::GenerateStats* st = nullptr) {
-        return policy::generate_static(*model, prompts, x, nullptr, st);
-      },
-      o);
-  samples = time_engine(
-      "continuous",
-      [&](const policy::GenerateOptions& x, policy::GenerateStats* st = nullptr) {
-        return policy::generate(*model, prompts, x, nullptr, st);
-      },
-      o);
+  time_engine("static", &policy::generate_static, o);
+  const auto samples = time_engine("continuous", &policy::generate, o);
   auto invariant = o;
   invariant.batch_invariant = true;
-  const auto invariant_samples = time_engine(
-      "invariant",
-      [&](const policy::GenerateOptions& x, policy::GenerateStats* st = nullptr) {
-        return policy::generate(*model, prompts, x, nullptr, st);
-      },
-      invariant);
+  const auto invariant_samples = time_engine("invariant", &policy::generate, invariant);
   // The same prompts with a quarter of the slots: which samples change?
   const auto share_differ = [&](const policy::GenerateOptions& x, const std::vector<policy::GeneratedSample>& full) {
     auto fewer = x;

@@ -58,10 +58,6 @@ class Engine {
         samples_(prompts.size() * static_cast<size_t>(o.group_size)),
         entry_of_(prompts.size(), -1) {
     for (size_t r = 0; r < samples_.size(); ++r) samples_[r].prompt_index = static_cast<int64_t>(r) / G_;
-    for (int64_t id : o.suppress_token_ids) {
-      if (id < 0 || id >= V_)
-        fail(ErrorKind::config, "generate: suppressed token id {} is outside the vocabulary [0, {})", id, V_);
-    }
     if (!o.suppress_token_ids.empty()) suppress_ = at::tensor(o.suppress_token_ids, at::kLong).to(device_);
     const auto bool_options = at::TensorOptions().dtype(at::kBool).device(device_);
     if (o.sampling.uses_repetition()) seen_ = at::zeros({slots_, V_}, bool_options);
@@ -297,7 +293,8 @@ const char* finish_reason_name(FinishReason reason) {
 
 std::vector<GeneratedSample> generate(Qwen3VLImpl& model, const std::vector<PromptInput>& prompts,
                                       const GenerateOptions& o, const Tokenizer* tokenizer, GenerateStats* stats) {
-  check_generate_options(prompts, o, tokenizer, model.config.text.max_position_embeddings);
+  check_generate_options(prompts, o, tokenizer, model.config.text.max_position_embeddings,
+                         model.config.text.vocab_size);
   if (prompts.empty()) return {};
   c10::InferenceMode inference;
   BatchInvariantMode invariant(o.batch_invariant);

@@ -8,7 +8,7 @@
 namespace visrl::policy {
 
 void check_generate_options(const std::vector<PromptInput>& prompts, const GenerateOptions& o,
-                            const Tokenizer* tokenizer, int64_t context) {
+                            const Tokenizer* tokenizer, int64_t context, int64_t vocab) {
   validate(o.sampling);
   if (o.group_size < 1) fail(ErrorKind::config, "generate: group_size must be >= 1, got {}", o.group_size);
   if (o.max_new_tokens < 1) fail(ErrorKind::config, "generate: max_new_tokens must be >= 1, got {}", o.max_new_tokens);
@@ -22,6 +22,11 @@ void check_generate_options(const std::vector<PromptInput>& prompts, const Gener
   }
   for (const auto& s : o.stop_strings) {
     if (s.empty()) fail(ErrorKind::config, "generate: an empty stop string would stop every sample at once");
+  }
+  for (int64_t id : o.suppress_token_ids) {
+    if (id < 0 || id >= vocab) {
+      fail(ErrorKind::config, "generate: suppressed token id {} is outside the vocabulary [0, {})", id, vocab);
+    }
   }
   for (const auto& p : prompts) {
     if (!p.input_ids.defined() || p.input_ids.dim() != 1 || p.input_ids.numel() == 0) {

@@ -12,9 +12,10 @@
 namespace visrl::policy {
 
 // Throws visrl::Error naming the prompt id for a prompt that is empty or that does not fit
-// the context (prompt + max_new_tokens > context), and naming the option for bad options.
+// the context (prompt + max_new_tokens > context), and naming the option for bad options
+// (a suppressed token id outside [0, vocab) among them).
 void check_generate_options(const std::vector<PromptInput>& prompts, const GenerateOptions& options,
-                            const Tokenizer* tokenizer, int64_t context);
+                            const Tokenizer* tokenizer, int64_t context, int64_t vocab);
 
 // Does the answer end here: its last token an eos id, or a stop string in its decoded tail?
 bool hits_stop(const std::vector<int64_t>& token_ids, const GenerateOptions& options, const Tokenizer* tokenizer);

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace visrl::policy {
 
@@ -78,21 +79,12 @@ Picked pick_tokens(const at::Tensor& processed, bool greedy, const at::Tensor& u
   return {tokens, logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)};
 }
 
-namespace {
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
 uint64_t sample_stream(uint64_t seed, int64_t prompt_key, int64_t sample) {
-  return splitmix(splitmix(splitmix(seed) ^ static_cast<uint64_t>(prompt_key)) ^ static_cast<uint64_t>(sample));
+  return mix_seed(mix_seed(mix_seed(seed) ^ static_cast<uint64_t>(prompt_key)) ^ static_cast<uint64_t>(sample));
 }
 
 double stream_uniform(uint64_t stream, int64_t t) {
-  return static_cast<double>(splitmix(stream ^ splitmix(static_cast<uint64_t>(t))) >> 11) * 0x1.0p-53;
+  return static_cast<double>(mix_seed(stream ^ mix_seed(static_cast<uint64_t>(t))) >> 11) * 0x1.0p-53;
 }
 
 }  // namespace visrl::policy

@@ -16,6 +16,11 @@
 
 namespace visrl::policy {
 
+// at::linear(x, weight, bias) [.., in] -> [.., out] in the form the moment asks for: the
+// batch-invariant one under BatchInvariantMode (batch_invariant.h), oneDNN's for the few rows
+// of a float32 decode step (decode_linear.h), at::linear otherwise.
+at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+
 class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);

@@ -1,8 +1,6 @@
 #include "policy/model/qwen3vl.h"
 
 #include "core/error.h"
-#include "policy/model/batch_invariant.h"
-#include "policy/model/decode_linear.h"
 
 namespace visrl::policy {
 
@@ -111,10 +109,7 @@ at::Tensor Qwen3VLImpl::hidden_states(const ModelInputs& in, const AttentionCont
 }
 
 at::Tensor Qwen3VLImpl::logits(const at::Tensor& hidden) {
-  const auto& w = lm_head_weight();
-  if (batch_invariant()) return invariant_linear(hidden, w, {});
-  if (auto fast = decode_linear(hidden, w, {})) return *fast;
-  return at::linear(hidden, w);
+  return linear_forward(hidden, lm_head_weight(), {});
 }
 
 at::Tensor Qwen3VLImpl::forward(const ModelInputs& in) {

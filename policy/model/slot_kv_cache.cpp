@@ -89,7 +89,6 @@ void SlotKVCache::prepare_step(const std::vector<int64_t>& prompt_of, const std:
                                const std::vector<int64_t>& prompt_len, const std::vector<int64_t>& own_len,
                                int64_t open_prompts, int64_t group) {
   const auto Na = static_cast<int64_t>(prompt_of.size());
-  step.rows = Na;
   step.open_prompts = open_prompts;
   step.group = group;
   step.prompt_of = prompt_of;
@@ -116,7 +115,7 @@ int64_t SlotKVCache::bytes() const {
   int64_t total = prompt_bias.numel() * prompt_bias.element_size();
   for (const auto& layer : layers) {
     for (const auto* t : {&layer.prompt_k, &layer.prompt_v, &layer.own_k, &layer.own_v}) {
-      if (t->defined()) total += t->numel() * t->element_size();
+      total += t->numel() * t->element_size();
     }
   }
   return total;

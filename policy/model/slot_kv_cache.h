@@ -30,7 +30,6 @@ struct SlotLayerKV {
 // What one decode step's attention needs to know about its rows (set by the engine before
 // each step; host vectors and their device copies).
 struct SlotStep {
-  int64_t rows = 0;                 // Na, the active slots [0, Na)
   int64_t open_prompts = 0;         // C_used, prompt entries [0, C_used)
   int64_t group = 1;                // G: fold positions per prompt entry
   int64_t prompt_len_max = 0;       // longest open prompt (Pmax <= Pcap)
@@ -65,8 +64,6 @@ class SlotKVCache {
   void reserve_own(int64_t positions);
 
   int64_t bytes() const;  // every tensor the cache holds now
-  int64_t prompt_capacity() const { return prompt_cap_; }
-  int64_t own_capacity() const { return own_cap_; }
 
   std::vector<SlotLayerKV> layers;
   at::Tensor prompt_bias;  // [C, 1, 1, Pcap]

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "policy/model/lora.h"
 #include "render/extract.h"
 #include "trainer/loop/critic_stage.h"
@@ -13,13 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 }  // namespace
 
@@ -48,7 +42,7 @@ RolloutOptions rollout_options(const Config& config, const policy::PolicyAssets&
 }
 
 uint64_t step_seed(uint64_t seed, int64_t step) {
-  return splitmix(splitmix(seed) ^ static_cast<uint64_t>(step));
+  return mix_seed(mix_seed(seed) ^ static_cast<uint64_t>(step));
 }
 
 std::vector<RolloutSample> run_rollouts(const RolloutDeps& deps, const RolloutOptions& options,
