@@ -2,7 +2,7 @@
 //   decode_profile --model DIR [--dtype float32|bfloat16] [--n 8] [--steps 16] [--threads 2]
 // 1. The weight-read limit: the best of 3 sums of a 2 GiB float32 array (bytes/s), and the
 //    bytes one decode step must read (every decoder weight and the lm_head, once).
-// 2. A decode step of policy::generate: G = --n samples of a 64-token text prompt (no image:
+// 2. A decode step of policy::generate: G = --n samples of a 64-token random text prompt (no image:
 //    the prefill is not what is measured), --steps new tokens each; (total - prefill) / steps.
 // 3. The step's parts, each timed alone on the same shapes ([G, K] rows): every distinct
 //    linear layer shape (x its count), the lm_head (also in row chunks), sampling, and the
@@ -20,6 +20,7 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/timing.h"
 #include "core/program.h"
 #include "policy/generate/engine.h"
 #include "policy/generate/sampling.h"
@@ -34,17 +35,7 @@ struct Options {
   int threads = 2;
 };
 
-double best_of(int repeat, const std::function<void()>& body) {
-  using Clock = std::chrono::steady_clock;
-  body();
-  double best = 1e30;
-  for (int r = 0; r < repeat; ++r) {
-    const auto t0 = Clock::now();
-    body();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  return best;
-}
+using visrl::bench::best_of;
 
 int run(const Options& opt) {
   using namespace visrl::policy;
@@ -72,7 +63,8 @@ int run(const Options& opt) {
   const double limit_steps_per_s = bandwidth / static_cast<double>(step_bytes);
 
   // 2. The engine's decode step.
-  PromptInput prompt{"profile", at::randint(1000, 20000, {64}, at::kLong), {}, {}};
+  // Text ids below the vision special tokens (which would ask for an image).
+  PromptInput prompt{"profile", at::randint(model->config.vision_start_token_id, {64}, at::kLong), {}, {}};
   GenerateOptions o;
   o.group_size = G;
   o.max_new_tokens = opt.steps + 1;
@@ -119,7 +111,8 @@ int run(const Options& opt) {
   SamplingParams sampling;
   const double sampling_s = best_of(3, [&] { pick_tokens(process_logits(logits, sampling, {}, {}), false, u); });
   parts.push_back({{"part", "sampling [G, V]"}, {"count", 1}, {"seconds_per_step", sampling_s}});
-  const double to_float_s = best_of(3, [&] { at::linear(x, head).to(at::kFloat); }) - head_s;
+  auto model_logits = at::linear(x, head);  // [G, V] in the model's dtype
+  const double to_float_s = best_of(3, [&] { model_logits.to(at::kFloat); });
   parts.push_back({{"part", "logits to float32"}, {"count", 1}, {"seconds_per_step", to_float_s}});
   // The model's own weights vs fresh copies of them (how their memory was filled may matter).
   {
